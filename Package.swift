@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds target x86-64-v3 (AVX2 + FMA) on x86_64: with the baseline
+// target, SIMD multiply-add compiles to a library call to `fmaf` per lane and the
+// kernels run ~10x slower (../shared/PLATFORM-NOTES.md). `-Xcc -march` changes
+// Swift's own code generation as well as C's. Set NORMBENCH_PORTABLE=1 to build
+// for baseline x86-64 (a CPU without AVX2). The binary records what it was built
+// for (`BuildInfo.targetFeatures`).
+let portable = Context.environment["NORMBENCH_PORTABLE"] == "1"
+var speed: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+#if arch(x86_64)
+if !portable {
+    speed.append(.unsafeFlags(["-Xcc", "-march=x86-64-v3"]))
+}
+#endif
+
+let package = Package(
+    name: "normbench",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "normbench", targets: ["normbench"]),
+        .library(name: "NormBenchVideo", targets: ["NormBenchVideo"]),
+        .library(name: "NormBenchEngine", targets: ["NormBenchEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat"),
+        .systemLibrary(name: "CDNNL"),
+        .target(name: "NormBenchVideo", dependencies: ["CFFmpeg"], swiftSettings: speed),
+        .target(name: "NormBenchEngine", dependencies: ["CDNNL"], swiftSettings: speed),
+        .executableTarget(
+            name: "normbench",
+            dependencies: [
+                "NormBenchVideo", "NormBenchEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: speed),
+        .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo"], swiftSettings: speed),
+        .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine"], swiftSettings: speed),
+        .testTarget(name: "NormBenchCLITests", dependencies: ["normbench"], swiftSettings: speed),
+    ]
+)

@@ -1,0 +1,45 @@
+// The only C header the engine sees for oneDNN. Macros that do not import
+// into Swift are re-exported here as static inline functions.
+#ifndef NORMBENCH_CDNNL_SHIM_H
+#define NORMBENCH_CDNNL_SHIM_H
+
+#include <dnnl.h>
+
+static inline void *nb_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
+static inline int nb_dnnl_arg_src(void) { return DNNL_ARG_SRC; }
+static inline int nb_dnnl_arg_dst(void) { return DNNL_ARG_DST; }
+static inline int nb_dnnl_arg_weights(void) { return DNNL_ARG_WEIGHTS; }
+static inline int nb_dnnl_arg_bias(void) { return DNNL_ARG_BIAS; }
+static inline int nb_dnnl_arg_diff_src(void) { return DNNL_ARG_DIFF_SRC; }
+static inline int nb_dnnl_arg_diff_dst(void) { return DNNL_ARG_DIFF_DST; }
+static inline int nb_dnnl_arg_diff_weights(void) { return DNNL_ARG_DIFF_WEIGHTS; }
+static inline int nb_dnnl_arg_diff_bias(void) { return DNNL_ARG_DIFF_BIAS; }
+static inline int nb_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }
+
+/// The ISA the including translation unit was compiled for: tells at run time
+/// which -march the Swift modules were built with (clang's importer compiles
+/// this with the same -Xcc flags as the Swift code).
+static inline const char *nb_build_target_features(void) {
+    return ""
+#if defined(__AVX512F__)
+        "avx512f "
+#endif
+#if defined(__AVX2__)
+        "avx2 "
+#endif
+#if defined(__FMA__)
+        "fma "
+#endif
+#if defined(__AVX__)
+        "avx "
+#endif
+#if defined(__SSE4_2__)
+        "sse4.2 "
+#endif
+#if defined(__aarch64__)
+        "neon "
+#endif
+        ;
+}
+
+#endif
