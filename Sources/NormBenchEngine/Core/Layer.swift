@@ -63,13 +63,23 @@ public enum NormalizationRole: Sendable {
 public protocol NormalizationFactory {
     /// A normalization layer for activations with `channels` channels, or nil for none.
     func make(channels: Int, role: NormalizationRole) throws -> (any Layer)?
-    /// True when convolutions standardize their filters (Weight Standardization).
-    var standardizesWeights: Bool { get }
+    /// A transform every convolution applies to its filters before use
+    /// (Weight Standardization), or nil for none. Called once per convolution.
+    func makeWeightTransform() -> (any WeightTransform)?
+}
+
+/// A differentiable map from a convolution's learned filters to the filters it
+/// uses, e.g. Weight Standardization. Filters are `[cOut, kd, kh, kw, cIn]`.
+public protocol WeightTransform: AnyObject {
+    /// The filters to convolve with, computed from the learned `weight`.
+    func forward(_ weight: Tensor) -> Tensor
+    /// Given dLoss/d(transformed filters), returns dLoss/d(learned filters).
+    func backward(_ gradTransformed: Tensor) -> Tensor
 }
 
 /// No normalization anywhere: the baseline, and the slot's default.
 public struct NoNormalization: NormalizationFactory {
     public init() {}
     public func make(channels: Int, role: NormalizationRole) throws -> (any Layer)? { nil }
-    public var standardizesWeights: Bool { false }
+    public func makeWeightTransform() -> (any WeightTransform)? { nil }
 }
