@@ -24,15 +24,21 @@ let package = Package(
         .executable(name: "normbench", targets: ["normbench"]),
         .library(name: "NormBenchVideo", targets: ["NormBenchVideo"]),
         .library(name: "NormBenchEngine", targets: ["NormBenchEngine"]),
+        .library(name: "NormBenchWorkloads", targets: ["NormBenchWorkloads"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat"),
         .systemLibrary(name: "CDNNL"),
         .target(name: "NormBenchVideo", dependencies: ["CFFmpeg"], swiftSettings: speed),
         .target(name: "NormBenchEngine", dependencies: ["CDNNL"], swiftSettings: speed),
+        .target(
+            name: "NormBenchWorkloads",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: speed),
         .executableTarget(
             name: "normbench",
             dependencies: [
@@ -42,6 +48,7 @@ let package = Package(
             swiftSettings: speed),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo"], swiftSettings: speed),
         .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine"], swiftSettings: speed),
+        .testTarget(name: "NormBenchWorkloadsTests", dependencies: ["NormBenchWorkloads"], swiftSettings: speed),
         .testTarget(name: "NormBenchCLITests", dependencies: ["normbench"], swiftSettings: speed),
     ]
 )

@@ -1,0 +1,192 @@
+import Foundation
+import Yams
+
+extension WorkloadSpec {
+    /// Normalization method names the sweep accepts.
+    public static let knownNorms = ["none", "bn", "syncbn", "frozenbn", "ln", "in", "gn", "gn+ws", "brn", "frn", "evonorm"]
+
+    /// Reads and validates a workload file.
+    /// - Throws: `WorkloadError` naming the file, the key, the problem and a valid example.
+    public static func load(path: String) throws -> WorkloadSpec {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "not readable UTF-8 text" : "no such file"
+            throw WorkloadError.unreadable(file: path, reason: reason)
+        }
+        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        return try parse(yaml: text, file: path, defaultName: name)
+    }
+
+    /// Parses and validates workload YAML; `file` is used in error messages.
+    public static func parse(yaml: String, file: String, defaultName: String) throws -> WorkloadSpec {
+        let root: Node
+        do {
+            guard let n = try Yams.compose(yaml: yaml) else {
+                throw WorkloadError.invalid(file: file, line: nil, key: "(top level)", problem: "is empty", example: "name: smoke")
+            }
+            root = n
+        } catch let e as WorkloadError {
+            throw e
+        } catch let e as YamlError {
+            throw WorkloadError.syntax(file: file, line: Self.line(of: e), reason: Self.reason(of: e))
+        }
+        var r = try SpecReader(file: file, path: "", node: root)
+        var spec = WorkloadSpec(name: defaultName)
+        try r.string("name", &spec.name, example: "name: smoke")
+        try r.string("description", &spec.description, example: "description: tiny sweep for CI")
+        var task = spec.task.rawValue
+        try r.string("task", &task, oneOf: Task.allCases.map(\.rawValue), example: "task: classification")
+        spec.task = Task(rawValue: task)!
+        if var s = try r.section("data") { try spec.data.read(&s) }
+        if var s = try r.section("clip") { try spec.clip.read(&s) }
+        if var s = try r.section("model") { try spec.model.read(&s) }
+        if var s = try r.section("training") { try spec.training.read(&s) }
+        if var s = try r.section("sweep") { try spec.sweep.read(&s) }
+        try r.finish()
+        try spec.validate(file: file)
+        return spec
+    }
+
+    /// Checks combinations no single key can: groups that do not divide a width,
+    /// a clip longer than the videos, a folder source without a folder.
+    public func validate(file: String) throws {
+        func fail(_ key: String, _ problem: String, _ example: String) -> WorkloadError {
+            .invalid(file: file, line: nil, key: key, problem: problem, example: example)
+        }
+        if data.source == .folder && data.folder == nil {
+            throw fail("data.folder", "is required when `data.source` is folder", "folder: {root: clips/, manifest: clips.csv}")
+        }
+        if data.source == .synthetic && clip.sampling != "uniform" && (clip.frames - 1) * clip.stride + 1 > data.synthetic.frames {
+            throw fail(
+                "clip.frames", "(\(clip.frames)) × stride (\(clip.stride)) needs \((clip.frames - 1) * clip.stride + 1) frames but videos have \(data.synthetic.frames) (data.synthetic.frames)",
+                "frames: \(max(1, (data.synthetic.frames - 1) / clip.stride + 1))")
+        }
+        if model.widths.count != model.blocks.count {
+            throw fail("model.blocks", "has \(model.blocks.count) stages but `model.widths` has \(model.widths.count)", "blocks: \(Array(repeating: 1, count: model.widths.count))")
+        }
+        if clip.size % 8 != 0 {
+            throw fail("clip.size", "is \(clip.size); the model downsamples by 8, so it must be a multiple of 8", "size: 64")
+        }
+        if sweep.norms.contains(where: { $0.hasPrefix("gn") }) {
+            for g in sweep.groups {
+                for c in model.widths where c % g.groups(channels: c) != 0 {
+                    throw fail("sweep.groups", "contains \(g), which does not divide the model width \(c) (GroupNorm needs channels divisible by groups)", "groups: [\(Self.largestCommonDivisor(model.widths, atMost: 32))]")
+                }
+            }
+        }
+    }
+
+    private static func largestCommonDivisor(_ widths: [Int], atMost cap: Int) -> Int {
+        (1...cap).reversed().first { g in widths.allSatisfy { $0 % g == 0 } } ?? 1
+    }
+
+    private static func line(of error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        default: return nil
+        }
+    }
+
+    private static func reason(of error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): return problem
+        default: return "\(error)".split(separator: "\n").first.map(String.init) ?? "syntax error"
+        }
+    }
+}
+
+extension DataSpec {
+    mutating func read(_ r: inout SpecReader) throws {
+        var src = source.rawValue
+        try r.string("source", &src, oneOf: Source.allCases.map(\.rawValue), example: "source: synthetic")
+        source = Source(rawValue: src)!
+        try r.string("cache", &cache, example: "cache: .normbench/cache")
+        if var s = try r.section("synthetic") { try synthetic.read(&s) }
+        if var s = try r.section("folder") {
+            var f = FolderSpec(root: "")
+            try s.string("root", &f.root, example: "root: my-clips/")
+            try s.optionalString("manifest", &f.manifest, example: "manifest: train.csv")
+            try s.optionalString("boxes", &f.boxes, example: "boxes: boxes.json")
+            try s.finish()
+            if f.root.isEmpty { throw WorkloadError.invalid(file: r.file, line: nil, key: "data.folder.root", problem: "is required", example: "root: my-clips/") }
+            folder = f
+        }
+        try r.finish()
+    }
+}
+
+extension SyntheticSpec {
+    mutating func read(_ r: inout SpecReader) throws {
+        try r.int("trainClips", &trainClips, example: "trainClips: 256")
+        try r.int("evalClips", &evalClips, example: "evalClips: 128")
+        try r.int("classes", &classes, min: 2, example: "classes: 4")
+        try r.int("frames", &frames, example: "frames: 16")
+        try r.int("width", &width, min: 16, example: "width: 96")
+        try r.int("height", &height, min: 16, example: "height: 96")
+        try r.int("fps", &fps, example: "fps: 25")
+        try r.string("codec", &codec, oneOf: ["h264", "ffv1"], example: "codec: h264")
+        try r.int("distractors", &distractors, min: 0, example: "distractors: 1")
+        try r.double("noise", &noise, range: 0...128, example: "noise: 8")
+        try r.int("objects", &objects, example: "objects: 2")
+        try r.int("seed", &seed, min: 0, example: "seed: 1")
+        try r.finish()
+    }
+}
+
+extension ClipSpec {
+    mutating func read(_ r: inout SpecReader) throws {
+        try r.int("frames", &frames, example: "frames: 8")
+        try r.int("stride", &stride, example: "stride: 2")
+        try r.int("size", &size, min: 8, example: "size: 64")
+        try r.string("sampling", &sampling, oneOf: ["uniform", "dense", "random"], example: "sampling: random")
+        try r.list("mean", &mean, count: 3, example: "mean: [0.45, 0.45, 0.45]", problem: "a number") { Double($0) }
+        try r.list("std", &std, count: 3, example: "std: [0.225, 0.225, 0.225]", problem: "a positive number") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
+        try r.bool("flip", &flip, example: "flip: false")
+        try r.finish()
+    }
+}
+
+extension ModelSpec {
+    mutating func read(_ r: inout SpecReader) throws {
+        try r.string("architecture", &architecture, oneOf: ["resnet3d-tiny", "resnet3d-tiny-dense"], example: "architecture: resnet3d-tiny")
+        try r.list("widths", &widths, example: "widths: [32, 64, 128]", problem: "a positive integer") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        try r.list("blocks", &blocks, example: "blocks: [1, 1, 1]", problem: "a positive integer") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        try r.bool("zeroInitLastGamma", &zeroInitLastGamma, example: "zeroInitLastGamma: true")
+        try r.finish()
+    }
+}
+
+extension TrainingSpec {
+    mutating func read(_ r: inout SpecReader) throws {
+        try r.int("epochs", &epochs, example: "epochs: 10")
+        try r.optionalInt("steps", &steps, example: "steps: 200")
+        try r.double("baseLR", &baseLR, range: 1e-6...10, example: "baseLR: 0.1")
+        try r.int("referenceBatch", &referenceBatch, example: "referenceBatch: 16")
+        try r.string("schedule", &schedule, oneOf: ["cosine", "step", "constant"], example: "schedule: cosine")
+        try r.list("milestones", &milestones, example: "milestones: [0.5, 0.75]", problem: "a fraction in (0, 1)") { Double($0).flatMap { $0 > 0 && $0 < 1 ? $0 : nil } }
+        try r.int("warmupSteps", &warmupSteps, min: 0, example: "warmupSteps: 20")
+        try r.double("momentum", &momentum, range: 0...0.999, example: "momentum: 0.9")
+        try r.double("weightDecay", &weightDecay, range: 0...1, example: "weightDecay: 1e-4")
+        try r.bool("weightDecayNorm", &weightDecayNorm, example: "weightDecayNorm: false")
+        try r.int("workers", &workers, example: "workers: 1")
+        try r.int("preciseBNBatches", &preciseBNBatches, min: 0, example: "preciseBNBatches: 0")
+        try r.finish()
+    }
+}
+
+extension SweepSpec {
+    mutating func read(_ r: inout SpecReader) throws {
+        let names = WorkloadSpec.knownNorms
+        try r.list("norms", &norms, example: "norms: [bn, gn]", problem: "one of \(names.joined(separator: ", "))") { names.contains($0.lowercased()) ? $0.lowercased() : nil }
+        try r.list("batches", &batches, example: "batches: [2, 8]", problem: "a batch size of at least 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
+        try r.list("groups", &groups, example: "groups: [32]", problem: "a positive integer or C (one group per channel)") { s in
+            if s == "C" { return .perChannel }
+            return Int(s).flatMap { $0 >= 1 ? .count($0) : nil }
+        }
+        try r.list("seeds", &seeds, example: "seeds: [0, 1, 2]", problem: "a non-negative integer") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
+        try r.list("threads", &threads, example: "threads: [2]", problem: "a thread count of at least 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
+        try r.finish()
+    }
+}

@@ -1,0 +1,187 @@
+/// A workload: what to train, on what data, and which cells to sweep.
+///
+/// One YAML file in `Workloads/` describes one workload. Every key has a default
+/// (below, one place, each commented); `WorkloadSpec.load(path:)` reads a file,
+/// validates it in one step, and reports the first problem with the file, the
+/// key, the value and an example of a valid value.
+public struct WorkloadSpec: Codable, Sendable, Equatable {
+    /// Short name, used in result paths (`Results/<name>/...`). Default: the file name.
+    public var name: String
+    /// One line for `normbench list`.
+    public var description: String = ""
+    /// What the model predicts.
+    public var task: Task = .classification
+    public var data = DataSpec()
+    public var clip = ClipSpec()
+    public var model = ModelSpec()
+    public var training = TrainingSpec()
+    public var sweep = SweepSpec()
+
+    public enum Task: String, Codable, Sendable, CaseIterable {
+        /// One label per clip; top-1 (and top-5) error.
+        case classification
+        /// Boxes per frame, CenterNet-style head; mAP@0.5 and mAP@[.5:.95].
+        case detection
+    }
+
+    public init(name: String) { self.name = name }
+}
+
+/// Where the clips come from.
+public struct DataSpec: Codable, Sendable, Equatable {
+    public enum Source: String, Codable, Sendable, CaseIterable {
+        /// Rendered in Swift, encoded to real video files, decoded back by the loader.
+        case synthetic
+        /// A user's clips: a CSV manifest (path,label[,split]) or per-frame boxes (JSON).
+        case folder
+    }
+    public var source: Source = .synthetic
+    public var synthetic = SyntheticSpec()
+    /// Folder data source; required when `source: folder`.
+    public var folder: FolderSpec?
+    /// Cache directory for generated data; default `.normbench/cache` under the working directory.
+    public var cache: String = ".normbench/cache"
+}
+
+/// The synthetic data set: moving shapes whose class depends on shape and motion.
+public struct SyntheticSpec: Codable, Sendable, Equatable {
+    /// Training clips.
+    public var trainClips = 256
+    /// Held-out evaluation clips.
+    public var evalClips = 128
+    /// Number of classes (classification) or object classes (detection).
+    public var classes = 4
+    /// Frames per generated video.
+    public var frames = 16
+    /// Width and height of the generated videos, pixels.
+    public var width = 96
+    public var height = 96
+    /// Frame rate of the generated videos.
+    public var fps = 25
+    /// Codec of the generated files: `h264` (.mp4) or `ffv1` (.mkv, lossless).
+    public var codec = "h264"
+    /// Distracting shapes per clip that carry no label.
+    public var distractors = 1
+    /// Standard deviation of per-pixel noise, in 0-255 units.
+    public var noise = 8.0
+    /// Objects per clip (detection).
+    public var objects = 2
+    /// Seed of the generator: same seed, identical files.
+    public var seed = 1
+}
+
+/// A user's own clips.
+public struct FolderSpec: Codable, Sendable, Equatable {
+    /// Folder the manifest's paths are relative to.
+    public var root: String
+    /// CSV manifest `path,label[,split]` (classification).
+    public var manifest: String?
+    /// JSON file of per-frame boxes (detection).
+    public var boxes: String?
+}
+
+/// How a training sample is cut from a video.
+public struct ClipSpec: Codable, Sendable, Equatable {
+    /// Frames per sample (T).
+    public var frames = 8
+    /// Frame stride for `dense` and `random` sampling.
+    public var stride = 2
+    /// Output height and width (square), pixels.
+    public var size = 64
+    /// `uniform` (N frames evenly over the video), `dense` (from frame 0 with a stride), `random` (random start).
+    public var sampling = "random"
+    /// Per-channel (R, G, B) mean and std for normalizing 0-1 pixel values.
+    public var mean: [Double] = [0.45, 0.45, 0.45]
+    public var std: [Double] = [0.225, 0.225, 0.225]
+    /// Random horizontal flips in training (classification only: flips change motion direction labels).
+    public var flip = false
+}
+
+/// The network.
+public struct ModelSpec: Codable, Sendable, Equatable {
+    /// `resnet3d-tiny` (classification) or `resnet3d-tiny-dense` (detection head at stride 4).
+    public var architecture = "resnet3d-tiny"
+    /// Channels of the stem and of each stage.
+    public var widths = [32, 64, 128]
+    /// Residual blocks per stage.
+    public var blocks = [1, 1, 1]
+    /// Initialize γ of each residual branch's last normalization to 0 (as the GN paper does).
+    public var zeroInitLastGamma = true
+}
+
+/// The optimization, shared by every cell.
+public struct TrainingSpec: Codable, Sendable, Equatable {
+    /// Training length: epochs over the training clips (ignored when `steps` is set).
+    public var epochs = 10
+    /// Training length in optimizer steps; overrides `epochs`.
+    public var steps: Int?
+    /// Learning rate at `referenceBatch` total samples per step; scaled linearly with W·batch (GN paper, Goyal et al.).
+    public var baseLR = 0.1
+    public var referenceBatch = 16
+    /// `cosine`, `step` (÷10 at each milestone fraction) or `constant`.
+    public var schedule = "cosine"
+    /// Milestones of the `step` schedule as fractions of training.
+    public var milestones: [Double] = [0.5, 0.75]
+    /// Steps of linear warm-up from 0.
+    public var warmupSteps = 20
+    public var momentum = 0.9
+    public var weightDecay = 1e-4
+    /// Apply weight decay to normalization γ and β too (the GN paper's default is no).
+    public var weightDecayNorm = false
+    /// Simulated data-parallel workers W: each sees `batch` samples with its own BN statistics.
+    public var workers = 1
+    /// Batches used to recompute BN population statistics before evaluation (PreciseBN); 0 = off.
+    public var preciseBNBatches = 0
+}
+
+/// The cells: every combination of these is one run.
+public struct SweepSpec: Codable, Sendable, Equatable {
+    /// Normalization methods by short name (`normbench list` shows them).
+    public var norms = ["bn", "gn"]
+    /// Samples per worker.
+    public var batches = [2, 8]
+    /// GroupNorm groups; `C` means one channel per group (= InstanceNorm).
+    public var groups: [GroupSetting] = [.count(32)]
+    public var seeds = [0]
+    public var threads = [2]
+}
+
+/// A GroupNorm grouping: a number of groups, or one group per channel.
+public enum GroupSetting: Codable, Sendable, Equatable, CustomStringConvertible {
+    case count(Int)
+    case perChannel
+
+    public var description: String {
+        switch self {
+        case .count(let g): "\(g)"
+        case .perChannel: "C"
+        }
+    }
+
+    /// The number of groups for a layer with `channels` channels.
+    public func groups(channels: Int) -> Int {
+        switch self {
+        case .count(let g): g
+        case .perChannel: channels
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let g = try? c.decode(Int.self) { self = .count(g) } else {
+            let s = try c.decode(String.self)
+            guard s == "C" else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an integer or C, got \(s)")
+            }
+            self = .perChannel
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .count(let g): try c.encode(g)
+        case .perChannel: try c.encode("C")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import NormBenchWorkloads
+
+/// The repository's Workloads/ folder, found from this file's path.
+let workloadsDirectory = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Workloads")
+
+@Suite struct WorkloadSpecTests {
+    @Test(arguments: ["smoke", "video-cls", "video-det", "groups"])
+    func shippedWorkloadsParse(name: String) throws {
+        let spec = try WorkloadSpec.load(path: workloadsDirectory.appendingPathComponent("\(name).yaml").path)
+        #expect(spec.name == name)
+        #expect(!spec.description.isEmpty)
+        #expect(!spec.sweep.norms.isEmpty)
+    }
+
+    @Test func groupsAblationHasPaperGroups() throws {
+        let spec = try WorkloadSpec.load(path: workloadsDirectory.appendingPathComponent("groups.yaml").path)
+        #expect(spec.sweep.groups.map(\.description) == ["1", "2", "4", "8", "16", "32", "C"])
+        #expect(spec.sweep.groups.last?.groups(channels: 64) == 64)
+    }
+
+    @Test func defaultsFillMissingKeys() throws {
+        let spec = try WorkloadSpec.parse(yaml: "name: tiny\n", file: "tiny.yaml", defaultName: "x")
+        var expected = WorkloadSpec(name: "tiny")
+        expected.description = ""
+        #expect(spec == expected)
+    }
+
+    /// Each bad file gives one line naming the file, the key, the problem and an example.
+    @Test(arguments: [
+        ("sweep:\n  batches: [2, 0]\n", "t.yaml:2: `sweep.batches` must be a batch size of at least 1; got \"0\", e.g. `batches: [2, 8]`"),
+        ("sweep:\n  norms: [bn, xn]\n", "`sweep.norms` must be one of"),
+        ("sweep:\n  groups: [0]\n", "`sweep.groups` must be a positive integer or C"),
+        ("sweep:\n  norms: [gn]\n  groups: [3]\n", "`sweep.groups` contains 3, which does not divide the model width 32"),
+        ("training:\n  lr: 0.1\n", "t.yaml:2: `training.lr` is not a known key"),
+        ("colour: red\n", "t.yaml:1: `colour` is not a known key"),
+        ("training:\n  epochs: many\n", "`training.epochs` must be an integer, e.g. `epochs: 10`"),
+        ("task: segmentation\n", "`task` is \"segmentation\"; must be one of classification, detection"),
+        ("clip:\n  size: 60\n", "`clip.size` is 60; the model downsamples by 8"),
+        ("clip:\n  frames: 20\n  stride: 2\n", "`clip.frames` (20) × stride (2) needs 39 frames but videos have 16"),
+        ("data:\n  source: folder\n", "`data.folder` is required when `data.source` is folder"),
+        ("sweep: [1, 2\n", "not valid YAML (did not find expected',' or ']')"),
+        ("- a\n- b\n", "`(top level)` must be a mapping"),
+        ("", "`(top level)` is empty"),
+    ])
+    func badSpecsGiveOneClearLine(yaml: String, message: String) {
+        do {
+            _ = try WorkloadSpec.parse(yaml: yaml, file: "t.yaml", defaultName: "t")
+            Issue.record("expected an error for \(yaml.debugDescription)")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(message), "got: \(text)")
+            #expect(text.hasPrefix("t.yaml"))
+            #expect(!text.contains("\n"))
+        }
+    }
+
+    @Test func missingFileIsNamed() {
+        #expect(throws: WorkloadError.unreadable(file: "/nonexistent/w.yaml", reason: "no such file")) {
+            try WorkloadSpec.load(path: "/nonexistent/w.yaml")
+        }
+    }
+}
