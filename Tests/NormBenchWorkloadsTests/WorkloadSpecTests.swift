@@ -42,7 +42,7 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
         ("clip:\n  size: 60\n", "`clip.size` is 60; the model downsamples by 8"),
         ("clip:\n  frames: 20\n  stride: 2\n", "`clip.frames` (20) × stride (2) needs 39 frames but videos have 16"),
         ("data:\n  source: folder\n", "`data.folder` is required when `data.source` is folder"),
-        ("sweep: [1, 2\n", "not valid YAML (did not find expected',' or ']')"),
+        ("sweep: [1, 2\n", "not valid YAML (did not find expected ',' or ']')"),
         ("- a\n- b\n", "`(top level)` must be a mapping"),
         ("", "`(top level)` is empty"),
     ])
