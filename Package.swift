@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "NormBenchEngine", dependencies: ["CDNNL"], swiftSettings: speed),
         .target(
             name: "NormBenchWorkloads",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],
             swiftSettings: speed),
         .executableTarget(
             name: "normbench",
