@@ -4,6 +4,8 @@
 #define NORMBENCH_CDNNL_SHIM_H
 
 #include <dnnl.h>
+#include <dlfcn.h>
+#include <stdlib.h>
 
 static inline void *nb_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
 static inline int nb_dnnl_arg_src(void) { return DNNL_ARG_SRC; }
@@ -15,6 +17,26 @@ static inline int nb_dnnl_arg_diff_dst(void) { return DNNL_ARG_DIFF_DST; }
 static inline int nb_dnnl_arg_diff_weights(void) { return DNNL_ARG_DIFF_WEIGHTS; }
 static inline int nb_dnnl_arg_diff_bias(void) { return DNNL_ARG_DIFF_BIAS; }
 static inline int nb_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }
+
+/// Sets the OpenMP thread count (oneDNN's runtime is libgomp) for the calling
+/// thread's subsequent parallel regions. Looked up at run time in the libgomp
+/// that libdnnl already loaded, so nothing extra is linked. Returns 0 when
+/// found and called, -1 otherwise. The setting is per calling thread (an ICV),
+/// so the engine calls it before every oneDNN execution.
+static inline int nb_omp_set_num_threads(int n) {
+    static void (*fn)(int) = 0;
+    static int looked = 0;
+    if (!looked) { fn = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads"); looked = 1; }
+    if (!fn) return -1;
+    fn(n);
+    return 0;
+}
+
+/// omp_get_max_threads() of the calling thread, or -1 when libgomp is absent.
+static inline int nb_omp_get_max_threads(void) {
+    int (*fn)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
+    return fn ? fn() : -1;
+}
 
 /// The ISA the including translation unit was compiled for: tells at run time
 /// which -march the Swift modules were built with (clang's importer compiles

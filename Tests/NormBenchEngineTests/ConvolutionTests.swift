@@ -1,0 +1,77 @@
+import Testing
+import NormBenchEngine
+
+@Suite struct ConvolutionTests {
+    /// Small shapes that cover the cases oneDNN handles differently.
+    static let geometries: [ConvolutionGeometry] = [
+        .init(batch: 1, inChannels: 3, outChannels: 4, input: [3, 5, 5], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], hasBias: false),
+        .init(batch: 2, inChannels: 3, outChannels: 8, input: [4, 7, 6], kernel: [3, 3, 3], stride: [1, 2, 2], padding: [1, 1, 1], hasBias: true),
+        .init(batch: 2, inChannels: 8, outChannels: 16, input: [5, 6, 7], kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1], hasBias: false),
+        .init(batch: 1, inChannels: 5, outChannels: 7, input: [3, 5, 4], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [0, 0, 0], hasBias: true),
+        .init(batch: 2, inChannels: 8, outChannels: 16, input: [4, 6, 6], kernel: [1, 1, 1], stride: [2, 2, 2], padding: [0, 0, 0], hasBias: false),
+        .init(batch: 3, inChannels: 16, outChannels: 8, input: [3, 3, 5], kernel: [1, 1, 1], stride: [1, 1, 1], padding: [0, 0, 0], hasBias: true),
+        .init(batch: 1, inChannels: 32, outChannels: 32, input: [4, 8, 8], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1], hasBias: false),
+        .init(batch: 1, inChannels: 4, outChannels: 6, input: [5, 5, 5], kernel: [1, 3, 2], stride: [1, 2, 1], padding: [0, 1, 0], hasBias: true),
+    ]
+
+    @Test(arguments: geometries)
+    func passesMatchDoubleReference(_ g: ConvolutionGeometry) {
+        let xv = randomValues(g.inputShape.reduce(1, *), seed: 1)
+        let wv = randomValues(g.weightShape.reduce(1, *), seed: 2, scale: 0.3)
+        let bv = g.hasBias ? randomValues(g.outChannels, seed: 3) : nil
+        let gyv = randomValues(g.outputShape.reduce(1, *), seed: 4)
+        let x = tensor(g.inputShape, xv), w = tensor(g.weightShape, wv, category: .parameters)
+        let b = bv.map { tensor([g.outChannels], $0, category: .parameters) }
+        let gy = tensor(g.outputShape, gyv)
+        let d = { (a: [Float]) in a.map(Double.init) }
+
+        let y = Tensor(shape: g.outputShape, category: .activations)
+        Convolution3D.forward(x, weight: w, bias: b, into: y, geometry: g)
+        expectClose(y.array, convolutionReference(d(xv), d(wv), bv.map(d), g), atol: 1e-4, rtol: 1e-4, "forward \(g)")
+
+        let gx = Tensor(shape: g.inputShape, category: .workspace)
+        Convolution3D.backwardData(gy, weight: w, into: gx, geometry: g)
+        expectClose(gx.array, convolutionBackwardDataReference(d(gyv), d(wv), g), atol: 1e-4, rtol: 1e-4, "backwardData \(g)")
+
+        let gw = Tensor(shape: g.weightShape, category: .workspace)
+        let gb = g.hasBias ? Tensor(shape: [g.outChannels], category: .workspace) : nil
+        Convolution3D.backwardWeights(x, gradY: gy, gradWeight: gw, gradBias: gb, geometry: g)
+        let ref = convolutionBackwardWeightsReference(d(xv), d(gyv), g)
+        expectClose(gw.array, ref.w, atol: 1e-3, rtol: 1e-4, "backwardWeights \(g)")
+        if let gb { expectClose(gb.array, ref.b, atol: 1e-3, rtol: 1e-4, "backwardBias \(g)") }
+    }
+
+    /// The adjoint references above are right: they equal central differences of the forward reference.
+    @Test func referenceBackwardMatchesFiniteDifferences() {
+        let g = ConvolutionGeometry(batch: 1, inChannels: 2, outChannels: 3, input: [3, 4, 3], kernel: [3, 3, 3],
+                                    stride: [2, 1, 2], padding: [1, 1, 0], hasBias: true)
+        let x = randomValues(g.inputShape.reduce(1, *), seed: 5).map(Double.init)
+        let w = randomValues(g.weightShape.reduce(1, *), seed: 6).map(Double.init)
+        let b = randomValues(3, seed: 7).map(Double.init)
+        let gy = randomValues(g.outputShape.reduce(1, *), seed: 8).map(Double.init)
+        func dot(_ a: [Double]) -> Double { zip(a, gy).reduce(0) { $0 + $1.0 * $1.1 } }
+        expectClose(convolutionBackwardDataReference(gy, w, g),
+                    centralDifference(x) { dot(convolutionReference($0, w, b, g)) }, atol: 1e-6, rtol: 1e-6, "reference gradX")
+        let ref = convolutionBackwardWeightsReference(x, gy, g)
+        expectClose(ref.w, centralDifference(w) { dot(convolutionReference(x, $0, b, g)) }, atol: 1e-6, rtol: 1e-6, "reference gradW")
+        expectClose(ref.b, centralDifference(b) { dot(convolutionReference(x, w, $0, g)) }, atol: 1e-6, rtol: 1e-6, "reference gradB")
+    }
+
+    @Test func rightPaddingOfStridedLayers() {
+        let g = ConvolutionGeometry(batch: 1, inChannels: 1, outChannels: 1, input: [8, 32, 32], kernel: [3, 3, 3],
+                                    stride: [2, 2, 2], padding: [1, 1, 1], hasBias: false)
+        #expect(g.output == [4, 16, 16])
+        #expect(g.paddingRight == [0, 0, 0])
+    }
+
+    @Test func scratchpadIsWorkspaceAndReturned() {
+        let g = Self.geometries[2]
+        let before = MemoryLedger.shared.live(.workspace)
+        let x = Tensor(shape: g.inputShape, category: .activations, zeroed: true)
+        let gy = Tensor(shape: g.outputShape, category: .activations, zeroed: true)
+        let gw = Tensor(shape: g.weightShape, category: .gradients)
+        Convolution3D.backwardWeights(x, gradY: gy, gradWeight: gw, gradBias: nil, geometry: g)
+        #expect(MemoryLedger.shared.live(.workspace) == before)
+        #expect(!Convolution3D.implementation(.forward, geometry: g).isEmpty)
+    }
+}
