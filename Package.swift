@@ -42,8 +42,9 @@ let package = Package(
         .executableTarget(
             name: "normbench",
             dependencies: [
-                "NormBenchVideo", "NormBenchEngine",
+                "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: speed),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo"], swiftSettings: speed),
