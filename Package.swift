@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "NormBenchVideo", targets: ["NormBenchVideo"]),
         .library(name: "NormBenchEngine", targets: ["NormBenchEngine"]),
         .library(name: "NormBenchWorkloads", targets: ["NormBenchWorkloads"]),
+        .library(name: "NormBenchHarness", targets: ["NormBenchHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,10 +40,11 @@ let package = Package(
             name: "NormBenchWorkloads",
             dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],
             swiftSettings: speed),
+        .target(name: "NormBenchHarness", dependencies: ["NormBenchWorkloads"], swiftSettings: speed),
         .executableTarget(
             name: "normbench",
             dependencies: [
-                "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads",
+                "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads", "NormBenchHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo"], swiftSettings: speed),
         .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine"], swiftSettings: speed),
         .testTarget(name: "NormBenchWorkloadsTests", dependencies: ["NormBenchWorkloads"], swiftSettings: speed),
+        .testTarget(name: "NormBenchHarnessTests", dependencies: ["NormBenchHarness"], swiftSettings: speed),
         .testTarget(name: "NormBenchCLITests", dependencies: ["normbench"], swiftSettings: speed),
     ]
 )

@@ -1,0 +1,71 @@
+import Foundation
+
+/// Result records on disk: one JSON file per cell under `<run>/cells/`.
+public enum RecordStore {
+    /// Sorted keys and pretty printing: the same record always gives the same bytes.
+    public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(value)
+        data.append(0x0A)
+        return data
+    }
+
+    /// The file that holds `cell`'s record in run folder `run`.
+    public static func path(of cell: CellKey, in run: String) -> String {
+        "\(run)/cells/\(cell.id).json"
+    }
+
+    /// Writes one record atomically (a crash leaves the old file or the new one).
+    public static func write(_ record: ResultRecord, in run: String) throws {
+        try AtomicFile.write(encode(record), to: path(of: record.cell, in: run))
+    }
+
+    /// Reads one record file.
+    public static func read(path: String) throws -> ResultRecord {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw HarnessError.read(path: path, reason: FileManager.default.fileExists(atPath: path) ? "unreadable" : "no such file")
+        }
+        let record: ResultRecord
+        do { record = try JSONDecoder().decode(ResultRecord.self, from: data) } catch {
+            throw HarnessError.read(path: path, reason: "not a normbench result record: \(decodingReason(error))")
+        }
+        guard record.schema == ResultRecord.currentSchema else {
+            throw HarnessError.read(path: path, reason: "schema \(record.schema), this normbench reads \(ResultRecord.currentSchema)")
+        }
+        return record
+    }
+
+    /// Every record of a run folder (its `cells/*.json`), or of a folder holding
+    /// run folders, sorted by cell. Temporary files of interrupted writes are ignored.
+    public static func readAll(_ folder: String) throws -> [ResultRecord] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
+            throw HarnessError.read(path: folder, reason: "no such file or folder")
+        }
+        if !isDirectory.boolValue { return [try read(path: folder)] }
+        guard let walker = FileManager.default.enumerator(atPath: folder) else {
+            throw HarnessError.read(path: folder, reason: "cannot list folder")
+        }
+        var paths: [String] = []
+        for case let rel as String in walker {
+            let name = (rel as NSString).lastPathComponent
+            if rel.contains("cells/") && name.hasSuffix(".json") && !name.hasPrefix(".") { paths.append("\(folder)/\(rel)") }
+        }
+        return try paths.sorted().map(read(path:)).sorted { $0.cell < $1.cell }
+    }
+
+    private static func decodingReason(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let ctx):
+            return "missing `\((ctx.codingPath + [key]).map(\.stringValue).joined(separator: "."))`"
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
+            return "wrong type at `\(ctx.codingPath.map(\.stringValue).joined(separator: "."))`"
+        case DecodingError.dataCorrupted(let ctx):
+            return ctx.codingPath.isEmpty ? "invalid JSON" : "invalid value at `\(ctx.codingPath.map(\.stringValue).joined(separator: "."))`"
+        default:
+            return "invalid JSON"
+        }
+    }
+}

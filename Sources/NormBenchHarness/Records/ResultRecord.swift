@@ -1,0 +1,246 @@
+import Foundation
+
+/// One measured cell of a sweep: the source of truth that tables, charts and
+/// regression checks are rendered from. Written as one JSON file per cell.
+///
+/// Units are in the names: `...Bytes`, `...Seconds`, `...PerSecond`, fractions
+/// in 0...1 (`top1Error` 0.25 = 25 %).
+public struct ResultRecord: Codable, Sendable, Equatable {
+    /// Version of this layout; readers reject versions they do not know.
+    public var schema = ResultRecord.currentSchema
+    public static let currentSchema = 1
+
+    public var cell: CellKey
+    public var status: Status
+    /// Why the cell did not complete (over budget: the prediction; failed: the error).
+    public var note: String?
+    public var task: String
+    public var accuracy: Accuracy?
+    public var training: TrainingSummary?
+    public var throughput: Throughput?
+    public var timeShare: TimeShare?
+    public var memory: Memory
+    public var calibration: Calibration?
+    public var data: DataSummary
+    public var environment: Environment
+
+    public enum Status: String, Codable, Sendable {
+        case completed
+        /// Predicted peak memory above `--memory-budget`; not run.
+        case overBudget = "over-budget"
+    }
+
+    public init(
+        cell: CellKey, status: Status, note: String? = nil, task: String, accuracy: Accuracy? = nil,
+        training: TrainingSummary? = nil, throughput: Throughput? = nil, timeShare: TimeShare? = nil,
+        memory: Memory, calibration: Calibration? = nil, data: DataSummary, environment: Environment
+    ) {
+        self.cell = cell
+        self.status = status
+        self.note = note
+        self.task = task
+        self.accuracy = accuracy
+        self.training = training
+        self.throughput = throughput
+        self.timeShare = timeShare
+        self.memory = memory
+        self.calibration = calibration
+        self.data = data
+        self.environment = environment
+    }
+}
+
+/// What identifies a cell: (workload, norm, batch per worker, workers, groups, seed, threads).
+public struct CellKey: Codable, Sendable, Hashable, Comparable {
+    public var workload: String
+    public var norm: String
+    /// Samples per worker (the paper's "batch size per GPU").
+    public var batch: Int
+    /// Simulated data-parallel workers W; one optimizer step sees W × batch samples.
+    public var workers: Int
+    /// GroupNorm groups ("32", "C" for one per channel), or "-" for methods without groups.
+    public var groups: String
+    public var seed: Int
+    public var threads: Int
+
+    public init(workload: String, norm: String, batch: Int, workers: Int, groups: String, seed: Int, threads: Int) {
+        self.workload = workload
+        self.norm = norm
+        self.batch = batch
+        self.workers = workers
+        self.groups = groups
+        self.seed = seed
+        self.threads = threads
+    }
+
+    /// A file-name-safe identifier, unique within a workload.
+    public var id: String {
+        let n = norm.replacingOccurrences(of: "+", with: "-")
+        return "\(n)_b\(batch)_w\(workers)_g\(groups)_s\(seed)_t\(threads)"
+    }
+
+    public static func < (a: CellKey, b: CellKey) -> Bool {
+        if (a.workload, a.norm, a.batch) != (b.workload, b.norm, b.batch) {
+            return (a.workload, a.norm, a.batch) < (b.workload, b.norm, b.batch)
+        }
+        return (a.workers, a.groups, a.seed, a.threads) < (b.workers, b.groups, b.seed, b.threads)
+    }
+}
+
+/// Accuracy metrics after training (fractions in 0...1).
+public struct Accuracy: Codable, Sendable, Equatable {
+    /// Classification: top-1 / top-5 error on the evaluation clips.
+    public var top1Error: Double?
+    public var top5Error: Double?
+    /// Detection: mAP at IoU 0.5 and averaged over IoU 0.5:0.95.
+    public var mAP50: Double?
+    public var mAP: Double?
+    /// Mean evaluation loss.
+    public var evalLoss: Double?
+
+    public init(top1Error: Double? = nil, top5Error: Double? = nil, mAP50: Double? = nil, mAP: Double? = nil, evalLoss: Double? = nil) {
+        self.top1Error = top1Error
+        self.top5Error = top5Error
+        self.mAP50 = mAP50
+        self.mAP = mAP
+        self.evalLoss = evalLoss
+    }
+}
+
+/// How the cell trained.
+public struct TrainingSummary: Codable, Sendable, Equatable {
+    public var steps: Int
+    public var epochs: Double
+    /// Samples per optimizer step (workers × batch).
+    public var samplesPerStep: Int
+    /// Peak learning rate after linear scaling.
+    public var learningRate: Double
+    /// Training loss by step (every step, or sampled evenly for long runs).
+    public var lossCurve: [LossPoint]
+
+    public init(steps: Int, epochs: Double, samplesPerStep: Int, learningRate: Double, lossCurve: [LossPoint]) {
+        self.steps = steps
+        self.epochs = epochs
+        self.samplesPerStep = samplesPerStep
+        self.learningRate = learningRate
+        self.lossCurve = lossCurve
+    }
+}
+
+public struct LossPoint: Codable, Sendable, Equatable {
+    public var step: Int
+    public var loss: Double
+    public init(step: Int, loss: Double) {
+        self.step = step
+        self.loss = loss
+    }
+}
+
+/// Speed of the cell, after warm-up steps.
+public struct Throughput: Codable, Sendable, Equatable {
+    public var trainClipsPerSecond: Double
+    public var stepSecondsMedian: Double
+    public var stepSecondsP90: Double
+    public var evalClipsPerSecond: Double
+    /// Decoding of the data set, measured separately from training.
+    public var decodeFramesPerSecond: Double?
+
+    public init(trainClipsPerSecond: Double, stepSecondsMedian: Double, stepSecondsP90: Double, evalClipsPerSecond: Double, decodeFramesPerSecond: Double? = nil) {
+        self.trainClipsPerSecond = trainClipsPerSecond
+        self.stepSecondsMedian = stepSecondsMedian
+        self.stepSecondsP90 = stepSecondsP90
+        self.evalClipsPerSecond = evalClipsPerSecond
+        self.decodeFramesPerSecond = decodeFramesPerSecond
+    }
+}
+
+/// Share of training step time by layer kind (sums to ~1).
+public struct TimeShare: Codable, Sendable, Equatable {
+    public var convolution: Double
+    public var normalization: Double
+    public var other: Double
+
+    public init(convolution: Double, normalization: Double, other: Double) {
+        self.convolution = convolution
+        self.normalization = normalization
+        self.other = other
+    }
+}
+
+/// Peak memory of the cell's training.
+public struct Memory: Codable, Sendable, Equatable {
+    /// The engine ledger's peak (deterministic), all categories.
+    public var ledgerPeakBytes: Int
+    /// The ledger by category at that peak.
+    public var ledgerAtPeakBytes: [String: Int]
+    /// Process resident high-water mark during the cell (the kernel's count).
+    public var processPeakBytes: Int?
+    /// Predicted peak (from `normbench plan`'s model), when one was made.
+    public var predictedPeakBytes: Int?
+
+    public init(ledgerPeakBytes: Int, ledgerAtPeakBytes: [String: Int], processPeakBytes: Int? = nil, predictedPeakBytes: Int? = nil) {
+        self.ledgerPeakBytes = ledgerPeakBytes
+        self.ledgerAtPeakBytes = ledgerAtPeakBytes
+        self.processPeakBytes = processPeakBytes
+        self.predictedPeakBytes = predictedPeakBytes
+    }
+}
+
+/// Machine speed measured in the same process as the cell, so throughput can be
+/// compared across runs as a ratio (`normbench check`).
+public struct Calibration: Codable, Sendable, Equatable {
+    /// A fixed 3D convolution's forward speed.
+    public var convGFLOPS: Double
+    /// A streaming reduction's speed.
+    public var bandwidthGBps: Double
+
+    public init(convGFLOPS: Double, bandwidthGBps: Double) {
+        self.convGFLOPS = convGFLOPS
+        self.bandwidthGBps = bandwidthGBps
+    }
+}
+
+/// The data the cell trained and evaluated on.
+public struct DataSummary: Codable, Sendable, Equatable {
+    /// "synthetic seed 1, 512+256 clips 96x96x24 h264" or the folder path.
+    public var description: String
+    public var trainClips: Int
+    public var evalClips: Int
+    /// Digest of the data set's manifest (file names, sizes, labels).
+    public var digest: String
+
+    public init(description: String, trainClips: Int, evalClips: Int, digest: String) {
+        self.description = description
+        self.trainClips = trainClips
+        self.evalClips = evalClips
+        self.digest = digest
+    }
+}
+
+/// Where and with what the cell ran.
+public struct Environment: Codable, Sendable, Equatable {
+    public var cpuModel: String
+    public var cpuFeatures: [String]
+    public var buildTargetFeatures: [String]
+    public var logicalCPUs: Int
+    public var normbenchVersion: String
+    public var swiftVersion: String
+    public var ffmpegVersion: String
+    public var oneDNNVersion: String
+    public var gitCommit: String
+    /// ISO 8601, UTC.
+    public var date: String
+
+    public init(cpuModel: String, cpuFeatures: [String], buildTargetFeatures: [String], logicalCPUs: Int, normbenchVersion: String, swiftVersion: String, ffmpegVersion: String, oneDNNVersion: String, gitCommit: String, date: String) {
+        self.cpuModel = cpuModel
+        self.cpuFeatures = cpuFeatures
+        self.buildTargetFeatures = buildTargetFeatures
+        self.logicalCPUs = logicalCPUs
+        self.normbenchVersion = normbenchVersion
+        self.swiftVersion = swiftVersion
+        self.ffmpegVersion = ffmpegVersion
+        self.oneDNNVersion = oneDNNVersion
+        self.gitCommit = gitCommit
+        self.date = date
+    }
+}
