@@ -6,7 +6,7 @@ public enum VideoCodec: Sendable, Equatable {
     /// H.264 (libx264), yuv420p, for .mp4. `gop` = keyframe interval in frames;
     /// `bFrames` = maximum consecutive B-frames (0 = none); `crf` = quality (0 best, 51 worst).
     case h264(crf: Int = 18, gop: Int = 250, bFrames: Int = 3, preset: String = "medium")
-    /// FFV1 (lossless, planar RGB), for .mkv: frames read back bit-exact.
+    /// FFV1 (lossless RGB, from bgr0), for .mkv: frames read back bit-exact.
     case ffv1
 }
 
@@ -61,7 +61,7 @@ public final class VideoEncoder {
             encoder = avcodec_find_encoder_by_name("libx264")
         case .ffv1:
             encoder = avcodec_find_encoder(AV_CODEC_ID_FFV1)
-            pixelFormat = AV_PIX_FMT_GBRP
+            pixelFormat = AV_PIX_FMT_BGR0  // FFV1's 8-bit RGB input; stored losslessly (RCT)
         }
         guard let encoder else {
             throw .decoderNotFound(path: path, codec: codec == .ffv1 ? "ffv1 (encoder)" : "libx264 (encoder)")

@@ -53,11 +53,16 @@ final class Fixtures: @unchecked Sendable {
 
     /// The path of fixture `name`, made with `ffmpeg <args> <path>` on first use.
     func file(_ name: String, _ args: [String]) throws -> String {
+        try make(name) { path in try FFmpegCLI.run(args + [path]) }
+    }
+
+    /// The path of fixture `name`, made by `body(path)` on first use.
+    func make(_ name: String, _ body: (String) throws -> Void) throws -> String {
         lock.lock()
         defer { lock.unlock() }
         if let p = made[name] { return p }
         let path = "\(dir)/\(name)"
-        try FFmpegCLI.run(args + [path])
+        try body(path)
         made[name] = path
         return path
     }
