@@ -81,6 +81,10 @@ public final class VideoEncoder {
         ctx.pointee.framerate = AVRational(num: Int32(fps), den: 1)
         ctx.pointee.pix_fmt = pixelFormat
         if case .h264(let crf, let gop, let bFrames, let preset) = codec {
+            // libx264 defaults to threads=auto, and its output then varies run to run
+            // when the machine is busy (seen here: different bytes for the same frames).
+            // One thread per encoder makes files reproducible; encode clips in parallel instead.
+            ctx.pointee.thread_count = 1
             ctx.pointee.gop_size = Int32(gop)
             ctx.pointee.max_b_frames = Int32(bFrames)
             av_opt_set(ctx.pointee.priv_data, "crf", "\(crf)", 0)
