@@ -1,0 +1,205 @@
+/// Per-set statistics a normalization layer computed (biased variance).
+public struct NormStatistics: Equatable, Sendable {
+    /// Mean of each statistics set, in the layer's set order.
+    public var mean: [Double]
+    /// Biased variance (divide by the set size) of each set.
+    public var variance: [Double]
+    /// Elements per set.
+    public var count: Int
+}
+
+/// Group Normalization (Wu & He 2018): x̂ = (x − μ)/σ over (C/G, D, H, W) per
+/// (sample, group), then y = γ·x̂ + β per channel. G = 1 is LayerNorm, G = C is
+/// InstanceNorm; both are this class (`layerNorm(channels:)`,
+/// `instanceNorm(channels:)`), so the identities hold exactly.
+///
+/// Shapes: x, y `[n, d, h, w, c]` (or `[n, c]`, any rank ≥ 2 with channels last);
+/// γ, β `[c]`; sets `[n][groups]`.
+///
+/// Memory: training-mode forward keeps a reference to x (no copy; the previous
+/// layer's output is alive anyway) and saves mean (hi, lo) and rstd per set:
+/// 12 bytes × n × groups in the ledger's `activations`, freed by `backward`.
+/// Workspace: 16·c·(chunks + 2n) bytes of Double partials and 20·n·c bytes of
+/// per-(sample, channel) coefficients, kept between calls.
+/// Traffic: forward reads x twice and writes y once (3 × 4 bytes per element);
+/// backward reads x and dy twice and writes dx once (5 × 4 bytes).
+public final class GroupNorm: Layer {
+    public let channels: Int
+    public let groups: Int
+    public let epsilon: Float
+    public let affine: Bool
+    /// Scale γ (role normScale), nil without affine.
+    public let gamma: Parameter?
+    /// Shift β (role normShift), nil without affine.
+    public let beta: Parameter?
+    /// The name in messages: "GroupNorm", "LayerNorm" or "InstanceNorm".
+    public let name: String
+
+    public var kind: LayerKind { .normalization }
+    public var parameters: [Parameter] { affine ? [gamma!, beta!] : [] }
+
+    private let workspace = NormWorkspace()
+    private var saved: (x: Tensor, stats: Tensor)?
+
+    /// - Parameters:
+    ///   - channels: channels of the activation (its last dimension).
+    ///   - groups: number of groups; must divide `channels`.
+    ///   - epsilon: added to the variance.
+    ///   - affine: learn per-channel γ and β.
+    ///   - initialGamma: γ's initial value (0 for the last norm of a residual block).
+    /// - Throws: `NormalizationError.groupsDoNotDivide` ("GroupNorm: channels (48) must be divisible by groups (32)").
+    public init(channels: Int, groups: Int, epsilon: Float = 1e-5, affine: Bool = true, initialGamma: Float = 1, name: String = "GroupNorm") throws {
+        guard channels >= 1, groups >= 1, channels % groups == 0 else {
+            throw NormalizationError.groupsDoNotDivide(method: name, channels: channels, groups: groups)
+        }
+        self.channels = channels
+        self.groups = groups
+        self.epsilon = epsilon
+        self.affine = affine
+        self.name = name
+        if affine {
+            let g = Parameter(name: "gamma", role: .normScale, shape: [channels])
+            g.value.fill(initialGamma)
+            gamma = g
+            beta = Parameter(name: "beta", role: .normShift, shape: [channels])
+        } else {
+            gamma = nil
+            beta = nil
+        }
+    }
+
+    /// GroupNorm with `channelsPerGroup` channels in each group.
+    /// - Throws: `NormalizationError.channelsPerGroupDoesNotDivide`.
+    public convenience init(channels: Int, channelsPerGroup: Int, epsilon: Float = 1e-5, affine: Bool = true, initialGamma: Float = 1) throws {
+        guard channels >= 1, channelsPerGroup >= 1, channels % channelsPerGroup == 0 else {
+            throw NormalizationError.channelsPerGroupDoesNotDivide(method: "GroupNorm", channels: channels, channelsPerGroup: channelsPerGroup)
+        }
+        try self.init(channels: channels, groups: channels / channelsPerGroup, epsilon: epsilon, affine: affine, initialGamma: initialGamma)
+    }
+
+    /// LayerNorm over (C, D, H, W) per sample: GroupNorm with one group.
+    public static func layerNorm(channels: Int, epsilon: Float = 1e-5, affine: Bool = true, initialGamma: Float = 1) -> GroupNorm {
+        try! GroupNorm(channels: channels, groups: 1, epsilon: epsilon, affine: affine, initialGamma: initialGamma, name: "LayerNorm")
+    }
+
+    /// InstanceNorm over (D, H, W) per sample and channel: GroupNorm with one channel per group.
+    public static func instanceNorm(channels: Int, epsilon: Float = 1e-5, affine: Bool = true, initialGamma: Float = 1) -> GroupNorm {
+        try! GroupNorm(channels: channels, groups: channels, epsilon: epsilon, affine: affine, initialGamma: initialGamma, name: "InstanceNorm")
+    }
+
+    private func checkShape(_ x: Tensor) -> NormPlan {
+        precondition(x.shape.count >= 2 && x.shape.last == channels,
+                     "\(name): expected [n, d, h, w, \(channels)] (channels last), got \(x.shape)")
+        return NormPlan(shape: x.shape)
+    }
+
+    /// The mean and biased variance of every (sample, group) set of `x`, in the
+    /// order n-major, group-minor: what `forward` normalizes with.
+    public func statistics(_ x: Tensor) -> NormStatistics {
+        let plan = checkShape(x)
+        let (mean, variance) = setMoments(x, plan)
+        let sets = plan.n * groups
+        return NormStatistics(mean: Array(UnsafeBufferPointer(start: mean, count: sets)),
+                              variance: Array(UnsafeBufferPointer(start: variance, count: sets)),
+                              count: plan.p * (channels / groups))
+    }
+
+    /// Per-set mean and variance (Double) in workspace memory.
+    private func setMoments(_ x: Tensor, _ plan: NormPlan) -> (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) {
+        let c = channels
+        let buffer = workspace.doubleBuffer(2 * c * (plan.chunks + 2 * plan.n) + 2 * plan.n * groups)
+        let chunkStats = buffer, sMean = buffer + 2 * c * plan.chunks, sM2 = sMean + plan.n * c
+        let setMean = sM2 + plan.n * c, setVar = setMean + plan.n * groups
+        NormKernels.sampleMoments(x.data, plan, chunkStats: chunkStats, mean: sMean, m2: sM2)
+        NormKernels.foldGroups(plan, groups: groups, mean: sMean, m2: sM2, setMean: setMean, setVariance: setVar)
+        return (setMean, setVar)
+    }
+
+    public func forward(_ x: Tensor, mode: Mode) -> Tensor {
+        let plan = checkShape(x)
+        let c = channels, cpg = channels / groups
+        let (setMean, setVar) = setMoments(x, plan)
+        let stats = Tensor(shape: [plan.n * groups, 3], category: .activations)
+        let coef = workspace.floatBuffer(plan.n * Coef.rows * c)
+        for s in 0..<plan.n {
+            for g in 0..<groups {
+                let set = s * groups + g
+                let (hi, lo) = splitMean(setMean[set])
+                let rstd = 1 / (setVar[set] + Double(epsilon)).squareRoot()
+                stats.data[3 * set] = hi
+                stats.data[3 * set + 1] = lo
+                stats.data[3 * set + 2] = Float(rstd)
+                let row = coef + s * Coef.rows * c
+                for j in g * cpg..<(g + 1) * cpg {
+                    row[Coef.meanHi * c + j] = hi
+                    row[Coef.meanLo * c + j] = lo
+                    row[Coef.scale * c + j] = Float(Double(gamma?.value.data[j] ?? 1) * rstd)
+                    row[Coef.shift * c + j] = beta?.value.data[j] ?? 0
+                }
+            }
+        }
+        let y = Tensor(shape: x.shape, category: .activations)
+        NormKernels.apply(x.data, y.data, plan, coef: coef)
+        saved = mode == .training ? (x, stats) : nil
+        return y
+    }
+
+    /// dx_i = rstd·(γ_i dy_i − (1/M) Σ_j γ_j dy_j − x̂_i (1/M) Σ_j γ_j dy_j x̂_j) over the
+    /// set's M elements; dγ += Σ dy·x̂, dβ += Σ dy (docs/normalization.md).
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let (x, stats) = saved else {
+            preconditionFailure("\(name).backward without a training-mode forward")
+        }
+        precondition(gradOutput.shape == x.shape, "\(name).backward: gradient \(gradOutput.shape) for input \(x.shape)")
+        saved = nil
+        let plan = NormPlan(shape: x.shape)
+        let c = channels, cpg = channels / groups
+        let buffer = workspace.doubleBuffer(2 * c * (plan.chunks + plan.n))
+        let chunkStats = buffer, sumDy = buffer + 2 * c * plan.chunks, sumDyXc = sumDy + plan.n * c
+        let coef = workspace.floatBuffer(plan.n * Coef.rows * c)
+        for s in 0..<plan.n {
+            let row = coef + s * Coef.rows * c
+            for j in 0..<c {
+                let set = s * groups + j / cpg
+                row[Coef.meanHi * c + j] = stats.data[3 * set]
+                row[Coef.meanLo * c + j] = stats.data[3 * set + 1]
+            }
+        }
+        NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc)
+        let setSize = Double(plan.p * cpg)
+        for s in 0..<plan.n {
+            let row = coef + s * Coef.rows * c
+            for g in 0..<groups {
+                let rstd = Double(stats.data[3 * (s * groups + g) + 2])
+                var a = 0.0, b = 0.0
+                for j in g * cpg..<(g + 1) * cpg {
+                    let gj = Double(gamma?.value.data[j] ?? 1)
+                    a += gj * sumDy[s * c + j]
+                    b += gj * sumDyXc[s * c + j]
+                }
+                let k2 = Float(-rstd * rstd * rstd * b / setSize)
+                let k3 = Float(-rstd * a / setSize)
+                for j in g * cpg..<(g + 1) * cpg {
+                    // A one-element set has x̂ ≡ 0: its input gradient is exactly 0.
+                    row[Coef.k1 * c + j] = setSize > 1 ? Float(rstd * Double(gamma?.value.data[j] ?? 1)) : 0
+                    row[Coef.k2 * c + j] = setSize > 1 ? k2 : 0
+                    row[Coef.k3 * c + j] = setSize > 1 ? k3 : 0
+                }
+            }
+        }
+        if let gamma, let beta {
+            for j in 0..<c {
+                var dg = 0.0, db = 0.0
+                for s in 0..<plan.n {
+                    dg += Double(stats.data[3 * (s * groups + j / cpg) + 2]) * sumDyXc[s * c + j]
+                    db += sumDy[s * c + j]
+                }
+                gamma.grad.data[j] += Float(dg)
+                beta.grad.data[j] += Float(db)
+            }
+        }
+        let dx = Tensor(shape: x.shape, category: .activations)
+        NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef)
+        return dx
+    }
+}

@@ -1,0 +1,344 @@
+// Raw kernels shared by every normalization method.
+//
+// Legend (an activation seen as a 3-D array in memory order):
+//   n        samples
+//   p        spatial rows per sample (d·h·w; 1 for a 2-D [n, c] input)
+//   c        channels, innermost: element (n, r, j) is at (n·p + r)·c + j
+//   chunk    a fixed run of rows of one sample; the unit of parallel work
+//   block    a run of rows inside a chunk small enough to stay in L1/L2
+//
+// The kernels neither allocate nor throw. They are parallelized over chunks of a
+// `NormPlan`, whose partition depends only on the shape, and every partial result
+// is merged in chunk order, so results are bitwise identical for any thread count.
+
+/// How an activation is cut into chunks and blocks. Depends only on the shape.
+struct NormPlan: Equatable, Sendable {
+    let n: Int
+    let p: Int
+    let c: Int
+    /// Rows of one sample per chunk (≈ 64 Ki elements, 256 KiB).
+    let rowsPerChunk: Int
+    let chunksPerSample: Int
+    /// Rows per block of the two-pass moment kernel (≈ 8 Ki elements, 32 KiB).
+    let blockRows: Int
+
+    init(n: Int, p: Int, c: Int) {
+        precondition(n >= 1 && p >= 1 && c >= 1, "NormPlan: empty shape n=\(n) p=\(p) c=\(c)")
+        self.n = n
+        self.p = p
+        self.c = c
+        rowsPerChunk = min(p, max(1, 65536 / c))
+        chunksPerSample = (p + rowsPerChunk - 1) / rowsPerChunk
+        blockRows = max(1, min(rowsPerChunk, 8192 / c))
+    }
+
+    /// The plan of an activation `[n, ..., c]` (NDHWC or `[n, c]`).
+    init(shape: [Int]) {
+        precondition(shape.count >= 2, "Normalization: expected [n, d, h, w, c] or [n, c], got \(shape)")
+        self.init(n: shape[0], p: shape.dropFirst().dropLast().reduce(1, *), c: shape[shape.count - 1])
+    }
+
+    var chunks: Int { n * chunksPerSample }
+
+    /// The sample and row range of chunk `k`.
+    @inline(__always)
+    func rows(_ k: Int) -> (sample: Int, lo: Int, hi: Int) {
+        let sample = k / chunksPerSample
+        let lo = (k - sample * chunksPerSample) * rowsPerChunk
+        return (sample, lo, min(p, lo + rowsPerChunk))
+    }
+}
+
+/// Per-(n, c) coefficient rows used by the streaming kernels, `[n][rows][c]` floats.
+///
+/// Row 0 and 1 hold the set mean split as mHi + mLo (mHi = Float(mean),
+/// mLo = Float(mean − mHi)) so that x − mean is formed to float precision even
+/// when |mean| ≫ σ (x − mHi is exact for x near the mean, Sterbenz).
+enum Coef {
+    static let meanHi = 0, meanLo = 1
+    /// Forward: y = ((x − mHi) − mLo)·scale + shift.
+    static let scale = 2, shift = 3
+    /// Backward: dx = k1·dy + k2·((x − mHi) − mLo) + k3.
+    static let k1 = 2, k2 = 3, k3 = 4
+    static let rows = 5
+}
+
+enum NormKernels {
+    /// Welford/Chan moments of every (sample, channel) over the spatial rows.
+    ///
+    /// Each block of rows is reduced in two passes over L1/L2-resident data (sum →
+    /// block mean m; then Σ(x − m), Σ(x − m)², the corrected two-pass formula), and
+    /// blocks are merged into Double (mean, M2) with Chan's parallel update. Memory
+    /// traffic: one read of x. Sound for |mean| ≫ σ.
+    ///
+    /// Shapes: x `[n, p, c]`; chunkStats `[chunks][2][c]` Double (scratch);
+    /// mean, m2 `[n][c]` Double (out, count p each).
+    static func sampleMoments(
+        _ x: UnsafePointer<Float>, _ plan: NormPlan,
+        chunkStats: UnsafeMutablePointer<Double>, mean: UnsafeMutablePointer<Double>, m2: UnsafeMutablePointer<Double>
+    ) {
+        let box = UncheckedSendable((x, chunkStats))
+        Parallel.forEach(chunks: plan.chunks) { k in
+            let (x, stats) = box.value
+            chunkMoments(x, plan, chunk: k, mean: stats + k * 2 * plan.c, m2: stats + k * 2 * plan.c + plan.c)
+        }
+        let c = plan.c
+        for s in 0..<plan.n {
+            let outMean = mean + s * c, outM2 = m2 + s * c
+            var countA = 0.0
+            for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
+                let (_, lo, hi) = plan.rows(k)
+                let countB = Double(hi - lo)
+                let bMean = chunkStats + k * 2 * c, bM2 = bMean + c
+                if countA == 0 {
+                    outMean.update(from: bMean, count: c)
+                    outM2.update(from: bM2, count: c)
+                } else {
+                    chanMerge(mean: outMean, m2: outM2, countA: countA, bMean: bMean, bM2: bM2, countB: countB, c: c)
+                }
+                countA += countB
+            }
+        }
+    }
+
+    /// Folds per-(sample, channel) moments (count p each) into per-(sample, group)
+    /// mean and biased variance with Chan's merge, channels in order.
+    ///
+    /// Shapes: mean, m2 `[n][c]`; setMean, setVariance `[n][groups]`.
+    static func foldGroups(
+        _ plan: NormPlan, groups: Int, mean: UnsafePointer<Double>, m2: UnsafePointer<Double>,
+        setMean: UnsafeMutablePointer<Double>, setVariance: UnsafeMutablePointer<Double>
+    ) {
+        let c = plan.c, cpg = c / groups
+        let p = Double(plan.p)
+        for s in 0..<plan.n {
+            for g in 0..<groups {
+                let first = s * c + g * cpg
+                var mu = mean[first], sq = m2[first]
+                var count = p
+                for j in 1..<cpg {
+                    let delta = mean[first + j] - mu
+                    let total = count + p
+                    mu += delta * (p / total)
+                    sq += m2[first + j] + delta * delta * (count * p / total)
+                    count = total
+                }
+                setMean[s * groups + g] = mu
+                setVariance[s * groups + g] = max(0, sq / count)
+            }
+        }
+    }
+
+    /// Merges moments B (count countB) into A (count countA) for `c` channels.
+    @inline(__always)
+    static func chanMerge(
+        mean: UnsafeMutablePointer<Double>, m2: UnsafeMutablePointer<Double>, countA: Double,
+        bMean: UnsafePointer<Double>, bM2: UnsafePointer<Double>, countB: Double, c: Int
+    ) {
+        let total = countA + countB
+        let wB = countB / total
+        let cross = countA * countB / total
+        for j in 0..<c {
+            let delta = bMean[j] - mean[j]
+            mean[j] += delta * wB
+            m2[j] += bM2[j] + delta * delta * cross
+        }
+    }
+
+    /// Moments of one chunk: Double mean and M2 per channel over its rows.
+    static func chunkMoments(
+        _ x: UnsafePointer<Float>, _ plan: NormPlan, chunk k: Int,
+        mean: UnsafeMutablePointer<Double>, m2: UnsafeMutablePointer<Double>
+    ) {
+        let c = plan.c
+        let (sample, lo, hi) = plan.rows(k)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
+            let s = tmp.baseAddress!, q = s + c, m = q + c
+            var countA = 0.0
+            var r0 = lo
+            while r0 < hi {
+                let nb = min(hi, r0 &+ plan.blockRows) &- r0
+                let base = x + (sample &* plan.p &+ r0) &* c
+                s.update(repeating: 0, count: c)
+                for r in 0..<nb {
+                    let row = base + r &* c
+                    for j in 0..<c { s[j] += row[j] }
+                }
+                let inv = 1 / Float(nb)
+                for j in 0..<c {
+                    m[j] = s[j] * inv
+                    s[j] = 0
+                    q[j] = 0
+                }
+                for r in 0..<nb {
+                    let row = base + r &* c
+                    for j in 0..<c {
+                        let d = row[j] - m[j]
+                        s[j] += d
+                        q[j].addProduct(d, d)
+                    }
+                }
+                let countB = Double(nb)
+                if countA == 0 {
+                    for j in 0..<c {
+                        let sd = Double(s[j])
+                        mean[j] = Double(m[j]) + sd / countB
+                        m2[j] = max(0, Double(q[j]) - sd * sd / countB)
+                    }
+                } else {
+                    let total = countA + countB
+                    let wB = countB / total
+                    let cross = countA * countB / total
+                    for j in 0..<c {
+                        let sd = Double(s[j])
+                        let bMean = Double(m[j]) + sd / countB
+                        let bM2 = max(0, Double(q[j]) - sd * sd / countB)
+                        let delta = bMean - mean[j]
+                        mean[j] += delta * wB
+                        m2[j] += bM2 + delta * delta * cross
+                    }
+                }
+                countA += countB
+                r0 &+= nb
+            }
+        }
+    }
+
+    /// y = ((x − mHi) − mLo)·scale + shift, one streaming pass (1 read + 1 write).
+    ///
+    /// Shapes: x, y `[n, p, c]`; coef `[n][Coef.rows][c]`.
+    static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>) {
+        let box = UncheckedSendable((x, y, coef))
+        Parallel.forEach(chunks: plan.chunks) { k in
+            let (x, y, coef) = box.value
+            let c = plan.c
+            let (sample, lo, hi) = plan.rows(k)
+            let cf = coef + sample &* Coef.rows &* c
+            let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
+            let sc = cf + Coef.scale &* c, sh = cf + Coef.shift &* c
+            var offset = (sample &* plan.p &+ lo) &* c
+            for _ in lo..<hi {
+                let xr = x + offset, yr = y + offset
+                for j in 0..<c {
+                    let xc = (xr[j] - mh[j]) - ml[j]
+                    yr[j] = sh[j].addingProduct(xc, sc[j])
+                }
+                offset &+= c
+            }
+        }
+    }
+
+    /// Per-(sample, channel) Σdy and Σdy·(x − mean), merged in chunk order.
+    ///
+    /// Float partial sums per block, folded into Double per block.
+    /// Shapes: x, dy `[n, p, c]`; coef `[n][Coef.rows][c]` (rows meanHi, meanLo used);
+    /// chunkStats `[chunks][2][c]` Double (scratch); sumDy, sumDyXc `[n][c]` Double (out).
+    static func gradientSums(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>,
+        chunkStats: UnsafeMutablePointer<Double>, sumDy: UnsafeMutablePointer<Double>, sumDyXc: UnsafeMutablePointer<Double>
+    ) {
+        let box = UncheckedSendable((x, dy, coef, chunkStats))
+        Parallel.forEach(chunks: plan.chunks) { k in
+            let (x, dy, coef, stats) = box.value
+            let c = plan.c
+            let (sample, lo, hi) = plan.rows(k)
+            let cf = coef + sample &* Coef.rows &* c
+            let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
+            let outDy = stats + k &* 2 &* c, outDyXc = outDy + c
+            outDy.update(repeating: 0, count: 2 * c)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * c) { tmp in
+                let s = tmp.baseAddress!, q = s + c
+                var r0 = lo
+                while r0 < hi {
+                    let nb = min(hi, r0 &+ plan.blockRows) &- r0
+                    s.update(repeating: 0, count: 2 * c)
+                    var offset = (sample &* plan.p &+ r0) &* c
+                    for _ in 0..<nb {
+                        let xr = x + offset, gr = dy + offset
+                        for j in 0..<c {
+                            let g = gr[j]
+                            s[j] += g
+                            q[j].addProduct(g, (xr[j] - mh[j]) - ml[j])
+                        }
+                        offset &+= c
+                    }
+                    for j in 0..<c {
+                        outDy[j] += Double(s[j])
+                        outDyXc[j] += Double(q[j])
+                    }
+                    r0 &+= nb
+                }
+            }
+        }
+        let c = plan.c
+        for s in 0..<plan.n {
+            let a = sumDy + s * c, b = sumDyXc + s * c
+            a.update(repeating: 0, count: c)
+            b.update(repeating: 0, count: c)
+            for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
+                let src = chunkStats + k * 2 * c
+                for j in 0..<c {
+                    a[j] += src[j]
+                    b[j] += src[c + j]
+                }
+            }
+        }
+    }
+
+    /// dx = k1·dy + k2·((x − mHi) − mLo) + k3, one streaming pass (2 reads + 1 write).
+    ///
+    /// Shapes: x, dy, dx `[n, p, c]`; coef `[n][Coef.rows][c]`.
+    static func gradientInput(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        _ plan: NormPlan, coef: UnsafePointer<Float>
+    ) {
+        let box = UncheckedSendable((x, dy, dx, coef))
+        Parallel.forEach(chunks: plan.chunks) { k in
+            let (x, dy, dx, coef) = box.value
+            let c = plan.c
+            let (sample, lo, hi) = plan.rows(k)
+            let cf = coef + sample &* Coef.rows &* c
+            let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
+            let k1 = cf + Coef.k1 &* c, k2 = cf + Coef.k2 &* c, k3 = cf + Coef.k3 &* c
+            var offset = (sample &* plan.p &+ lo) &* c
+            for _ in lo..<hi {
+                let xr = x + offset, gr = dy + offset, outr = dx + offset
+                for j in 0..<c {
+                    let xc = (xr[j] - mh[j]) - ml[j]
+                    outr[j] = k3[j].addingProduct(k2[j], xc).addingProduct(k1[j], gr[j])
+                }
+                offset &+= c
+            }
+        }
+    }
+}
+
+/// Splits a Double mean into the float pair (hi, lo) that the kernels subtract.
+@inline(__always)
+func splitMean(_ mean: Double) -> (hi: Float, lo: Float) {
+    let hi = Float(mean)
+    return (hi, Float(mean - Double(hi)))
+}
+
+/// Scratch memory for a normalization layer, kept between calls and counted in
+/// the ledger as workspace. Grows when a larger shape arrives; never shrinks.
+final class NormWorkspace {
+    private var doubles: Tensor?
+    private var floats: Tensor?
+
+    /// `count` Doubles, valid until the next call.
+    func doubleBuffer(_ count: Int) -> UnsafeMutablePointer<Double> {
+        if (doubles?.count ?? -1) < 2 * count {
+            doubles = Tensor(shape: [2 * max(count, 1)], category: .workspace)
+        }
+        return UnsafeMutableRawPointer(doubles!.data).bindMemory(to: Double.self, capacity: max(count, 1))
+    }
+
+    /// `count` Floats, valid until the next call.
+    func floatBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if (floats?.count ?? -1) < count {
+            floats = Tensor(shape: [max(count, 1)], category: .workspace)
+        }
+        return floats!.data
+    }
+}
