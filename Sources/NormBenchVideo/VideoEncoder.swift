@@ -75,6 +75,9 @@ public final class VideoEncoder {
             throw .ffmpeg(path: path, operation: "avcodec_alloc_context3", message: ffmpegMessage(nb_averror_enomem()))
         }
         codecContext = ctx
+        // Bit-exact output: no random container UIDs (Matroska), no version strings that vary.
+        format.pointee.flags |= AVFMT_FLAG_BITEXACT
+        ctx.pointee.flags |= AV_CODEC_FLAG_BITEXACT
         ctx.pointee.width = Int32(width)
         ctx.pointee.height = Int32(height)
         ctx.pointee.time_base = AVRational(num: 1, den: Int32(fps))
