@@ -7,7 +7,7 @@ struct NormBench: ParsableCommand {
         commandName: "normbench",
         abstract: "Measure the BatchNorm / GroupNorm trade-off on video models, on your own CPU.",
         version: BuildInfo.versionLine,
-        subcommands: [List.self, Show.self, Decode.self, Bench.self, Info.self])
+        subcommands: [List.self, Show.self, Decode.self, Bench.self, Info.self, Publish.self, Check.self])
 }
 
 struct Bench: ParsableCommand {
