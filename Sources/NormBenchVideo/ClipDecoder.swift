@@ -73,6 +73,10 @@ public enum ClipDecoder {
         var slots: [Int: [Int]] = [:]
         for (slot, frame) in wanted.enumerated() { slots[frame, default: []].append(slot) }
 
+        if index.timed && targets.count < frameCount {
+            source.wantedPTS = Set(targets.map { index.pts[$0] })
+        }
+
         let frameBytes = window.height * window.width * 3
         var data = [UInt8](repeating: 0, count: frameBytes * wanted.count)
         var timestamps = [Double](repeating: 0, count: wanted.count)
