@@ -313,6 +313,18 @@ enum NormKernels {
     }
 }
 
+/// Eight floats from `p` (any alignment).
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Stores eight floats at `p` (any alignment).
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
 /// Splits a Double mean into the float pair (hi, lo) that the kernels subtract.
 @inline(__always)
 func splitMean(_ mean: Double) -> (hi: Float, lo: Float) {
