@@ -1,7 +1,146 @@
 import ArgumentParser
+import Foundation
+import NormBenchEngine
 
-// Placeholder while the subcommand is being written; replaced in the same change.
+/// `normbench bench kernels`: convolution GFLOP/s per pass on the reference
+/// model's layers, and the reference model's training throughput, peak memory
+/// and time split, for the given thread counts and batch sizes.
 struct BenchKernels: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kernels")
-    func run() throws { throw ValidationError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Engine speed: conv3d GFLOP/s per pass, ResNet3D-tiny train-step clips/s, peak memory, time split.")
+
+    @Option(help: "Thread counts, comma-separated.")
+    var threads = "1,2"
+    @Option(help: "Batch sizes for the convolution table.")
+    var convBatches = "2,8"
+    @Option(help: "Batch sizes for the training table.")
+    var trainBatches = "2,4,8,16"
+    @Option(help: "Timed repetitions per convolution pass (median reported).")
+    var repeats = 5
+    @Option(help: "Timed training steps per configuration (after 2 warm-up steps).")
+    var steps = 5
+    @Flag(help: "Only the convolution table.")
+    var convOnly = false
+    @Flag(help: "Only the training table.")
+    var trainOnly = false
+
+    func validate() throws {
+        guard parse(threads) != nil, parse(convBatches) != nil, parse(trainBatches) != nil else {
+            throw ValidationError("--threads, --conv-batches and --train-batches take positive integers, e.g. --threads 1,2")
+        }
+        guard repeats >= 1, steps >= 1 else { throw ValidationError("--repeats and --steps must be >= 1") }
+    }
+
+    func run() throws {
+        emit(BuildInfo.versionLine)
+        emit("cpu: \(BuildInfo.cpuModel), \(BuildInfo.logicalCPUs) logical CPUs; oneDNN \(BuildInfo.oneDNNVersion); OMP_WAIT_POLICY=\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "(unset)")")
+        if !trainOnly {
+            for t in parse(threads)! { for n in parse(convBatches)! { convolutionTable(threads: t, batch: n) } }
+        }
+        if !convOnly { try trainingTable() }
+    }
+
+    private func parse(_ list: String) -> [Int]? {
+        let v = list.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return v.isEmpty || v.contains { $0 < 1 } ? nil : v
+    }
+
+    /// The distinct convolutions of ResNet3D-tiny (input 8×64×64×3, widths 32/64/128).
+    static func referenceLayers(batch n: Int) -> [(name: String, geometry: ConvolutionGeometry)] {
+        func g(_ cin: Int, _ cout: Int, _ input: [Int], _ k: Int, _ s: [Int]) -> ConvolutionGeometry {
+            ConvolutionGeometry(batch: n, inChannels: cin, outChannels: cout, input: input, kernel: [k, k, k],
+                                stride: s, padding: [k / 2, k / 2, k / 2], hasBias: false)
+        }
+        return [
+            ("stem 3→32 s(1,2,2)", g(3, 32, [8, 64, 64], 3, [1, 2, 2])),
+            ("stage1 32→32 ×2", g(32, 32, [8, 32, 32], 3, [1, 1, 1])),
+            ("stage2.conv1 32→64 s2", g(32, 64, [8, 32, 32], 3, [2, 2, 2])),
+            ("stage2.conv2 64→64", g(64, 64, [4, 16, 16], 3, [1, 1, 1])),
+            ("stage2.proj 1×1×1 s2", g(32, 64, [8, 32, 32], 1, [2, 2, 2])),
+            ("stage3.conv1 64→128 s2", g(64, 128, [4, 16, 16], 3, [2, 2, 2])),
+            ("stage3.conv2 128→128", g(128, 128, [2, 8, 8], 3, [1, 1, 1])),
+            ("stage3.proj 1×1×1 s2", g(64, 128, [4, 16, 16], 1, [2, 2, 2])),
+        ]
+    }
+
+    private func convolutionTable(threads t: Int, batch n: Int) {
+        Parallel.threads = t
+        emit("\n## conv3d, batch \(n), \(t) thread(s): GFLOP/s (median of \(repeats)) [implementation]")
+        emit("| layer | fwd | bwd-data | bwd-weights | ms fwd+bd+bw |")
+        emit("|---|---|---|---|---|")
+        var total = [0.0, 0.0, 0.0]
+        for (name, g) in Self.referenceLayers(batch: n) {
+            let x = Tensor(shape: g.inputShape, category: .data, zeroed: true)
+            let w = Tensor(shape: g.weightShape, category: .parameters, zeroed: true)
+            let y = Tensor(shape: g.outputShape, category: .activations, zeroed: true)
+            let gx = Tensor(shape: g.inputShape, category: .workspace)
+            for i in 0..<x.count { x.data[i] = Float(i % 7) * 0.1 }
+            for i in 0..<w.count { w.data[i] = Float(i % 5) * 0.01 }
+            let passes: [(ConvolutionPass, () -> Void)] = [
+                (.forward, { Convolution3D.forward(x, weight: w, bias: nil, into: y, geometry: g) }),
+                (.backwardData, { Convolution3D.backwardData(y, weight: w, into: gx, geometry: g) }),
+                (.backwardWeights, { Convolution3D.backwardWeights(x, gradY: y, gradWeight: w, gradBias: nil, geometry: g) }),
+            ]
+            var cells: [String] = []
+            var ms = 0.0
+            for (k, (pass, body)) in passes.enumerated() {
+                body()
+                var times: [Double] = []
+                for _ in 0..<repeats {
+                    let start = StepProfiler.now()
+                    body()
+                    times.append(Double(StepProfiler.now() - start) * 1e-9)
+                }
+                let median = times.sorted()[times.count / 2]
+                ms += median * 1e3
+                let weight = name.contains("×2") ? 2.0 : 1.0
+                total[k] += median * weight
+                cells.append(String(format: "%.1f [%@]", g.flops / median * 1e-9, Convolution3D.implementation(pass, geometry: g)))
+            }
+            emit("| \(name) | \(cells.joined(separator: " | ")) | \(String(format: "%.2f", ms)) |")
+        }
+        emit(String(format: "all convolutions of one step (ms): fwd %.1f, bwd-data %.1f, bwd-weights %.1f, total %.1f",
+                     total[0] * 1e3, total[1] * 1e3, total[2] * 1e3, total.reduce(0, +) * 1e3))
+    }
+
+    private func trainingTable() throws {
+        emit("\n## ResNet3D-tiny train step (no normalization, 10 classes, SGD momentum 0.9), \(steps) timed steps after 2 warm-up")
+        emit("| threads | batch | clips/s | ms/step | conv fwd | conv bwd-data | conv bwd-w | norm | other | loss+opt | ledger peak MiB | activations MiB | VmHWM MiB |")
+        emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for t in parse(threads)! {
+            for n in parse(trainBatches)! {
+                Parallel.threads = t
+                let config = ResNet3DConfig()
+                let model = try ResNet3D.classifier(config, normalization: NoNormalization())
+                let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters))
+                let input = Tensor(shape: config.inputShape(batch: n), category: .data)
+                var gen = SeededGenerator(seed: 1)
+                for i in 0..<input.count { input.data[i] = gen.nextNormal() }
+                let batch = MicroBatch(input: input, labels: (0..<n).map { $0 % config.classes })
+                for _ in 0..<2 { trainer.step([batch], learningRate: 0.01) }
+                MemoryLedger.shared.reset()
+                ProcessMemory.resetHighWaterMark()
+                StepProfiler.shared.reset()
+                let start = StepProfiler.now()
+                for _ in 0..<steps { trainer.step([batch], learningRate: 0.01) }
+                let seconds = Double(StepProfiler.now() - start) * 1e-9
+                let split = StepProfiler.shared.seconds()
+                let ledger = MemoryLedger.shared.snapshot()
+                func ms(_ b: StepProfiler.Bucket...) -> String {
+                    String(format: "%.1f", b.reduce(0) { $0 + split[$1]! } / Double(steps) * 1e3)
+                }
+                let mib = { (b: Int) in String(format: "%.1f", Double(b) / 1048576) }
+                emit("| \(t) | \(n) | \(String(format: "%.2f", Double(n * steps) / seconds)) | \(String(format: "%.1f", seconds / Double(steps) * 1e3)) | "
+                      + "\(ms(.convolutionForward)) | \(ms(.convolutionBackwardData)) | \(ms(.convolutionBackwardWeights)) | "
+                      + "\(ms(.normalization)) | \(ms(.other)) | \(ms(.loss, .optimizer)) | \(mib(ledger.peakTotal)) | "
+                      + "\(mib(ledger.peak[.activations]!)) | \(mib(ProcessMemory.highWaterMark() ?? 0)) |")
+            }
+        }
+    }
+}
+
+/// Prints a line unbuffered (the tables appear as they are measured, also when piped).
+private func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
