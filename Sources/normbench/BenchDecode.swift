@@ -23,7 +23,7 @@ struct BenchDecode: ParsableCommand {
 
     func run() throws {
         guard runs >= 1 else {
-            printError("normbench bench decode: error: --runs must be at least 1, got \(runs)")
+            DecodeSupport.printError("normbench bench decode: error: --runs must be at least 1, got \(runs)")
             throw ExitCode(2)
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -44,7 +44,7 @@ struct BenchDecode: ParsableCommand {
             let label = "normbench, \(threads == 0 ? "auto" : String(threads)) decoder thread\(threads == 1 ? "" : "s")"
             variants.append((label, { _ = try ClipDecoder.decode(gop250, options: o) }))
         }
-        let times = try interleavedMedians(runs, variants.map(\.1))
+        let times = try DecodeSupport.interleavedMedians(runs, variants.map(\.1))
         let cliFPS = 250 / times[0]
         for (i, (label, _)) in variants.enumerated() {
             print(row(label, seconds: times[i], frames: 250, ratio: (250 / times[i]) / cliFPS))
@@ -55,7 +55,7 @@ struct BenchDecode: ParsableCommand {
         let clips = Array(repeating: gop250, count: 4)
         print("4 clips, full decode + scale to 112x112 (aggregate)")
         let layouts = [(1, 1), (1, 2), (1, 0), (2, 1), (2, 2)]
-        let loaderTimes = try interleavedMedians(runs, layouts.map { (workers, threads) in
+        let loaderTimes = try DecodeSupport.interleavedMedians(runs, layouts.map { (workers, threads) in
             var o = full
             o.threads = threads
             return { _ = ClipLoader.decode(clips, options: o, workers: workers) }
@@ -67,20 +67,18 @@ struct BenchDecode: ParsableCommand {
 
         // 3. 16-frame uniform sample.
         print("16-frame uniform sample, scaled to 112x112 (one clip; target <= 200 ms)")
+        var cases: [(label: String, options: DecodeOptions, file: String)] = []
         for (name, file) in [("GOP 250 (one keyframe)", gop250), ("GOP 50 (2 s)", gop50)] {
             for (mode, threshold) in [("auto", DecodeOptions().seekThreshold), ("always seek", 0), ("one pass", Int.max / 2)] {
                 var o = DecodeOptions(sampling: .uniform(count: 16), resize: .exact(width: 112, height: 112))
                 o.seekThreshold = threshold
-                var seeks = 0, decoded = 0
-                let t = try median(runs) {
-                    try time {
-                        let c = try ClipDecoder.decode(file, options: o)
-                        seeks = c.seeks
-                        decoded = c.framesDecoded
-                    }
-                }
-                print("  " + name.padded(24) + mode.padded(12) + String(format: "%7.1f ms  (%d frames decoded, %d seeks)", t * 1000, decoded, seeks))
+                cases.append((DecodeSupport.pad(name, 24) + DecodeSupport.pad(mode, 12), o, file))
             }
+        }
+        let sampleTimes = try DecodeSupport.interleavedMedians(runs, cases.map { c in { _ = try ClipDecoder.decode(c.file, options: c.options) } })
+        for (c, t) in zip(cases, sampleTimes) {
+            let clip = try ClipDecoder.decode(c.file, options: c.options)
+            print("  " + c.label + String(format: "%7.1f ms  (%d frames decoded, %d seeks)", t * 1000, clip.framesDecoded, clip.seeks))
         }
     }
 
@@ -95,7 +93,7 @@ struct BenchDecode: ParsableCommand {
     }
 
     private func timeFFmpegCLI(_ file: String) throws -> Double {
-        try time {
+        try DecodeSupport.time {
             try runFFmpeg(["-i", file, "-vf", "scale=112:112:flags=bilinear", "-pix_fmt", "rgb24", "-f", "rawvideo", "/dev/null"])
         }
     }
@@ -108,50 +106,13 @@ struct BenchDecode: ParsableCommand {
         try p.run()
         p.waitUntilExit()
         if p.terminationStatus != 0 {
-            printError("normbench bench decode: error: ffmpeg \(args.joined(separator: " ")) failed (exit \(p.terminationStatus)); is the ffmpeg CLI installed (scripts/setup.sh)?")
+            DecodeSupport.printError("normbench bench decode: error: ffmpeg \(args.joined(separator: " ")) failed (exit \(p.terminationStatus)); is the ffmpeg CLI installed (scripts/setup.sh)?")
             throw ExitCode(1)
         }
     }
 
     private func row(_ label: String, seconds: Double, frames: Int, ratio: Double) -> String {
-        "  " + label.padded(34) + String(format: "%8.1f ms  %7.0f frames/s  %5.2fx CLI", seconds * 1000, Double(frames) / seconds, ratio)
+        "  " + DecodeSupport.pad(label, 34) + String(format: "%8.1f ms  %7.0f frames/s  %5.2fx CLI", seconds * 1000, Double(frames) / seconds, ratio)
     }
 }
 
-/// Wall time of `body` in seconds.
-func time(_ body: () throws -> Void) rethrows -> Double {
-    let clock = ContinuousClock()
-    let start = clock.now
-    try body()
-    return (clock.now - start).seconds
-}
-
-/// Per-body medians of `runs` rounds; each round runs every body once, in order,
-/// after one warm-up round.
-func interleavedMedians(_ runs: Int, _ bodies: [() throws -> Void]) throws -> [Double] {
-    var times = Array(repeating: [Double](), count: bodies.count)
-    for round in 0...runs {
-        for (i, body) in bodies.enumerated() {
-            let t = try time(body)
-            if round > 0 { times[i].append(t) }
-        }
-    }
-    return times.map { t in
-        let s = t.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-}
-
-/// Median of `runs` measurements (after one warm-up run).
-func median(_ runs: Int, _ measure: () throws -> Double) rethrows -> Double {
-    _ = try measure()
-    var times: [Double] = []
-    for _ in 0..<runs { times.append(try measure()) }
-    times.sort()
-    return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-}
-
-extension String {
-    /// Left-aligned in a field of `width` characters.
-    func padded(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
-}
