@@ -101,7 +101,7 @@ public enum ClipDecoder {
                             placer.place(src.baseAddress!, stride: stride, into: out.baseAddress! + slot * frameBytes)
                         }
                     }
-                    timestamps[slot] = Double(p) * (index.timed ? source.timeBase : 0)
+                    timestamps[slot] = index.timed ? Double(p - index.pts[0]) * source.timeBase : 0
                     filled[slot] = true
                 }
                 timings.scale += clock.now() - scaleStart
