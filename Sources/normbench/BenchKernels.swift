@@ -33,8 +33,9 @@ struct BenchKernels: ParsableCommand {
     }
 
     func run() throws {
+        OpenMPRuntime.preferPassiveWaitPolicy()
         emit(BuildInfo.versionLine)
-        emit("cpu: \(BuildInfo.cpuModel), \(BuildInfo.logicalCPUs) logical CPUs; oneDNN \(BuildInfo.oneDNNVersion); OMP_WAIT_POLICY=\(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? "(unset)")")
+        emit("cpu: \(BuildInfo.cpuModel), \(BuildInfo.logicalCPUs) logical CPUs; oneDNN \(BuildInfo.oneDNNVersion); OMP_WAIT_POLICY=\(OpenMPRuntime.waitPolicy); load average \(loadAverage())")
         if !trainOnly {
             for t in parse(threads)! { for n in parse(convBatches)! { convolutionTable(threads: t, batch: n) } }
         }
@@ -94,13 +95,15 @@ struct BenchKernels: ParsableCommand {
                 }
                 let median = times.sorted()[times.count / 2]
                 ms += median * 1e3
-                let weight = name.contains("×2") ? 2.0 : 1.0
+                // stage 1's conv runs twice per step; the stem's input gradient is never computed.
+                let weight = name.contains("×2") ? 2.0 : name.hasPrefix("stem") && pass == .backwardData ? 0.0 : 1.0
                 total[k] += median * weight
                 cells.append(String(format: "%.1f [%@]", g.flops / median * 1e-9, Convolution3D.implementation(pass, geometry: g)))
             }
             emit("| \(name) | \(cells.joined(separator: " | ")) | \(String(format: "%.2f", ms)) |")
         }
-        emit(String(format: "all convolutions of one step (ms): fwd %.1f, bwd-data %.1f, bwd-weights %.1f, total %.1f",
+        emit("OpenMP threads on this thread: \(OpenMPRuntime.maxThreads); process threads: \(processThreads())")
+        emit(String(format: "all convolutions of one training step (ms; stage1 twice, no stem bwd-data): fwd %.1f, bwd-data %.1f, bwd-weights %.1f, total %.1f",
                      total[0] * 1e3, total[1] * 1e3, total[2] * 1e3, total.reduce(0, +) * 1e3))
     }
 
@@ -138,6 +141,17 @@ struct BenchKernels: ParsableCommand {
             }
         }
     }
+}
+
+/// The 1-minute load average (other processes on the machine skew every number here).
+private func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+}
+
+/// OS threads of this process (/proc/self/status).
+private func processThreads() -> String {
+    let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").first { $0.hasPrefix("Threads:") }.map { String($0.dropFirst(8)).trimmingCharacters(in: .whitespaces) } ?? "?"
 }
 
 /// Prints a line unbuffered (the tables appear as they are measured, also when piped).

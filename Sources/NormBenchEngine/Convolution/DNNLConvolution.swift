@@ -143,6 +143,15 @@ final class DNNL: @unchecked Sendable {
         withExtendedLifetime(blocked) {}
     }
 
+    /// C[m, n] = Aᵀ·B with A `[k, m]`, B `[k, n]`, C `[m, n]`, all row-major (oneDNN's sgemm).
+    func gemmTransposedA(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        lock.lock()
+        defer { lock.unlock() }
+        _ = nb_omp_set_num_threads(Int32(Parallel.threads))
+        Self.check(dnnl_sgemm(CChar(UInt8(ascii: "T")), CChar(UInt8(ascii: "N")), Int64(m), Int64(n), Int64(k),
+                              1, a, Int64(m), b, Int64(n), 0, c, Int64(n)), "sgemm \(m)x\(n)x\(k)")
+    }
+
     // MARK: - Creation (called with the lock held)
 
     private func primitive(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Primitive {
