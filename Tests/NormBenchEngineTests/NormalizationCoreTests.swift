@@ -181,6 +181,23 @@ let normShapes: [[Int]] = [
         expectClose(ln.dx, centralDifference(x.doubles) { dot(lnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "LN [n, c] dx")
     }
 
+    /// affine = false: no parameters, γ = 1 and β = 0 implied.
+    @Test func withoutAffine() throws {
+        let shape = [2, 1, 3, 5, 8], count = 240
+        let x = randomValues(count, seed: 95, mean: -2, scale: 0.5), w = randomValues(count, seed: 96)
+        let ones = [Double](repeating: 1, count: 8), zeros = [Double](repeating: 0, count: 8)
+        let gn = try GroupNorm(channels: 8, groups: 2, affine: false)
+        let bn = BatchNorm(channels: 8, affine: false)
+        #expect(gn.parameters.isEmpty && bn.parameters.isEmpty)
+        let gnRun = runLayer(gn, shape: shape, x: x, w: w), bnRun = runLayer(bn, shape: shape, x: x, w: w)
+        let gnRef = { (x: [Double]) in referenceGroupNorm(x, n: 2, p: 15, c: 8, groups: 2, gamma: ones, beta: zeros) }
+        let bnRef = { (x: [Double]) in referenceBatchNorm(x, n: 2, p: 15, c: 8, gamma: ones, beta: zeros) }
+        expectClose(gnRun.y, gnRef(x.doubles), "GN no affine y")
+        expectClose(gnRun.dx, centralDifference(x.doubles) { dot(gnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "GN no affine dx")
+        expectClose(bnRun.y, bnRef(x.doubles), "BN no affine y")
+        expectClose(bnRun.dx, centralDifference(x.doubles) { dot(bnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "BN no affine dx")
+    }
+
     /// FrozenBN = eval-mode BN with the same statistics, bitwise; its backward is dy·scale.
     @Test func frozenBatchNormEqualsEvalBatchNorm() {
         let shape = [2, 3, 3, 5, 8]
