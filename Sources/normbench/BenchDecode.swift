@@ -45,9 +45,9 @@ struct BenchDecode: ParsableCommand {
             variants.append((label, { _ = try ClipDecoder.decode(gop250, options: o) }))
         }
         let times = try DecodeSupport.interleavedMedians(runs, variants.map(\.1))
-        let cliFPS = 250 / times[0]
+        let cliFPS = 250 / times[0].wall
         for (i, (label, _)) in variants.enumerated() {
-            print(row(label, seconds: times[i], frames: 250, ratio: (250 / times[i]) / cliFPS))
+            print(row(label, times[i], frames: 250, ratio: (250 / times[i].wall) / cliFPS))
         }
         print("")
 
@@ -61,7 +61,7 @@ struct BenchDecode: ParsableCommand {
             return { _ = ClipLoader.decode(clips, options: o, workers: workers) }
         })
         for ((workers, threads), t) in zip(layouts, loaderTimes) {
-            print(row("\(workers) worker\(workers == 1 ? "" : "s") x \(threads == 0 ? "auto" : String(threads)) thread\(threads == 1 ? "" : "s")", seconds: t, frames: 1000, ratio: (1000 / t) / cliFPS))
+            print(row("\(workers) worker\(workers == 1 ? "" : "s") x \(threads == 0 ? "auto" : String(threads)) thread\(threads == 1 ? "" : "s")", t, frames: 1000, ratio: (1000 / t.wall) / cliFPS))
         }
         print("")
 
@@ -78,7 +78,7 @@ struct BenchDecode: ParsableCommand {
         let sampleTimes = try DecodeSupport.interleavedMedians(runs, cases.map { c in { _ = try ClipDecoder.decode(c.file, options: c.options) } })
         for (c, t) in zip(cases, sampleTimes) {
             let clip = try ClipDecoder.decode(c.file, options: c.options)
-            print("  " + c.label + String(format: "%7.1f ms  (%d frames decoded, %d seeks)", t * 1000, clip.framesDecoded, clip.seeks))
+            print("  " + c.label + String(format: "%7.1f ms  (cpu %6.1f ms; %d frames decoded, %d seeks)", t.wall * 1000, t.cpu * 1000, clip.framesDecoded, clip.seeks))
         }
     }
 
@@ -111,8 +111,10 @@ struct BenchDecode: ParsableCommand {
         }
     }
 
-    private func row(_ label: String, seconds: Double, frames: Int, ratio: Double) -> String {
-        "  " + DecodeSupport.pad(label, 34) + String(format: "%8.1f ms  %7.0f frames/s  %5.2fx CLI", seconds * 1000, Double(frames) / seconds, ratio)
+    private func row(_ label: String, _ t: DecodeSupport.Timing, frames: Int, ratio: Double) -> String {
+        "  " + DecodeSupport.pad(label, 34)
+            + String(format: "%8.1f ms  %7.0f frames/s  %5.2fx CLI  cpu %6.1f ms (%.2f ms/frame)",
+                     t.wall * 1000, Double(frames) / t.wall, ratio, t.cpu * 1000, t.cpu * 1000 / Double(frames))
     }
 }
 
