@@ -5,8 +5,9 @@ import Foundation
 ///
 /// - deterministic metrics (accuracy, ledger memory, clip and step counts, the
 ///   data digest) must match within tight tolerances;
-/// - throughput is compared as the run's speed divided by its own calibration,
-///   with a loose relative tolerance;
+/// - throughput is compared as the run's speed divided by its own calibration:
+///   per workload as the geometric mean over cells of current ÷ baseline (the
+///   gate for code that got slower), and per cell with a looser tolerance;
 /// - getting better is never a regression (the report says "improved").
 public enum RegressionCheck {
     /// Which direction is good for a metric, and how far it may go the bad way.
@@ -25,7 +26,7 @@ public enum RegressionCheck {
             case "evalLoss": return .lowerIsBetterRelative(t.evalLossRelative)
             case "ledgerPeakBytes": return .lowerIsBetter(absolute: Double(t.ledgerBytes))
             case _ where metric.hasPrefix("ledgerAtPeak."): return .lowerIsBetter(absolute: Double(t.ledgerBytes))
-            case _ where metric.hasSuffix("/cal"): return .higherIsBetterRelative(t.throughputRelative)
+            case _ where metric.hasSuffix("/cal"): return .higherIsBetterRelative(t.throughputCellRelative)
             default: return .exact
             }
         }
@@ -101,6 +102,35 @@ public enum RegressionCheck {
                     verdict: rule.judge(baseline: b, current: c)))
             }
         }
+        rows += aggregateThroughput(baseline: baseline, current: current)
         return CheckReport(rows: rows, cells: baseline.cells.count)
+    }
+
+    /// Per workload and throughput metric: the geometric mean over its cells of
+    /// current ÷ baseline (both already divided by their run's calibration).
+    /// Cell timings are noisy one by one; a slowed kernel moves all of them.
+    static func aggregateThroughput(baseline: Baseline, current: [CellKey: ResultRecord]) -> [CheckReport.Row] {
+        var rows: [CheckReport.Row] = []
+        let rule = Rule.higherIsBetterRelative(baseline.tolerances.throughputRelative)
+        for workload in baseline.workloads {
+            let cells = baseline.cells.filter { $0.cell.workload == workload && $0.status == .completed }
+            let names = Set(cells.flatMap { $0.metrics.keys.filter { $0.hasSuffix("/cal") } }).sorted()
+            for metric in names {
+                var logSum = 0.0, count = 0
+                for entry in cells {
+                    guard let b = entry.metrics[metric], b > 0, let record = current[entry.cell],
+                          let c = Baseline.metrics(of: record)[metric], c > 0 else { continue }
+                    logSum += log(c / b)
+                    count += 1
+                }
+                guard count > 0 else { continue }
+                let ratio = exp(logSum / Double(count))
+                rows.append(.init(
+                    cell: "\(workload) (geomean of \(count) cells)", metric: metric, baseline: "1", current: Format.fixed(ratio, 4),
+                    change: CheckReport.change(baseline: 1, current: ratio), tolerance: rule.toleranceText,
+                    verdict: rule.judge(baseline: 1, current: ratio)))
+            }
+        }
+        return rows
     }
 }
