@@ -16,6 +16,8 @@ struct BenchKernels: ParsableCommand {
     var convBatches = "2,8"
     @Option(help: "Batch sizes for the training table.")
     var trainBatches = "2,4,8,16"
+    @Option(help: "Normalizations for the training table, comma-separated (none, bn, gn, ln, in, gn+ws, ...).")
+    var norms = "none,bn,gn"
     @Option(help: "Timed repetitions per convolution pass (median reported).")
     var repeats = 5
     @Option(help: "Timed training steps per configuration (after 2 warm-up steps).")
@@ -28,6 +30,9 @@ struct BenchKernels: ParsableCommand {
     func validate() throws {
         guard parse(threads) != nil, parse(convBatches) != nil, parse(trainBatches) != nil else {
             throw ValidationError("--threads, --conv-batches and --train-batches take positive integers, e.g. --threads 1,2")
+        }
+        for name in norms.split(separator: ",") {
+            do { _ = try NormalizationSpec(parsing: String(name)) } catch { throw ValidationError("--norms: \(error)") }
         }
         guard repeats >= 1, steps >= 1 else { throw ValidationError("--repeats and --steps must be >= 1") }
     }
@@ -71,6 +76,7 @@ struct BenchKernels: ParsableCommand {
         emit("| layer | fwd | bwd-data | bwd-weights | ms fwd+bd+bw |")
         emit("|---|---|---|---|---|")
         var total = [0.0, 0.0, 0.0]
+        let cpuStart = processCPUSeconds(), wallStart = StepProfiler.now()
         for (name, g) in Self.referenceLayers(batch: n) {
             let x = Tensor(shape: g.inputShape, category: .data, zeroed: true)
             let w = Tensor(shape: g.weightShape, category: .parameters, zeroed: true)
@@ -102,20 +108,28 @@ struct BenchKernels: ParsableCommand {
             }
             emit("| \(name) | \(cells.joined(separator: " | ")) | \(String(format: "%.2f", ms)) |")
         }
+        let cpu = processCPUSeconds() - cpuStart, wall = Double(StepProfiler.now() - wallStart) * 1e-9
+        emit(String(format: "process CPU time / wall time over the table: %.2f / %.2f s (%.2f cores busy)", cpu, wall, cpu / wall))
         emit("OpenMP threads on this thread: \(OpenMPRuntime.maxThreads); process threads: \(processThreads())")
         emit(String(format: "all convolutions of one training step (ms; stage1 twice, no stem bwd-data): fwd %.1f, bwd-data %.1f, bwd-weights %.1f, total %.1f",
                      total[0] * 1e3, total[1] * 1e3, total[2] * 1e3, total.reduce(0, +) * 1e3))
     }
 
     private func trainingTable() throws {
-        emit("\n## ResNet3D-tiny train step (no normalization, 10 classes, SGD momentum 0.9), \(steps) timed steps after 2 warm-up")
-        emit("| threads | batch | clips/s | ms/step | conv fwd | conv bwd-data | conv bwd-w | norm | other | loss+opt | ledger peak MiB | activations MiB | VmHWM MiB |")
-        emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for t in parse(threads)! {
-            for n in parse(trainBatches)! {
+        emit("\n## ResNet3D-tiny train step (input 8×64×64, 10 classes, SGD momentum 0.9), \(steps) timed steps after 2 warm-up; times in ms per step")
+        emit("| norm | threads | batch | clips/s | ms/step | CPU ms/step | conv fwd | conv bwd-data | conv bwd-w | norm | other | loss+opt | ledger peak MiB | activations MiB | VmHWM MiB |")
+        emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for norm in norms.split(separator: ",").map(String.init) {
+            for t in parse(threads)! { for n in parse(trainBatches)! { try trainingRow(norm: norm, threads: t, batch: n) } }
+        }
+    }
+
+    private func trainingRow(norm: String, threads t: Int, batch n: Int) throws {
+        do {
                 Parallel.threads = t
                 let config = ResNet3DConfig()
-                let model = try ResNet3D.classifier(config, normalization: NoNormalization())
+                let spec = try NormalizationSpec(parsing: norm)
+                let model = try ResNet3D.classifier(config, normalization: spec)
                 let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters))
                 let input = Tensor(shape: config.inputShape(batch: n), category: .data)
                 var gen = SeededGenerator(seed: 1)
@@ -125,20 +139,20 @@ struct BenchKernels: ParsableCommand {
                 MemoryLedger.shared.reset()
                 ProcessMemory.resetHighWaterMark()
                 StepProfiler.shared.reset()
-                let start = StepProfiler.now()
+                let start = StepProfiler.now(), cpuStart = processCPUSeconds()
                 for _ in 0..<steps { trainer.step([batch], learningRate: 0.01) }
                 let seconds = Double(StepProfiler.now() - start) * 1e-9
+                let cpu = processCPUSeconds() - cpuStart
                 let split = StepProfiler.shared.seconds()
                 let ledger = MemoryLedger.shared.snapshot()
                 func ms(_ b: StepProfiler.Bucket...) -> String {
                     String(format: "%.1f", b.reduce(0) { $0 + split[$1]! } / Double(steps) * 1e3)
                 }
                 let mib = { (b: Int) in String(format: "%.1f", Double(b) / 1048576) }
-                emit("| \(t) | \(n) | \(String(format: "%.2f", Double(n * steps) / seconds)) | \(String(format: "%.1f", seconds / Double(steps) * 1e3)) | "
+                emit("| \(spec.name) | \(t) | \(n) | \(String(format: "%.2f", Double(n * steps) / seconds)) | \(String(format: "%.1f", seconds / Double(steps) * 1e3)) | \(String(format: "%.1f", cpu / Double(steps) * 1e3)) | "
                       + "\(ms(.convolutionForward)) | \(ms(.convolutionBackwardData)) | \(ms(.convolutionBackwardWeights)) | "
                       + "\(ms(.normalization)) | \(ms(.other)) | \(ms(.loss, .optimizer)) | \(mib(ledger.peakTotal)) | "
                       + "\(mib(ledger.peak[.activations]!)) | \(mib(ProcessMemory.highWaterMark() ?? 0)) |")
-            }
         }
     }
 }
@@ -146,6 +160,13 @@ struct BenchKernels: ParsableCommand {
 /// The 1-minute load average (other processes on the machine skew every number here).
 private func loadAverage() -> String {
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+}
+
+/// CPU seconds used by all threads of this process.
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
 /// OS threads of this process (/proc/self/status).

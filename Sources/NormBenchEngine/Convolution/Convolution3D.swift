@@ -1,3 +1,5 @@
+import Foundation
+
 /// A pass of a convolution.
 public enum ConvolutionPass: String, CaseIterable, Codable, Sendable {
     case forward, backwardData, backwardWeights
@@ -28,7 +30,10 @@ public enum Convolution3D {
         precondition((bias != nil) == g.hasBias, "Convolution3D.forward: bias given = \(bias != nil), geometry says \(g.hasBias)")
         if let bias { check(bias, [g.outChannels], "bias", g) }
         let start = StepProfiler.now()
-        DNNL.shared.execute(g, .forward, src: x.data, weights: weight.data, bias: bias?.data, dst: y.data)
+        forEachSubBatch(g) { sub, first in
+            DNNL.shared.execute(sub, .forward, src: x.data + first * g.inputPerSample, weights: weight.data,
+                                bias: bias?.data, dst: y.data + first * g.outputPerSample)
+        }
         StepProfiler.shared.record(.convolutionForward, since: start)
     }
 
@@ -40,7 +45,10 @@ public enum Convolution3D {
         check(weight, g.weightShape, "weight", g)
         check(gradX, g.inputShape, "gradInput", g)
         let start = StepProfiler.now()
-        DNNL.shared.execute(g, .backwardData, src: gradX.data, weights: weight.data, bias: nil, dst: gradY.data)
+        forEachSubBatch(g) { sub, first in
+            DNNL.shared.execute(sub, .backwardData, src: gradX.data + first * g.inputPerSample, weights: weight.data,
+                                bias: nil, dst: gradY.data + first * g.outputPerSample)
+        }
         StepProfiler.shared.record(.convolutionBackwardData, since: start)
     }
 
@@ -69,7 +77,20 @@ public enum Convolution3D {
             DNNL.shared.gemmTransposedA(m: g.outChannels, n: g.inChannels, k: pixels, a: gradY.data, b: xs.data, c: gradWeight.data)
             if let gradBias { sumRows(gradY, rows: pixels, into: gradBias) }
         } else {
-            DNNL.shared.execute(g, .backwardWeights, src: x.data, weights: gradWeight.data, bias: gradBias?.data, dst: gradY.data)
+            // Sub-batches in order: the first writes the result, the others add theirs to it.
+            var partW: Tensor?, partB: Tensor?
+            forEachSubBatch(g) { sub, first in
+                let w = first == 0 ? gradWeight : (partW ?? Tensor(shape: g.weightShape, category: .workspace))
+                let b = first == 0 ? gradBias : gradBias.map { partB ?? Tensor(shape: $0.shape, category: .workspace) }
+                DNNL.shared.execute(sub, .backwardWeights, src: x.data + first * g.inputPerSample, weights: w.data,
+                                    bias: b?.data, dst: gradY.data + first * g.outputPerSample)
+                if first > 0 {
+                    partW = w
+                    partB = b
+                    Elementwise.accumulate(w, into: gradWeight)
+                    if let b, let gradBias { Elementwise.accumulate(b, into: gradBias) }
+                }
+            }
         }
         StepProfiler.shared.record(.convolutionBackwardWeights, since: start)
     }
@@ -100,6 +121,25 @@ public enum Convolution3D {
                     to.update(from: from, count: c)
                 }
             }
+        }
+    }
+
+    /// Samples per oneDNN call: larger batches run as consecutive sub-batches of this
+    /// size (NDHWC keeps each sample contiguous, so a sub-batch is a pointer offset).
+    /// Default: the whole batch; sub-batches 1, 2, 4 used the same CPU time at batch 8
+    /// here (docs/engine.md). Set by `NORMBENCH_CONV_SUBBATCH` (0 = whole batch).
+    public static let subBatch: Int = {
+        let v = ProcessInfo.processInfo.environment["NORMBENCH_CONV_SUBBATCH"].flatMap { Int($0) } ?? 0
+        return v <= 0 ? Int.max : v
+    }()
+
+    /// Calls `body(geometry of the sub-batch, index of its first sample)` in sample order.
+    private static func forEachSubBatch(_ g: ConvolutionGeometry, _ body: (ConvolutionGeometry, Int) -> Void) {
+        var first = 0
+        while first < g.batch {
+            let n = min(subBatch, g.batch - first)
+            body(g.with(batch: n), first)
+            first += n
         }
     }
 

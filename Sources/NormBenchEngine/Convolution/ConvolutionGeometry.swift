@@ -77,6 +77,10 @@ public struct ConvolutionGeometry: Hashable, Sendable, CustomStringConvertible {
         return g
     }
 
+    /// Elements of one sample's input and output.
+    public var inputPerSample: Int { inputShape.dropFirst().reduce(1, *) }
+    public var outputPerSample: Int { outputShape.dropFirst().reduce(1, *) }
+
     /// The same convolution at another batch size.
     public func with(batch: Int) -> ConvolutionGeometry {
         var g = self
