@@ -226,7 +226,8 @@ struct WorkloadPage {
                     grid.records(m, batch: b).map(\.memory.ledgerPeakBytes).max().map { SVGLineChart.Point(x: i, y: Double($0) / 1_048_576) }
                 }
                 return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m), points: points)
-            }, yFromZero: true, caption: "normbench \(name); largest over seeds").render()))
+            }, yFromZero: true, caption: "normbench \(name); largest over seeds; coinciding lines drawn as nested bands",
+            nestCoincidentLines: true).render()))
         if isGroupAblation && hasTop1 {
             let methods = groupMethods
             let lines = grid.batches.compactMap { b -> SVGLineChart.Series? in
