@@ -63,10 +63,14 @@ public enum ClipDecoder {
         let window = try cropWindow(options.crop, width: scaled.width, height: scaled.height, path: path)
         // swscale works before rotation: a 90°/270° frame is scaled to the transposed size.
         let preRotation = rotation == 90 || rotation == 270 ? (scaled.height, scaled.width) : scaled
-        let placer = Placer(srcWidth: preRotation.0, srcHeight: preRotation.1, rotation: rotation, window: window)
+        // Planar YUV frames are rotated before scaling, as the CLI does (byte-identical
+        // output at any size); other formats are rotated after conversion to RGB.
+        let rgbPlacer = Placer(srcWidth: preRotation.0, srcHeight: preRotation.1, rotation: rotation, window: window)
+        let yuvPlacer = Placer(srcWidth: scaled.width, srcHeight: scaled.height, rotation: 0, window: window)
+        let rotator = rotation == 0 ? nil : FrameRotator(rotation: rotation)
         let scaler = Scaler(interpolation: options.interpolation)
-        let stride = (preRotation.0 * 3 + 63) & ~63
-        var scratch = [UInt8](repeating: 0, count: stride * preRotation.1 + 64)
+        let stride = (max(preRotation.0, scaled.width) * 3 + 63) & ~63
+        var scratch = [UInt8](repeating: 0, count: stride * max(preRotation.1, scaled.height) + 64)
 
         // Output slots for each distinct source frame.
         let targets = Array(Set(wanted)).sorted()
@@ -93,8 +97,16 @@ public enum ClipDecoder {
             if let p = havePTS, p >= targetPTS {
                 if p != targetPTS { substituted += slots[target]!.count }
                 let scaleStart = clock.now()
-                try scaler.scale(source.currentFrame, width: preRotation.0, height: preRotation.1,
-                                 into: &scratch, stride: stride, path: path)
+                let placer: Placer
+                if let rotator, FrameRotator.supports(source.currentFrame.pointee.format) {
+                    let rotated = try rotator.rotate(source.currentFrame, path: path)
+                    try scaler.scale(rotated, width: scaled.width, height: scaled.height, into: &scratch, stride: stride, path: path)
+                    placer = yuvPlacer
+                } else {
+                    try scaler.scale(source.currentFrame, width: preRotation.0, height: preRotation.1,
+                                     into: &scratch, stride: stride, path: path)
+                    placer = rgbPlacer
+                }
                 for slot in slots[target]! {
                     data.withUnsafeMutableBufferPointer { out in
                         scratch.withUnsafeBufferPointer { src in
