@@ -32,15 +32,16 @@ public enum ClipDecoder {
         // header's frame count (mp4/avi store it exactly; the mov demuxer reports a
         // cut-off file as "partial file" warnings and end of file).
         if let message = source.readError {
-            throw .truncated(path: path, framesDecoded: index.pts.count,
-                             framesExpected: max(info.headerFrameCount ?? index.pts.count, index.pts.count), message: message)
+            throw .truncated(path: path, framesDecoded: index.packets,
+                             framesExpected: max(info.headerFrameCount ?? index.packets, index.packets), message: message)
         }
-        if let expected = info.headerFrameCount, index.pts.count < expected {
-            let log = source.lastLog
-            throw .truncated(path: path, framesDecoded: index.pts.count, framesExpected: expected,
-                             message: log.isEmpty ? "the header lists \(expected) frames, the file holds \(index.pts.count)" : log)
+        if let expected = info.headerFrameCount, index.packets < expected {
+            let log = source.scanLastLog
+            throw .truncated(path: path, framesDecoded: index.packets, framesExpected: expected,
+                             message: log.isEmpty ? "the header lists \(expected) frames, the file holds \(index.packets)" : log)
         }
         let frameCount = index.pts.count
+        let canSeek = source.canSeekPrecisely
         if frameCount == 0 { throw .noFrames(path: path, lostPackets: 0) }
 
         // Frames to produce, in output order, and what is missing at the end.
@@ -120,7 +121,7 @@ public enum ClipDecoder {
                 ti += 1
                 continue
             }
-            if index.timed, let key = lastKeyframe(atOrBefore: target, in: index.keyframes),
+            if index.timed, canSeek, let key = lastKeyframe(atOrBefore: target, in: index.keyframes),
                key > position + options.seekThreshold {
                 try source.seek(toKeyframeAt: index.pts[key])
                 seeks += 1
