@@ -121,8 +121,10 @@ public enum ClipDecoder {
                 ti += 1
                 continue
             }
+            // Seek only past what the demuxer has already read, so a seek is always forward.
+            let demuxed = max(position, source.maxSentPTS.map { rank($0) + 1 } ?? 0)
             if index.timed, canSeek, let key = lastKeyframe(atOrBefore: target, in: index.keyframes),
-               key > position + options.seekThreshold {
+               key > demuxed + options.seekThreshold {
                 try source.seek(toKeyframeAt: index.pts[key])
                 seeks += 1
                 position = key

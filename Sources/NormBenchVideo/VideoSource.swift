@@ -31,6 +31,10 @@ final class VideoSource {
     /// nil = decode everything.
     var wantedPTS: Set<Int64>?
     private var skipping = false
+    /// Largest pts sent to the decoder since the last seek: how far the demuxer has
+    /// read in display order (decoders hold several packets: B-frame reordering,
+    /// frame threads).
+    private(set) var maxSentPTS: Int64?
     private var inputDone = false
     private var decoderDone = false
 
@@ -221,6 +225,7 @@ final class VideoSource {
     func seek(toKeyframeAt pts: Int64) throws(VideoError) {
         try check(av_seek_frame(format!, streamIndex, pts, AVSEEK_FLAG_BACKWARD), "seeking to pts \(pts) (av_seek_frame)", path: path)
         avcodec_flush_buffers(codec!)
+        maxSentPTS = nil
         inputDone = false
         decoderDone = false
     }
@@ -266,6 +271,7 @@ final class VideoSource {
                     skipping = skip
                 }
             }
+            if pkt.pointee.pts != nb_av_nopts_value() { maxSentPTS = max(maxSentPTS ?? pkt.pointee.pts, pkt.pointee.pts) }
             let sent = avcodec_send_packet(ctx, pkt)
             if sent < 0 && sent != eagain { lostPackets += 1 }
         }
