@@ -94,6 +94,15 @@ import NormBenchEngine
             let paramBytes = 4 * ((4 * 27 * 3 + 4) + (4 * 27 * 4 + 4) + (2 * 4 + 2))
             #expect(ledger.live(.parameters) == paramBytes)
             #expect(ledger.live(.gradients) == paramBytes)
+            // After a training forward, exactly what layers saved is live, plus the logits:
+            // ReLU 1's output (kept by ReLU 1 and conv 2: once), ReLU 2's output, linear's input [2, 4].
+            do {
+                let logits = model.forward(input, mode: .training)
+                #expect(ledger.live(.activations) == 1024 + 1024 + 32 + logits.byteCount)
+                let grad = Tensor(shape: logits.shape, category: .workspace, zeroed: true)
+                _ = model.backward(grad)
+            }
+            #expect(ledger.live(.activations) == 0)
             ledger.reset()
             trainer.step([MicroBatch(input: input, labels: [0, 1])], learningRate: 0.1)
             let s = ledger.snapshot()
