@@ -68,7 +68,7 @@ struct BenchDecode: ParsableCommand {
         }
         let fastest = zip(layouts, loaderTimes).min { $0.1.wall < $1.1.wall }!
         let cheapest = zip(layouts, loaderTimes).min { $0.1.cpu < $1.1.cpu }!
-        print("  fastest: \(layoutName(fastest.0.0, fastest.0.1)); least CPU per frame: \(cheapest.0.0 == 0 ? "" : layoutName(cheapest.0.0, cheapest.0.1))"
+        print("  fastest: \(layoutName(fastest.0.0, fastest.0.1)); least CPU per frame: \(layoutName(cheapest.0.0, cheapest.0.1))"
               + " (default: \(ClipLoader.defaultWorkers) workers x 1 thread)")
         print("")
 
