@@ -152,6 +152,21 @@ import NormBenchEngine
         #expect(bn.step == 0, "PreciseBN batches must not advance the BRN warm-up")
     }
 
+    /// The finder walks Sequential and ResidualBlock; PreciseBN(model:) reaches nested BNs.
+    @Test func findsNormalizationLayersInAModel() throws {
+        let inner = BatchNorm(channels: 4), outer = BatchNorm(channels: 4), short = BatchNorm(channels: 4)
+        let block = ResidualBlock(branch: Sequential([inner, try GroupNorm(channels: 4, groups: 2)]), shortcut: Sequential([short]))
+        let model = Sequential([outer, block])
+        #expect(NormalizationLayers.leaves(of: model).count == 4)
+        #expect(NormalizationLayers.batchNorms(in: model).map { ObjectIdentifier($0) } == [outer, inner, short].map { ObjectIdentifier($0) })
+        let group = LocalGroupReducer(workers: 1)
+        NormalizationLayers.synchronize(model, reducer: group.endpoint(rank: 0))
+        #expect(inner.reducer != nil && outer.reducer != nil && short.reducer != nil)
+        let x = randomValues(2 * 3 * 4, seed: 7, mean: 3)
+        PreciseBN.recompute(model: model, batches: 1) { _ in _ = model.forward(tensor([2, 3, 4], x), mode: .training) }
+        #expect(outer.runningMean.array.allSatisfy { $0 > 1 }, "PreciseBN replaced the running mean (not the 0.1-momentum EMA)")
+    }
+
     @Test func factoryBuildsEachMethodAndExplainsErrors() throws {
         for method in NormMethod.allCases {
             let layer = try NormalizationSpec(method: method).make(channels: 64, role: .standard)
