@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <string.h>
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/avutil.h>
@@ -27,6 +29,28 @@ static inline int nb_fmt_globalheader(void) { return AVFMT_GLOBALHEADER; }
 static inline int nb_fmt_nofile(void) { return AVFMT_NOFILE; }
 static inline int nb_pkt_flag_key(void) { return AV_PKT_FLAG_KEY; }
 static inline int nb_frame_flag_corrupt(void) { return AV_FRAME_FLAG_CORRUPT; }
+
+/// Captures demuxer warnings/errors (e.g. "moov atom not found", "partial file")
+/// so error messages can carry FFmpeg's own words. A line logged by an
+/// AVFormatContext whose `opaque` points at a buffer of `NB_LOG_LINE` bytes is
+/// copied there; nothing is printed. (No C globals: Swift does not emit them.)
+enum { NB_LOG_LINE = 512 };
+
+static inline void nb_log_capture(void *avcl, int level, const char *fmt, va_list vl) {
+    if (level > AV_LOG_WARNING || !avcl) return;
+    if (*(const AVClass **)avcl != avformat_get_class()) return;
+    char *buf = ((AVFormatContext *)avcl)->opaque;
+    if (!buf) return;
+    char line[NB_LOG_LINE];
+    int print_prefix = 0;
+    av_log_format_line(avcl, level, fmt, vl, line, sizeof line, &print_prefix);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = 0;
+    if (n > 0) memcpy(buf, line, n + 1);
+}
+
+/// Routes FFmpeg's log into per-file buffers (nothing is printed).
+static inline void nb_install_log_capture(void) { av_log_set_callback(nb_log_capture); }
 
 /// FFmpeg's message for an error code, into `buf` (at least 128 bytes).
 static inline const char *nb_err2str(int err, char *buf, size_t size) {

@@ -28,9 +28,17 @@ public enum ClipDecoder {
         info.frameCount = index.pts.count
         info.keyframes = index.keyframes
         timings.scan = clock.lap()
+        // Truncated: the demuxer stopped on an error, or found fewer packets than the
+        // header's frame count (mp4/avi store it exactly; the mov demuxer reports a
+        // cut-off file as "partial file" warnings and end of file).
         if let message = source.readError {
             throw .truncated(path: path, framesDecoded: index.pts.count,
                              framesExpected: max(info.headerFrameCount ?? index.pts.count, index.pts.count), message: message)
+        }
+        if let expected = info.headerFrameCount, index.pts.count < expected {
+            let log = source.lastLog
+            throw .truncated(path: path, framesDecoded: index.pts.count, framesExpected: expected,
+                             message: log.isEmpty ? "the header lists \(expected) frames, the file holds \(index.pts.count)" : log)
         }
         let frameCount = index.pts.count
         if frameCount == 0 { throw .noFrames(path: path, lostPackets: 0) }

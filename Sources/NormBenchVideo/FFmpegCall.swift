@@ -18,8 +18,31 @@ func check(_ code: Int32, _ operation: @autoclosure () -> String, path: String) 
     return code
 }
 
-/// Keeps FFmpeg quiet unless something is really wrong (libx264 stats, decoder chatter).
-/// Decode errors are counted and reported by normbench itself.
+/// FFmpeg's log is never printed (libx264 stats, decoder chatter): normbench counts
+/// decode errors itself, and a demuxer's last warning/error line is kept in its
+/// `LogBuffer` so error messages can quote it (`ffmpegMessage(_:log:)`).
 let ffmpegLogLevelOnce: Void = {
-    av_log_set_level(AV_LOG_QUIET)
+    av_log_set_level(AV_LOG_WARNING)
+    nb_install_log_capture()
 }()
+
+/// A demuxer's last warning/error line: FFmpeg's log callback writes it here
+/// through `AVFormatContext.opaque` (see the shim's `nb_log_capture`).
+final class LogBuffer {
+    let bytes: UnsafeMutablePointer<CChar>
+    init() {
+        bytes = .allocate(capacity: NB_LOG_LINE)
+        bytes.initialize(repeating: 0, count: NB_LOG_LINE)
+    }
+    deinit { bytes.deallocate() }
+    var line: String { String(cString: bytes) }
+    func clear() { bytes[0] = 0 }
+}
+
+/// FFmpeg's message for `code`, followed by the demuxer's last logged line when that
+/// says more (e.g. "Invalid data found when processing input (moov atom not found)").
+func ffmpegMessage(_ code: Int32, log: LogBuffer) -> String {
+    let base = ffmpegMessage(code)
+    let line = log.line
+    return !line.isEmpty && line != base ? "\(base) (\(line))" : base
+}

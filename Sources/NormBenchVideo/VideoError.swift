@@ -74,7 +74,7 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .ffmpeg(let p, let op, let m):
             return "\(p): \(op) failed: \(m); check that the file is a valid video (`ffprobe \(p)`)"
         case .truncated(let p, let d, let e, let m):
-            return "\(p): file is truncated: decoded \(d) of \(e) frames (\(m)); re-download or re-encode the file"
+            return "\(p): file is truncated: \(d) of \(e) frames readable (\(m)); re-download or re-encode the file"
         case .noFrames(let p, let lost):
             return "\(p): no frame could be decoded (\(lost) packets lost to decode errors); the stream is corrupt, re-encode or replace it"
         case .tooShort(let p, let a, let n):

@@ -8,6 +8,8 @@ import Foundation
 /// flow. Packets the decoder rejects are counted in `lostPackets`, not thrown.
 final class VideoSource {
     let path: String
+    /// The demuxer's last warning/error line (FFmpeg's own words for error messages).
+    private let log = LogBuffer()
     private var format: UnsafeMutablePointer<AVFormatContext>?
     private var codec: UnsafeMutablePointer<AVCodecContext>?
     private var packet: UnsafeMutablePointer<AVPacket>?
@@ -42,16 +44,17 @@ final class VideoSource {
             throw .emptyFile(path: path)
         }
 
-        var fmt: UnsafeMutablePointer<AVFormatContext>? = nil
+        var fmt: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
+        fmt?.pointee.opaque = UnsafeMutableRawPointer(log.bytes)  // freed by avformat_open_input on failure
         let openStatus = avformat_open_input(&fmt, path, nil, nil)
         guard openStatus >= 0, let fmt else {
-            throw .openFailed(path: path, message: ffmpegMessage(openStatus))
+            throw .openFailed(path: path, message: ffmpegMessage(openStatus, log: log))
         }
         format = fmt
         let infoStatus = avformat_find_stream_info(fmt, nil)
         if infoStatus < 0 {
             avformat_close_input(&format)
-            throw .openFailed(path: path, message: ffmpegMessage(infoStatus))
+            throw .openFailed(path: path, message: ffmpegMessage(infoStatus, log: log))
         }
         let index = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         guard index >= 0 else {
@@ -144,6 +147,7 @@ final class VideoSource {
     /// Reads every packet of the video stream (no decoding) to count frames and
     /// find keyframes, then rewinds to the start.
     func scan() throws(VideoError) -> PacketIndex {
+        log.clear()
         let fmt = format!, pkt = packet!
         let nopts = nb_av_nopts_value()
         var entries: [(ts: Int64, key: Bool)] = []
@@ -151,7 +155,7 @@ final class VideoSource {
         while true {
             let r = av_read_frame(fmt, pkt)
             if r < 0 {
-                if r != nb_averror_eof() { readError = ffmpegMessage(r) }
+                if r != nb_averror_eof() { readError = ffmpegMessage(r, log: log) }
                 break
             }
             if pkt.pointee.stream_index == streamIndex {
@@ -217,7 +221,7 @@ final class VideoSource {
             }
             let r = av_read_frame(fmt, pkt)
             if r < 0 {
-                if r != eof { readError = ffmpegMessage(r) }
+                if r != eof { readError = ffmpegMessage(r, log: log) }
                 inputDone = true
                 _ = avcodec_send_packet(ctx, nil)  // enter draining mode
                 continue
@@ -229,6 +233,9 @@ final class VideoSource {
         }
         return false
     }
+
+    /// FFmpeg's last warning/error line on this thread ("" when none).
+    var lastLog: String { log.line }
 
     /// The decoded frame's presentation timestamp (best effort).
     var framePTS: Int64 { frame!.pointee.best_effort_timestamp }

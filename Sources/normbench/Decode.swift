@@ -1,6 +1,128 @@
 import ArgumentParser
+import Foundation
+import NormBenchVideo
 
-// Placeholder while the subcommand is being written; replaced in the same change.
+/// `normbench decode`: decode clips with a sampling spec, print a summary, optionally
+/// write `.npy` tensors, a PNG contact sheet and JSON.
+///
+/// Exit codes: 0 every clip decoded cleanly; 1 at least one clip failed;
+/// 2 invalid option values; 3 every clip decoded but some lost data to corrupt
+/// packets (their frames that decoded are kept). Unknown options: 64 (argument parser).
 struct Decode: ParsableCommand {
-    func run() throws { throw ValidationError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Decode video clips into frame tensors; print what was decoded and how fast.",
+        discussion: """
+        Exit codes: 0 ok; 1 some clip failed (each failure is one line on stderr); \
+        2 invalid option value; 3 all clips decoded but some lost frames to corrupt packets.
+        """)
+
+    @Argument(help: "Video files.")
+    var files: [String] = []
+
+    @Option(help: "Frame sampling: all, uniform (N evenly spread), dense (N from --start every --stride), random (N every --stride from a seeded random start).")
+    var sampling: String = "all"
+    @Option(help: "Frames per clip (uniform, dense, random).")
+    var frames: Int = 16
+    @Option(help: "Frames between samples (dense, random).")
+    var stride: Int = 1
+    @Option(help: "First frame (dense).")
+    var start: Int = 0
+    @Option(help: "Seed for random sampling and --random-crop.")
+    var seed: UInt64 = 0
+    @Option(help: "Output size: WxH (exact) or S (shorter side S, aspect kept). Default: the video's size.")
+    var size: String?
+    @Option(help: "Crop after scaling: WxH or S (square).")
+    var crop: String?
+    @Flag(help: "Take the crop at a seeded random offset instead of the centre.")
+    var randomCrop = false
+    @Option(help: "Scaling filter: bilinear, bicubic, area, nearest.")
+    var interpolation: String = "bilinear"
+    @Flag(help: "Ignore rotation metadata (default: rotate as the ffmpeg CLI does).")
+    var noAutorotate = false
+    @Flag(help: "Clips shorter than asked: repeat the last frame instead of failing.")
+    var pad = false
+    @Option(help: "Decoder threads per clip (0 = FFmpeg's choice).")
+    var threads: Int = 1
+    @Option(help: "Clips decoded in parallel (default: number of CPUs).")
+    var workers: Int?
+    @Flag(help: "Stop at the first clip that fails; write no outputs then.")
+    var strict = false
+
+    @Option(help: "Write each clip as DIR/<name>.npy.")
+    var npy: String?
+    @Option(help: "Element type of .npy files: uint8 or float32 (x/255, then --mean/--std).")
+    var dtype: String = "uint8"
+    @Option(help: "Tensor layout of .npy files: thwc (T×H×W×C) or cthw (C×T×H×W).")
+    var layout: String = "thwc"
+    @Option(help: "float32 only: per-channel mean R,G,B subtracted after x/255 (e.g. 0.45,0.45,0.45).")
+    var mean: String?
+    @Option(help: "float32 only: per-channel std R,G,B divided by (e.g. 0.225,0.225,0.225).")
+    var std: String?
+    @Option(help: "Write a PNG contact sheet of the sampled frames (several clips: FILE-<clip>.png each).")
+    var sheet: String?
+    @Flag(help: "Print metadata and timings as JSON instead of the summary lines.")
+    var json = false
+
+    func run() throws {
+        let request: DecodeRequest
+        do { request = try DecodeRequest(self) } catch {
+            printError("normbench decode: error: \(error.message)")
+            throw ExitCode(2)
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict)
+        let wall = (clock.now - started).seconds
+
+        var failures: [VideoError] = []
+        var damaged = 0
+        for (file, result) in zip(files, results) {
+            switch result {
+            case .failure(let error)?:
+                failures.append(error)
+                printError("normbench decode: error: \(error)")
+            case .success(let clip)?:
+                if clip.isDamaged {
+                    damaged += 1
+                    printError("normbench decode: warning: \(file): \(clip.lostPackets) packets lost to decode errors, "
+                        + "\(clip.substitutedFrames) frames substituted by the next decoded frame, \(clip.corruptFrames) damaged frames kept; "
+                        + "re-encode the file for clean data")
+                }
+            case nil:
+                break
+            }
+        }
+        let clips = results.compactMap { r -> Clip? in if case .success(let c)? = r { return c } else { return nil } }
+        let skipped = results.filter { $0 == nil }.count
+
+        if !(strict && !failures.isEmpty) {
+            do {
+                try DecodeOutputs.write(clips, request: request, npy: npy, sheet: sheet)
+            } catch {
+                printError("normbench decode: error: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        if json {
+            print(try DecodeReport(files: files, results: results, wall: wall).json())
+        } else {
+            for clip in clips { print(DecodeReport.line(clip)) }
+            print(DecodeReport.total(clips: clips, failures: failures, skipped: skipped, wall: wall))
+        }
+        if !failures.isEmpty { throw ExitCode(1) }
+        if damaged > 0 { throw ExitCode(3) }
+    }
+}
+
+/// An option value that makes no sense; reported as one line, exit code 2.
+struct UsageError: Error {
+    let message: String
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
