@@ -1,7 +1,116 @@
 import ArgumentParser
+import Foundation
+import NormBenchEngine
 
-// Placeholder while the subcommand is being written; replaced in the same change.
+/// `normbench bench norms`: forward and forward+backward time of each normalization
+/// method on 5-D activations, as effective GB/s of the minimum traffic and as a
+/// fraction of the copy bandwidth measured in the same run.
 struct BenchNorms: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "norms")
-    func run() throws { throw ValidationError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "norms",
+        abstract: "Time the normalization kernels against memory bandwidth measured in the same run.",
+        discussion: """
+            Shapes are (N,C,D,H,W) as in the GN paper; tensors are NDHWC in memory. Minimum \
+            traffic per element: forward 2 reads + 1 write (moments pass, then apply), \
+            backward 2 reads (Σdy, Σdy·x̂) + 2 reads + 1 write (dx); FrozenBN 1 read + 1 write each way. \
+            "% copy" = effective GB/s ÷ the copy probe's GB/s (read + write bytes) at the same thread count.
+            """)
+
+    @Option(help: "Comma-separated methods (normalization short names).")
+    var methods = "gn,ln,in,bn,frozenbn,brn,frn,evonorm"
+
+    @Option(help: "Semicolon-separated shapes N,C,D,H,W.")
+    var shapes = "2,64,8,56,56;8,64,8,56,56;4,256,4,14,14;1,32,16,112,112;16,128,4,28,28"
+
+    @Option(help: "Comma-separated thread counts.")
+    var threads = "1,2"
+
+    @Option(help: "Timed repeats per measurement (the median is reported).")
+    var repeats = 7
+
+    @Option(help: "GroupNorm groups (and EvoNorm's).")
+    var groups = 32
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1, e.g. --repeats 7") }
+        _ = try parsedShapes()
+        _ = try parsedThreads()
+        for m in methods.split(separator: ",") {
+            do { _ = try NormalizationSpec(parsing: String(m)) } catch { throw ValidationError("--methods: \(error)") }
+        }
+    }
+
+    private func parsedShapes() throws -> [[Int]] {
+        try shapes.split(separator: ";").map { s in
+            let v = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard v.count == 5, v.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--shapes: '\(s)' is not N,C,D,H,W with positive integers, e.g. 8,64,8,56,56")
+            }
+            return v
+        }
+    }
+
+    private func parsedThreads() throws -> [Int] {
+        try threads.split(separator: ",").map {
+            guard let t = Int($0), t >= 1 else { throw ValidationError("--threads: '\($0)' must be a positive integer, e.g. 1,2") }
+            return t
+        }
+    }
+
+    func run() throws {
+        let shapeList = try parsedShapes(), threadList = try parsedThreads()
+        let llc = 32 << 20
+        let probe = BandwidthProbe(bytes: 256 << 20)
+        var copy: [Int: Double] = [:]
+        print("normbench bench norms — \(BuildInfo.cpuModel), \(BuildInfo.configuration), built for \(BuildInfo.targetFeatures.joined(separator: " "))")
+        print("memory bandwidth (256 MiB buffers, median of \(repeats)):")
+        for t in threadList {
+            copy[t] = probe.copy(threads: t, repeats: repeats)
+            let reduce = probe.reduction(threads: t, repeats: repeats)
+            print(String(format: "  %d thread(s): copy %.1f GB/s (read + write), reduction %.1f GB/s (read)", t, copy[t]!, reduce))
+        }
+        print("")
+        print("| shape (N,C,D,H,W) | MiB | method | thr | fwd ms | fwd GB/s | fwd % copy | fwd+bwd ms | f+b GB/s | f+b % copy |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        let savedThreads = Parallel.threads
+        defer { Parallel.threads = savedThreads }
+        for s in shapeList {
+            let (n, c, d, h, w) = (s[0], s[1], s[2], s[3], s[4])
+            let shape = [n, d, h, w, c]
+            let count = shape.reduce(1, *)
+            let x = Tensor(shape: shape, category: .data)
+            let dy = Tensor(shape: shape, category: .data)
+            var g = SeededGenerator(seed: 1)
+            for i in 0..<count {
+                x.data[i] = 1 + g.nextUniform()
+                dy.data[i] = g.nextUniform() - 0.5
+            }
+            let mib = Double(count * 4) / Double(1 << 20)
+            let beyondCache = 2 * count * 4 > llc
+            for name in methods.split(separator: ",").map(String.init) {
+                var spec = try NormalizationSpec(parsing: name)
+                spec.groups = min(groups, c)
+                spec.zeroInitLastGamma = false
+                guard let layer = try spec.make(channels: c, role: .standard) else { continue }
+                let (fwdTraffic, bwdTraffic) = spec.method == .frozenBatchNorm ? (2, 2) : (3, 5)
+                for t in threadList {
+                    Parallel.threads = t
+                    let fwd = BandwidthProbe.median(repeats) {
+                        _ = layer.forward(x, mode: .training)
+                    }!
+                    let both = BandwidthProbe.median(repeats) {
+                        _ = layer.forward(x, mode: .training)
+                        _ = layer.backward(dy)
+                    }!
+                    let fwdGBs = Double(fwdTraffic * count * 4) / fwd / 1e9
+                    let bothGBs = Double((fwdTraffic + bwdTraffic) * count * 4) / both / 1e9
+                    let f = { (v: Double, digits: Int) in String(format: "%.\(digits)f", v) }
+                    print("| \(n),\(c),\(d),\(h),\(w) | \(f(mib, 1))\(beyondCache ? "" : " (in LLC)") | \(name) | \(t) | "
+                          + "\(f(fwd * 1e3, 2)) | \(f(fwdGBs, 1)) | \(f(100 * fwdGBs / copy[t]!, 0))% | "
+                          + "\(f(both * 1e3, 2)) | \(f(bothGBs, 1)) | \(f(100 * bothGBs / copy[t]!, 0))% |")
+                    fflush(nil)
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,71 @@
+import Foundation
+
+/// Finds and runs the built `normbench` executable (the CLI tests exercise the real binary).
+///
+/// Lookup: `$NORMBENCH_BIN`, else a `normbench` next to the test executable
+/// (SwiftPM puts both in `.build/<triple>/<configuration>/`), walking up a few levels
+/// for bundle layouts.
+enum BuiltBinary {
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
+    }
+
+    struct NotFound: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func locate() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["NORMBENCH_BIN"], FileManager.default.isExecutableFile(atPath: env) {
+            return env
+        }
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("normbench").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw NotFound(description: "built normbench not found next to \(me); build it (swift build -c release) or set NORMBENCH_BIN")
+    }
+
+    /// Runs `normbench <args>`; kills it after `timeout` seconds (a hang is a failure, not a stuck suite).
+    static func run(_ args: [String], timeout: Double = 120) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try locate())
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let collected = Collected()
+        let group = DispatchGroup()
+        for (pipe, isOut) in [(out, true), (err, false)] {
+            group.enter()
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collected.set(data, isOut: isOut)
+                group.leave()
+            }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(2000) }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        group.wait()
+        return Output(status: p.terminationStatus, stdout: String(decoding: collected.out, as: UTF8.self),
+                      stderr: String(decoding: collected.err, as: UTF8.self))
+    }
+
+    private final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var out = Data(), err = Data()
+        func set(_ d: Data, isOut: Bool) {
+            lock.lock(); defer { lock.unlock() }
+            if isOut { out = d } else { err = d }
+        }
+    }
+}
