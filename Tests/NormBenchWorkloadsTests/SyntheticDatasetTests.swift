@@ -80,3 +80,24 @@ func scratchFolder() -> String {
         #expect(bank.count == 2)
     }
 }
+
+@Suite struct BatchAssemblerTests {
+    @Test func normalizesWindowsAndFlips() throws {
+        let spec = tinySpec(cache: scratchFolder())
+        let (folder, manifest) = try SyntheticDataset.prepare(spec)
+        let bank = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 32, frames: 6)
+        let a = BatchAssembler(frames: 2, stride: 2, mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1])
+        let x = a.assemble([.init(clip: 1, start: 1), .init(clip: 1, start: 1, flip: true)], from: bank)
+        #expect(x.shape == [2, 2, 32, 32, 3])
+        bank.withClip(1) { clip in
+            // Sample 0, frame t=1 is clip frame 1 + 2 = 3; pixel (y 5, x 7).
+            for c in 0..<3 {
+                let v = Double(clip[((3 * 32 + 5) * 32 + 7) * 3 + c]) / 255
+                let expected = (v - [0.5, 0.25, 0][c]) / [0.5, 0.25, 1][c]
+                #expect(abs(Double(x.data[(((0 * 2 + 1) * 32 + 5) * 32 + 7) * 3 + c]) - expected) < 1e-5)
+                // The flipped sample holds the same pixel at x = 31 − 7.
+                #expect(x.data[(((1 * 2 + 1) * 32 + 5) * 32 + 24) * 3 + c] == x.data[(((0 * 2 + 1) * 32 + 5) * 32 + 7) * 3 + c])
+            }
+        }
+    }
+}
