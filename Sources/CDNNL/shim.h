@@ -17,6 +17,8 @@ static inline int nb_dnnl_arg_diff_dst(void) { return DNNL_ARG_DIFF_DST; }
 static inline int nb_dnnl_arg_diff_weights(void) { return DNNL_ARG_DIFF_WEIGHTS; }
 static inline int nb_dnnl_arg_diff_bias(void) { return DNNL_ARG_DIFF_BIAS; }
 static inline int nb_dnnl_arg_scratchpad(void) { return DNNL_ARG_SCRATCHPAD; }
+static inline int nb_dnnl_arg_from(void) { return DNNL_ARG_FROM; }
+static inline int nb_dnnl_arg_to(void) { return DNNL_ARG_TO; }
 
 /// Sets the OpenMP thread count (oneDNN's runtime is libgomp) for the calling
 /// thread's subsequent parallel regions. Looked up at run time in the libgomp

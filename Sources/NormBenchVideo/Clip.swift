@@ -35,7 +35,7 @@ public struct Clip: Sendable {
     public var data: [UInt8]
     /// Display-order index of the source frame for each output frame.
     public var frameIndices: [Int]
-    /// Presentation time in seconds of each output frame.
+    /// Presentation time in seconds of each output frame, from the first frame of the stream.
     public var timestamps: [Double]
     /// The file's metadata (with the scanned frame count and keyframes).
     public var info: VideoInfo

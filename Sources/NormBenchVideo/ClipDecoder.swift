@@ -73,6 +73,10 @@ public enum ClipDecoder {
         var slots: [Int: [Int]] = [:]
         for (slot, frame) in wanted.enumerated() { slots[frame, default: []].append(slot) }
 
+        if index.timed && targets.count < frameCount {
+            source.wantedPTS = Set(targets.map { index.pts[$0] })
+        }
+
         let frameBytes = window.height * window.width * 3
         var data = [UInt8](repeating: 0, count: frameBytes * wanted.count)
         var timestamps = [Double](repeating: 0, count: wanted.count)
@@ -97,7 +101,7 @@ public enum ClipDecoder {
                             placer.place(src.baseAddress!, stride: stride, into: out.baseAddress! + slot * frameBytes)
                         }
                     }
-                    timestamps[slot] = Double(p) * (index.timed ? source.timeBase : 0)
+                    timestamps[slot] = index.timed ? Double(p - index.pts[0]) * source.timeBase : 0
                     filled[slot] = true
                 }
                 timings.scale += clock.now() - scaleStart

@@ -25,12 +25,22 @@ public enum ClipLoader {
         let state = LoaderState(count: paths.count)
         let n = min(workers, paths.count)
         if n == 0 { return [] }
-        DispatchQueue.concurrentPerform(iterations: n) { _ in
-            while let i = state.claim(stopOnFailure: stopOnFailure) {
-                let result = Result { () throws(VideoError) -> Clip in try ClipDecoder.decode(paths[i], options: options) }
-                state.store(result, at: i)
+        // Real threads, not concurrentPerform: GCD caps concurrency at the CPU count,
+        // and the caller asked for exactly `workers` decoders at once.
+        let group = DispatchGroup()
+        for _ in 0..<n {
+            group.enter()
+            let thread = Thread {
+                while let i = state.claim(stopOnFailure: stopOnFailure) {
+                    let result = Result { () throws(VideoError) -> Clip in try ClipDecoder.decode(paths[i], options: options) }
+                    state.store(result, at: i)
+                }
+                group.leave()
             }
+            thread.stackSize = 8 << 20
+            thread.start()
         }
+        group.wait()
         return state.results
     }
 }

@@ -26,6 +26,11 @@ final class VideoSource {
     private(set) var corruptFrames = 0
     /// The demuxer's error when it stopped before end of file (truncated data).
     private(set) var readError: String?
+    /// Packets whose pts is not in this set are decoded with `skip_frame = NONREF`:
+    /// frames no other frame refers to and nobody asked for are not decoded at all.
+    /// nil = decode everything.
+    var wantedPTS: Set<Int64>?
+    private var skipping = false
     private var inputDone = false
     private var decoderDone = false
 
@@ -228,6 +233,13 @@ final class VideoSource {
             }
             defer { av_packet_unref(pkt) }
             if pkt.pointee.stream_index != streamIndex { continue }
+            if let wanted = wantedPTS {
+                let skip = pkt.pointee.pts != nb_av_nopts_value() && !wanted.contains(pkt.pointee.pts)
+                if skip != skipping {
+                    ctx.pointee.skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+                    skipping = skip
+                }
+            }
             let sent = avcodec_send_packet(ctx, pkt)
             if sent < 0 && sent != eagain { lostPackets += 1 }
         }

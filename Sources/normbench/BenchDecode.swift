@@ -1,7 +1,120 @@
 import ArgumentParser
+import Foundation
+import NormBenchVideo
 
-// Placeholder while the subcommand is being written; replaced in the same change.
+/// `normbench bench decode`: decoder speed against the ffmpeg CLI in the same run.
+///
+/// Cases (medians of `--runs` runs, release build):
+/// 1. full decode + scale to 112×112 RGB of a 10 s 640×360 H.264 clip: the ffmpeg CLI
+///    (`-vf scale=112:112:flags=bilinear -pix_fmt rgb24 -f rawvideo`), then normbench
+///    with 1, 2 and auto decoder threads;
+/// 2. several clips at once: W workers × T decoder threads (what the loader default is based on);
+/// 3. a 16-frame uniform sample: 250-frame GOP (one keyframe) and 50-frame GOP, with the
+///    automatic seek/one-pass choice, forced seeking, and forced one pass.
 struct BenchDecode: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "decode")
-    func run() throws { throw ValidationError("not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Decoder throughput vs the ffmpeg CLI; 16-frame sampling latency; workers × threads.")
+
+    @Option(help: "Runs per case; the median is reported.")
+    var runs: Int = 5
+    @Option(help: "Directory for the generated benchmark clips (kept between runs).")
+    var dir: String = ".normbench/bench-clips"
+
+    func run() throws {
+        guard runs >= 1 else {
+            DecodeSupport.printError("normbench bench decode: error: --runs must be at least 1, got \(runs)")
+            throw ExitCode(2)
+        }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let gop250 = try makeClip("h264-640x360-10s-gop250.mp4", gop: 250)
+        let gop50 = try makeClip("h264-640x360-10s-gop50.mp4", gop: 50)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        print("normbench bench decode: 640x360 H.264, 10 s, 250 frames; \(cores) CPUs; median of \(runs) runs")
+        print("")
+
+        // 1. Full decode + scale to 112x112. The CLI and every variant run interleaved
+        // (one round = each once), so a busy machine slows them alike.
+        print("full decode + scale to 112x112 RGB (one clip)")
+        let full = DecodeOptions(sampling: .all, resize: .exact(width: 112, height: 112))
+        var variants: [(String, () throws -> Void)] = [("ffmpeg CLI (reference)", { try timeFFmpegCLI(gop250) })]
+        for threads in [1, 2, 0] {
+            var o = full
+            o.threads = threads
+            let label = "normbench, \(threads == 0 ? "auto" : String(threads)) decoder thread\(threads == 1 ? "" : "s")"
+            variants.append((label, { _ = try ClipDecoder.decode(gop250, options: o) }))
+        }
+        let times = try DecodeSupport.interleavedMedians(runs, variants.map(\.1))
+        let cliFPS = 250 / times[0].wall
+        for (i, (label, _)) in variants.enumerated() {
+            print(row(label, times[i], frames: 250, ratio: (250 / times[i].wall) / cliFPS))
+        }
+        print("")
+
+        // 2. Several clips: workers x threads.
+        let clips = Array(repeating: gop250, count: 4)
+        print("4 clips, full decode + scale to 112x112 (aggregate)")
+        let layouts = [(1, 1), (1, 2), (1, 0), (2, 1), (2, 2)]
+        let loaderTimes = try DecodeSupport.interleavedMedians(runs, layouts.map { (workers, threads) in
+            var o = full
+            o.threads = threads
+            return { _ = ClipLoader.decode(clips, options: o, workers: workers) }
+        })
+        for ((workers, threads), t) in zip(layouts, loaderTimes) {
+            print(row("\(workers) worker\(workers == 1 ? "" : "s") x \(threads == 0 ? "auto" : String(threads)) thread\(threads == 1 ? "" : "s")", t, frames: 1000, ratio: (1000 / t.wall) / cliFPS))
+        }
+        print("")
+
+        // 3. 16-frame uniform sample.
+        print("16-frame uniform sample, scaled to 112x112 (one clip; target <= 200 ms)")
+        var cases: [(label: String, options: DecodeOptions, file: String)] = []
+        for (name, file) in [("GOP 250 (one keyframe)", gop250), ("GOP 50 (2 s)", gop50)] {
+            for (mode, threshold) in [("auto", DecodeOptions().seekThreshold), ("always seek", 0), ("one pass", Int.max / 2)] {
+                var o = DecodeOptions(sampling: .uniform(count: 16), resize: .exact(width: 112, height: 112))
+                o.seekThreshold = threshold
+                cases.append((DecodeSupport.pad(name, 24) + DecodeSupport.pad(mode, 12), o, file))
+            }
+        }
+        let sampleTimes = try DecodeSupport.interleavedMedians(runs, cases.map { c in { _ = try ClipDecoder.decode(c.file, options: c.options) } })
+        for (c, t) in zip(cases, sampleTimes) {
+            let clip = try ClipDecoder.decode(c.file, options: c.options)
+            print("  " + c.label + String(format: "%7.1f ms  (cpu %6.1f ms; %d frames decoded, %d seeks)", t.wall * 1000, t.cpu * 1000, clip.framesDecoded, clip.seeks))
+        }
+    }
+
+    private func makeClip(_ name: String, gop: Int) throws -> String {
+        let path = (dir as NSString).appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let tmp = path + ".partial.mp4"
+        try runFFmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=10", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                       "-g", "\(gop)", "-keyint_min", "\(gop)", "-sc_threshold", "0", tmp])
+        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        return path
+    }
+
+    private func timeFFmpegCLI(_ file: String) throws -> Double {
+        try DecodeSupport.time {
+            try runFFmpeg(["-i", file, "-vf", "scale=112:112:flags=bilinear", "-pix_fmt", "rgb24", "-f", "rawvideo", "/dev/null"])
+        }
+    }
+
+    private func runFFmpeg(_ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ffmpeg", "-nostdin", "-v", "error", "-y"] + args
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        if p.terminationStatus != 0 {
+            DecodeSupport.printError("normbench bench decode: error: ffmpeg \(args.joined(separator: " ")) failed (exit \(p.terminationStatus)); is the ffmpeg CLI installed (scripts/setup.sh)?")
+            throw ExitCode(1)
+        }
+    }
+
+    private func row(_ label: String, _ t: DecodeSupport.Timing, frames: Int, ratio: Double) -> String {
+        "  " + DecodeSupport.pad(label, 34)
+            + String(format: "%8.1f ms  %7.0f frames/s  %5.2fx CLI  cpu %6.1f ms (%.2f ms/frame)",
+                     t.wall * 1000, Double(frames) / t.wall, ratio, t.cpu * 1000, t.cpu * 1000 / Double(frames))
+    }
 }
+

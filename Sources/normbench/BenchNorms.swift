@@ -13,7 +13,9 @@ struct BenchNorms: ParsableCommand {
             Shapes are (N,C,D,H,W) as in the GN paper; tensors are NDHWC in memory. Minimum \
             traffic per element: forward 2 reads + 1 write (moments pass, then apply), \
             backward 2 reads (Σdy, Σdy·x̂) + 2 reads + 1 write (dx); FrozenBN 1 read + 1 write each way. \
-            "% copy" = effective GB/s ÷ the copy probe's GB/s (read + write bytes) at the same thread count.
+            "% bw" = the time the minimum traffic takes at the measured bandwidth ÷ the measured time, \
+            where a read costs 4 B ÷ (reduction GB/s) and a write costs what a copy adds to a read: \
+            8 B ÷ (copy GB/s) − 4 B ÷ (reduction GB/s), both probes measured in this run at the same thread count.
             """)
 
     @Option(help: "Comma-separated methods (normalization short names).")
@@ -61,16 +63,16 @@ struct BenchNorms: ParsableCommand {
         let shapeList = try parsedShapes(), threadList = try parsedThreads()
         let llc = 32 << 20
         let probe = BandwidthProbe(bytes: 256 << 20)
-        var copy: [Int: Double] = [:]
+        var copy: [Int: Double] = [:], reduction: [Int: Double] = [:]
         print("normbench bench norms — \(BuildInfo.cpuModel), \(BuildInfo.configuration), built for \(BuildInfo.targetFeatures.joined(separator: " "))")
         print("memory bandwidth (256 MiB buffers, median of \(repeats)):")
         for t in threadList {
             copy[t] = probe.copy(threads: t, repeats: repeats)
-            let reduce = probe.reduction(threads: t, repeats: repeats)
-            print(String(format: "  %d thread(s): copy %.1f GB/s (read + write), reduction %.1f GB/s (read)", t, copy[t]!, reduce))
+            reduction[t] = probe.reduction(threads: t, repeats: repeats)
+            print(String(format: "  %d thread(s): copy %.1f GB/s (read + write), reduction %.1f GB/s (read)", t, copy[t]!, reduction[t]!))
         }
         print("")
-        print("| shape (N,C,D,H,W) | MiB | method | thr | fwd ms | fwd GB/s | fwd % copy | fwd+bwd ms | f+b GB/s | f+b % copy |")
+        print("| shape (N,C,D,H,W) | MiB | method | thr | fwd ms | fwd GB/s | fwd % bw | fwd+bwd ms | f+b GB/s | f+b % bw |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         let savedThreads = Parallel.threads
         defer { Parallel.threads = savedThreads }
@@ -92,7 +94,8 @@ struct BenchNorms: ParsableCommand {
                 spec.groups = min(groups, c)
                 spec.zeroInitLastGamma = false
                 guard let layer = try spec.make(channels: c, role: .standard) else { continue }
-                let (fwdTraffic, bwdTraffic) = spec.method == .frozenBatchNorm ? (2, 2) : (3, 5)
+                // (reads, writes) per element at minimum.
+                let (fwdTraffic, bwdTraffic) = spec.method == .frozenBatchNorm ? ((1, 1), (1, 1)) : ((2, 1), (4, 1))
                 for t in threadList {
                     Parallel.threads = t
                     let fwd = BandwidthProbe.median(repeats) {
@@ -102,12 +105,19 @@ struct BenchNorms: ParsableCommand {
                         _ = layer.forward(x, mode: .training)
                         _ = layer.backward(dy)
                     }!
-                    let fwdGBs = Double(fwdTraffic * count * 4) / fwd / 1e9
-                    let bothGBs = Double((fwdTraffic + bwdTraffic) * count * 4) / both / 1e9
+                    // Seconds per element for a read and for a write at the measured bandwidth.
+                    let readCost = 4 / (reduction[t]! * 1e9)
+                    let writeCost = max(0, 8 / (copy[t]! * 1e9) - readCost)
+                    let bound = { (r: Int, w: Int) in Double(count) * (Double(r) * readCost + Double(w) * writeCost) }
+                    let fwdBytes = Double((fwdTraffic.0 + fwdTraffic.1) * count * 4)
+                    let bothBytes = fwdBytes + Double((bwdTraffic.0 + bwdTraffic.1) * count * 4)
+                    let fwdGBs = fwdBytes / fwd / 1e9, bothGBs = bothBytes / both / 1e9
+                    let fwdPct = 100 * bound(fwdTraffic.0, fwdTraffic.1) / fwd
+                    let bothPct = 100 * bound(fwdTraffic.0 + bwdTraffic.0, fwdTraffic.1 + bwdTraffic.1) / both
                     let f = { (v: Double, digits: Int) in String(format: "%.\(digits)f", v) }
                     print("| \(n),\(c),\(d),\(h),\(w) | \(f(mib, 1))\(beyondCache ? "" : " (in LLC)") | \(name) | \(t) | "
-                          + "\(f(fwd * 1e3, 2)) | \(f(fwdGBs, 1)) | \(f(100 * fwdGBs / copy[t]!, 0))% | "
-                          + "\(f(both * 1e3, 2)) | \(f(bothGBs, 1)) | \(f(100 * bothGBs / copy[t]!, 0))% |")
+                          + "\(f(fwd * 1e3, 2)) | \(f(fwdGBs, 1)) | \(f(fwdPct, 0))% | "
+                          + "\(f(both * 1e3, 2)) | \(f(bothGBs, 1)) | \(f(bothPct, 0))% |")
                     fflush(nil)
                 }
             }

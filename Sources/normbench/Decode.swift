@@ -41,8 +41,8 @@ struct Decode: ParsableCommand {
     var noAutorotate = false
     @Flag(help: "Clips shorter than asked: repeat the last frame instead of failing.")
     var pad = false
-    @Option(help: "Decoder threads per clip (0 = FFmpeg's choice).")
-    var threads: Int = 1
+    @Option(help: "Decoder threads per clip (0 = FFmpeg's choice). Default: CPUs / clips decoded at once, at least 1.")
+    var threads: Int?
     @Option(help: "Clips decoded in parallel (default: number of CPUs).")
     var workers: Int?
     @Flag(help: "Stop at the first clip that fails; write no outputs then.")
@@ -66,13 +66,13 @@ struct Decode: ParsableCommand {
     func run() throws {
         let request: DecodeRequest
         do { request = try DecodeRequest(self) } catch {
-            printError("normbench decode: error: \(error.message)")
+            DecodeSupport.printError("normbench decode: error: \(error.message)")
             throw ExitCode(2)
         }
         let clock = ContinuousClock()
         let started = clock.now
         let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict)
-        let wall = (clock.now - started).seconds
+        let wall = DecodeSupport.seconds(clock.now - started)
 
         var failures: [VideoError] = []
         var damaged = 0
@@ -80,11 +80,11 @@ struct Decode: ParsableCommand {
             switch result {
             case .failure(let error)?:
                 failures.append(error)
-                printError("normbench decode: error: \(error)")
+                DecodeSupport.printError("normbench decode: error: \(error)")
             case .success(let clip)?:
                 if clip.isDamaged {
                     damaged += 1
-                    printError("normbench decode: warning: \(file): \(clip.lostPackets) packets lost to decode errors, "
+                    DecodeSupport.printError("normbench decode: warning: \(file): \(clip.lostPackets) packets lost to decode errors, "
                         + "\(clip.substitutedFrames) frames substituted by the next decoded frame, \(clip.corruptFrames) damaged frames kept; "
                         + "re-encode the file for clean data")
                 }
@@ -99,7 +99,7 @@ struct Decode: ParsableCommand {
             do {
                 try DecodeOutputs.write(clips, request: request, npy: npy, sheet: sheet)
             } catch {
-                printError("normbench decode: error: \(error)")
+                DecodeSupport.printError("normbench decode: error: \(error)")
                 throw ExitCode(1)
             }
         }
@@ -114,15 +114,3 @@ struct Decode: ParsableCommand {
     }
 }
 
-/// An option value that makes no sense; reported as one line, exit code 2.
-struct UsageError: Error {
-    let message: String
-}
-
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

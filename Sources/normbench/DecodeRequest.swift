@@ -10,22 +10,22 @@ struct DecodeRequest {
     var mean: [Float]
     var std: [Float]
 
-    init(_ c: Decode) throws(UsageError) {
-        if c.files.isEmpty { throw UsageError(message: "no input files; e.g. normbench decode --sampling uniform --frames 16 clip.mp4") }
+    init(_ c: Decode) throws(DecodeUsageError) {
+        if c.files.isEmpty { throw DecodeUsageError(message: "no input files; e.g. normbench decode --sampling uniform --frames 16 clip.mp4") }
         if c.sampling != "all" && c.frames < 1 {
-            throw UsageError(message: "--frames must be at least 1, got \(c.frames); e.g. --frames 16")
+            throw DecodeUsageError(message: "--frames must be at least 1, got \(c.frames); e.g. --frames 16")
         }
-        if c.stride < 1 { throw UsageError(message: "--stride must be at least 1, got \(c.stride)") }
-        if c.start < 0 { throw UsageError(message: "--start must be >= 0, got \(c.start)") }
-        if c.threads < 0 { throw UsageError(message: "--threads must be >= 0 (0 = FFmpeg's choice), got \(c.threads)") }
-        if let w = c.workers, w < 1 { throw UsageError(message: "--workers must be at least 1, got \(w)") }
+        if c.stride < 1 { throw DecodeUsageError(message: "--stride must be at least 1, got \(c.stride)") }
+        if c.start < 0 { throw DecodeUsageError(message: "--start must be >= 0, got \(c.start)") }
+        if let t = c.threads, t < 0 { throw DecodeUsageError(message: "--threads must be >= 0 (0 = FFmpeg's choice), got \(t)") }
+        if let w = c.workers, w < 1 { throw DecodeUsageError(message: "--workers must be at least 1, got \(w)") }
         var options = DecodeOptions()
         switch c.sampling {
         case "all": options.sampling = .all
         case "uniform": options.sampling = .uniform(count: c.frames)
         case "dense": options.sampling = .dense(count: c.frames, stride: c.stride, start: c.start)
         case "random": options.sampling = .random(count: c.frames, stride: c.stride, seed: c.seed)
-        default: throw UsageError(message: "--sampling must be all, uniform, dense or random, got '\(c.sampling)'")
+        default: throw DecodeUsageError(message: "--sampling must be all, uniform, dense or random, got '\(c.sampling)'")
         }
         if let s = c.size {
             let (w, h, square) = try Self.parseSize(s, option: "--size")
@@ -35,65 +35,66 @@ struct DecodeRequest {
             let (w, h, _) = try Self.parseSize(s, option: "--crop")
             options.crop = c.randomCrop ? .random(width: w, height: h, seed: c.seed) : .center(width: w, height: h)
         } else if c.randomCrop {
-            throw UsageError(message: "--random-crop needs --crop WxH or --crop S")
+            throw DecodeUsageError(message: "--random-crop needs --crop WxH or --crop S")
         }
         guard let interpolation = Interpolation(rawValue: c.interpolation) else {
-            throw UsageError(message: "--interpolation must be bilinear, bicubic, area or nearest, got '\(c.interpolation)'")
+            throw DecodeUsageError(message: "--interpolation must be bilinear, bicubic, area or nearest, got '\(c.interpolation)'")
         }
         options.interpolation = interpolation
         options.autorotate = !c.noAutorotate
         options.shortClip = c.pad ? .padWithLastFrame : .error
-        options.threads = c.threads
-        self.options = options
         workers = c.workers ?? ClipLoader.defaultWorkers
+        // Every core busy: W clips at once share the CPUs; one clip gets them all.
+        options.threads = c.threads ?? max(1, ClipLoader.defaultWorkers / max(1, min(workers, c.files.count)))
+        self.options = options
 
         guard c.dtype == "uint8" || c.dtype == "float32" else {
-            throw UsageError(message: "--dtype must be uint8 or float32, got '\(c.dtype)'")
+            throw DecodeUsageError(message: "--dtype must be uint8 or float32, got '\(c.dtype)'")
         }
         dtype = c.dtype
         guard let layout = TensorLayout(rawValue: c.layout) else {
-            throw UsageError(message: "--layout must be thwc or cthw, got '\(c.layout)'")
+            throw DecodeUsageError(message: "--layout must be thwc or cthw, got '\(c.layout)'")
         }
         self.layout = layout
         if (c.mean != nil || c.std != nil) && c.dtype != "float32" {
-            throw UsageError(message: "--mean/--std apply to --dtype float32 only")
+            throw DecodeUsageError(message: "--mean/--std apply to --dtype float32 only")
         }
         mean = try Self.parseTriple(c.mean, option: "--mean") ?? [0, 0, 0]
         std = try Self.parseTriple(c.std, option: "--std") ?? [1, 1, 1]
-        if std.contains(where: { $0 <= 0 }) { throw UsageError(message: "--std values must be positive, got \(c.std ?? "")") }
+        if std.contains(where: { $0 <= 0 }) { throw DecodeUsageError(message: "--std values must be positive, got \(c.std ?? "")") }
         if let sheet = c.sheet, !sheet.lowercased().hasSuffix(".png") {
-            throw UsageError(message: "--sheet must name a .png file, got '\(sheet)'")
+            throw DecodeUsageError(message: "--sheet must name a .png file, got '\(sheet)'")
         }
         if let dir = c.npy {
             var isDir: ObjCBool = false
             if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
                 do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                    throw UsageError(message: "--npy \(dir): cannot create the directory: \(error.localizedDescription)")
+                    throw DecodeUsageError(message: "--npy \(dir): cannot create the directory: \(error.localizedDescription)")
                 }
             } else if !isDir.boolValue {
-                throw UsageError(message: "--npy \(dir): exists and is not a directory")
+                throw DecodeUsageError(message: "--npy \(dir): exists and is not a directory")
             }
         }
     }
 
     /// "WxH" → (W, H, false); "S" → (S, S, true). Values must be positive.
-    static func parseSize(_ s: String, option: String) throws(UsageError) -> (Int, Int, Bool) {
+    static func parseSize(_ s: String, option: String) throws(DecodeUsageError) -> (Int, Int, Bool) {
         let parts = s.lowercased().split(separator: "x", omittingEmptySubsequences: false)
         let values = parts.map { Int($0) }
         guard (1...2).contains(values.count), values.allSatisfy({ $0 != nil }) else {
-            throw UsageError(message: "\(option) must be WxH or S, e.g. 112x112 or 112, got '\(s)'")
+            throw DecodeUsageError(message: "\(option) must be WxH or S, e.g. 112x112 or 112, got '\(s)'")
         }
         let w = values[0]!, h = values.count == 2 ? values[1]! : values[0]!
-        guard w > 0 && h > 0 else { throw UsageError(message: "\(option) must be positive, got '\(s)'; e.g. \(option) 112") }
-        guard w <= 16384 && h <= 16384 else { throw UsageError(message: "\(option) \(s) is larger than 16384") }
+        guard w > 0 && h > 0 else { throw DecodeUsageError(message: "\(option) must be positive, got '\(s)'; e.g. \(option) 112") }
+        guard w <= 16384 && h <= 16384 else { throw DecodeUsageError(message: "\(option) \(s) is larger than 16384") }
         return (w, h, values.count == 1)
     }
 
-    static func parseTriple(_ s: String?, option: String) throws(UsageError) -> [Float]? {
+    static func parseTriple(_ s: String?, option: String) throws(DecodeUsageError) -> [Float]? {
         guard let s else { return nil }
         let v = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard v.count == 3, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
-            throw UsageError(message: "\(option) needs three comma-separated numbers (R,G,B), got '\(s)'")
+            throw DecodeUsageError(message: "\(option) needs three comma-separated numbers (R,G,B), got '\(s)'")
         }
         return v.map { $0! }
     }

@@ -115,11 +115,14 @@ let normShapes: [[Int]] = [
     /// SyncBN over W workers × b samples = BN over the concatenated W·b batch:
     /// outputs, input gradients and running statistics bitwise; γ/β gradients
     /// (each worker holds its local part) sum to BN's within float rounding.
-    @Test(arguments: [2, 3]) func syncBatchNormEqualsBatchNormOverConcatenation(workers: Int) {
-        let b = 2, d = 3, h = 5, w = 4, c = 6
-        let shape = [b, d, h, w, c], full = [workers * b, d, h, w, c]
-        let per = b * d * h * w * c
-        let x = randomValues(workers * per, seed: 21, mean: 5, scale: 2), dy = randomValues(workers * per, seed: 22)
+    /// Workers may hold different micro-batch sizes (last case).
+    @Test(arguments: [[2, 2], [2, 2, 2], [1, 3, 2]]) func syncBatchNormEqualsBatchNormOverConcatenation(batches: [Int]) {
+        let workers = batches.count, total = batches.reduce(0, +)
+        let d = 3, h = 5, w = 4, c = 6
+        let full = [total, d, h, w, c]
+        let sample = d * h * w * c
+        let offsets = batches.indices.map { batches[..<$0].reduce(0, +) * sample }
+        let x = randomValues(total * sample, seed: 21, mean: 5, scale: 2), dy = randomValues(total * sample, seed: 22)
         let gamma = randomValues(c, seed: 23, mean: 1, scale: 0.3)
         let bn = BatchNorm(channels: c)
         bn.gamma!.value.copy(from: tensor([c], gamma))
@@ -131,7 +134,11 @@ let normShapes: [[Int]] = [
             l.gamma!.value.copy(from: tensor([c], gamma))
             return l
         }
-        final class Results: @unchecked Sendable { var runs: [LayerRun?] = [] }
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var runs: [LayerRun?] = []
+            func set(_ rank: Int, _ run: LayerRun) { lock.withLock { runs[rank] = run } }
+        }
         let results = Results()
         results.runs = Array(repeating: nil, count: workers)
         let box = UncheckedSendable(layers)
@@ -139,8 +146,9 @@ let normShapes: [[Int]] = [
         for rank in 0..<workers {
             done.enter()
             let thread = Thread {
-                let slice = Array(x[rank * per..<(rank + 1) * per]), g = Array(dy[rank * per..<(rank + 1) * per])
-                results.runs[rank] = runLayer(box.value[rank], shape: shape, x: slice, w: g)
+                let range = offsets[rank]..<offsets[rank] + batches[rank] * sample
+                results.set(rank, runLayer(box.value[rank], shape: [batches[rank], d, h, w, c],
+                                           x: Array(x[range]), w: Array(dy[range])))
                 done.leave()
             }
             thread.start()
@@ -156,6 +164,38 @@ let normShapes: [[Int]] = [
             let summed = (0..<c).map { j in results.runs.reduce(0.0) { $0 + Double($1!.paramGrads[k][j]) } }
             expectClose(whole.paramGrads[k], summed, atol: 1e-4, rtol: 1e-5, "SyncBN param grad \(k) summed over workers")
         }
+    }
+
+    /// 2-D `[n, c]` inputs: BN over the batch per feature, LN per sample.
+    @Test func twoDimensionalInputs() {
+        let n = 5, c = 6
+        let x = randomValues(n * c, seed: 91, mean: 1, scale: 2), w = randomValues(n * c, seed: 92)
+        let ones = [Double](repeating: 1, count: c), zeros = [Double](repeating: 0, count: c)
+        let bn = runLayer(BatchNorm(channels: c), shape: [n, c], x: x, w: w)
+        let bnRef = { (x: [Double]) in referenceBatchNorm(x, n: n, p: 1, c: c, gamma: ones, beta: zeros) }
+        expectClose(bn.y, bnRef(x.doubles), "BN [n, c] y")
+        expectClose(bn.dx, centralDifference(x.doubles) { dot(bnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "BN [n, c] dx")
+        let ln = runLayer(GroupNorm.layerNorm(channels: c), shape: [n, c], x: x, w: w)
+        let lnRef = { (x: [Double]) in referenceGroupNorm(x, n: n, p: 1, c: c, groups: 1, gamma: ones, beta: zeros) }
+        expectClose(ln.y, lnRef(x.doubles), "LN [n, c] y")
+        expectClose(ln.dx, centralDifference(x.doubles) { dot(lnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "LN [n, c] dx")
+    }
+
+    /// affine = false: no parameters, γ = 1 and β = 0 implied.
+    @Test func withoutAffine() throws {
+        let shape = [2, 1, 3, 5, 8], count = 240
+        let x = randomValues(count, seed: 95, mean: -2, scale: 0.5), w = randomValues(count, seed: 96)
+        let ones = [Double](repeating: 1, count: 8), zeros = [Double](repeating: 0, count: 8)
+        let gn = try GroupNorm(channels: 8, groups: 2, affine: false)
+        let bn = BatchNorm(channels: 8, affine: false)
+        #expect(gn.parameters.isEmpty && bn.parameters.isEmpty)
+        let gnRun = runLayer(gn, shape: shape, x: x, w: w), bnRun = runLayer(bn, shape: shape, x: x, w: w)
+        let gnRef = { (x: [Double]) in referenceGroupNorm(x, n: 2, p: 15, c: 8, groups: 2, gamma: ones, beta: zeros) }
+        let bnRef = { (x: [Double]) in referenceBatchNorm(x, n: 2, p: 15, c: 8, gamma: ones, beta: zeros) }
+        expectClose(gnRun.y, gnRef(x.doubles), "GN no affine y")
+        expectClose(gnRun.dx, centralDifference(x.doubles) { dot(gnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "GN no affine dx")
+        expectClose(bnRun.y, bnRef(x.doubles), "BN no affine y")
+        expectClose(bnRun.dx, centralDifference(x.doubles) { dot(bnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "BN no affine dx")
     }
 
     /// FrozenBN = eval-mode BN with the same statistics, bitwise; its backward is dy·scale.

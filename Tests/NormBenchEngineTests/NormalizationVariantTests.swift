@@ -75,7 +75,8 @@ import NormBenchEngine
     }
 
     @Test func filterResponseNormMatchesReference() {
-        for (k, shape) in [[2, 3, 1, 5, 4], [1, 1, 3, 3, 6], [3, 2, 2, 1, 3]].enumerated() {
+        // c = 16 and 11 exercise the 8-lane SIMD path and its scalar tail.
+        for (k, shape) in [[2, 3, 1, 5, 4], [1, 1, 3, 3, 6], [3, 2, 2, 1, 3], [2, 1, 2, 3, 16], [1, 2, 1, 3, 11]].enumerated() {
             let n = shape[0], c = shape[4], p = shape[1] * shape[2] * shape[3]
             let seed = UInt64(400 + 10 * k)
             let x = randomValues(n * p * c, seed: seed, mean: 0.2, scale: 1.5), w = randomValues(n * p * c, seed: seed + 1)
@@ -100,7 +101,7 @@ import NormBenchEngine
     }
 
     @Test func evoNormS0MatchesReference() throws {
-        let cases: [(shape: [Int], groups: Int)] = [([2, 3, 1, 5, 4], 2), ([1, 1, 3, 3, 6], 3), ([3, 2, 2, 1, 4], 1), ([2, 1, 3, 1, 4], 4)]
+        let cases: [(shape: [Int], groups: Int)] = [([2, 3, 1, 5, 4], 2), ([1, 1, 3, 3, 6], 3), ([3, 2, 2, 1, 4], 1), ([2, 1, 3, 1, 4], 4), ([2, 1, 2, 3, 16], 4), ([1, 2, 1, 3, 24], 3)]
         for (k, (shape, groups)) in cases.enumerated() {
             let n = shape[0], c = shape[4], p = shape[1] * shape[2] * shape[3]
             let seed = UInt64(500 + 10 * k)

@@ -55,4 +55,23 @@ struct DecodeReferenceTests {
             #expect(bad == 0, "\(label): \(bad) bytes differ, max |diff| \(maxDiff), first at byte \(firstBad) (frame \(firstBad / max(fb, 1)))")
         }
     }
+
+    /// Sampled frames (after seeks and skipped non-reference frames) equal the CLI's frames at those indices.
+    @Test(arguments: ["h264-bframes.mp4", "h264-longgop.mp4", "vp9.webm", "vfr.mkv", "mjpeg-full.avi"])
+    func sampledFramesMatchCLI(_ name: String) throws {
+        let c = ReferenceCase.all.first { $0.name == name }!
+        let file = try Fixtures.shared.file(c.name, c.args)
+        let reference = try FFmpegCLI.referenceFrames(file, width: 64, height: 48)
+        let frameBytes = 64 * 48 * 3
+        let count = reference.count / frameBytes
+        for sampling in [FrameSampling.uniform(count: 5), .dense(count: 3, stride: 7, start: 9), .random(count: 4, stride: 3, seed: 3)] {
+            let clip = try ClipDecoder.decode(file, options: DecodeOptions(sampling: sampling, resize: .exact(width: 64, height: 48), autorotate: false))
+            #expect(clip.frameIndices == sampling.indices(frameCount: count))
+            for (t, index) in clip.frameIndices.enumerated() {
+                let ours = clip.data[(t * frameBytes)..<((t + 1) * frameBytes)]
+                let theirs = reference[(index * frameBytes)..<((index + 1) * frameBytes)]
+                #expect(ours.elementsEqual(theirs), "\(name) \(sampling): output frame \(t) (source frame \(index)) differs from the CLI")
+            }
+        }
+    }
 }

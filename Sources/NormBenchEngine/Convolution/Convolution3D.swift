@@ -1,3 +1,5 @@
+import Foundation
+
 /// A pass of a convolution.
 public enum ConvolutionPass: String, CaseIterable, Codable, Sendable {
     case forward, backwardData, backwardWeights
@@ -28,7 +30,10 @@ public enum Convolution3D {
         precondition((bias != nil) == g.hasBias, "Convolution3D.forward: bias given = \(bias != nil), geometry says \(g.hasBias)")
         if let bias { check(bias, [g.outChannels], "bias", g) }
         let start = StepProfiler.now()
-        DNNL.shared.execute(g, .forward, src: x.data, weights: weight.data, bias: bias?.data, dst: y.data)
+        forEachSubBatch(g) { sub, first in
+            DNNL.shared.execute(sub, .forward, src: x.data + first * g.inputPerSample, weights: weight.data,
+                                bias: bias?.data, dst: y.data + first * g.outputPerSample)
+        }
         StepProfiler.shared.record(.convolutionForward, since: start)
     }
 
@@ -40,7 +45,10 @@ public enum Convolution3D {
         check(weight, g.weightShape, "weight", g)
         check(gradX, g.inputShape, "gradInput", g)
         let start = StepProfiler.now()
-        DNNL.shared.execute(g, .backwardData, src: gradX.data, weights: weight.data, bias: nil, dst: gradY.data)
+        forEachSubBatch(g) { sub, first in
+            DNNL.shared.execute(sub, .backwardData, src: gradX.data + first * g.inputPerSample, weights: weight.data,
+                                bias: nil, dst: gradY.data + first * g.outputPerSample)
+        }
         StepProfiler.shared.record(.convolutionBackwardData, since: start)
     }
 
@@ -57,13 +65,90 @@ public enum Convolution3D {
         precondition((gradBias != nil) == g.hasBias, "Convolution3D.backwardWeights: gradBias given = \(gradBias != nil), geometry says \(g.hasBias)")
         if let gradBias { check(gradBias, [g.outChannels], "gradBias", g) }
         let start = StepProfiler.now()
-        DNNL.shared.execute(g, .backwardWeights, src: x.data, weights: gradWeight.data, bias: gradBias?.data, dst: gradY.data)
+        if g.kernel == [1, 1, 1] && g.padding == [0, 0, 0] {
+            // oneDNN 2.6's weight gradient of 1×1×1 convolutions ran at 1-8 GFLOP/s here for
+            // 32→64 channels; it is one GEMM over the (gathered, if strided) input pixels.
+            var xs = x
+            if let dense = g.gatheredPointwise {
+                xs = Tensor(shape: dense.inputShape, category: .workspace)
+                gatherStrided(x, into: xs, geometry: g)
+            }
+            let pixels = g.outputShape.dropLast().reduce(1, *)
+            DNNL.shared.gemmTransposedA(m: g.outChannels, n: g.inChannels, k: pixels, a: gradY.data, b: xs.data, c: gradWeight.data)
+            if let gradBias { sumRows(gradY, rows: pixels, into: gradBias) }
+        } else {
+            // Sub-batches in order: the first writes the result, the others add theirs to it.
+            var partW: Tensor?, partB: Tensor?
+            forEachSubBatch(g) { sub, first in
+                let w = first == 0 ? gradWeight : (partW ?? Tensor(shape: g.weightShape, category: .workspace))
+                let b = first == 0 ? gradBias : gradBias.map { partB ?? Tensor(shape: $0.shape, category: .workspace) }
+                DNNL.shared.execute(sub, .backwardWeights, src: x.data + first * g.inputPerSample, weights: w.data,
+                                    bias: b?.data, dst: gradY.data + first * g.outputPerSample)
+                if first > 0 {
+                    partW = w
+                    partB = b
+                    Elementwise.accumulate(w, into: gradWeight)
+                    if let b, let gradBias { Elementwise.accumulate(b, into: gradBias) }
+                }
+            }
+        }
         StepProfiler.shared.record(.convolutionBackwardWeights, since: start)
+    }
+
+    /// out[c] = Σ_rows y[row, c], rows in a fixed order (chunked by 8 channels).
+    static func sumRows(_ y: Tensor, rows: Int, into out: Tensor) {
+        let c = out.count, yp = UncheckedSendable(y.data), op = UncheckedSendable(out.data)
+        Parallel.forEach(chunks: (c + 7) / 8) { b in
+            let lo = b * 8, hi = min(c, lo + 8)
+            for ch in lo..<hi { op.value[ch] = 0 }
+            for r in 0..<rows {
+                let row = yp.value + r * c
+                for ch in lo..<hi { op.value[ch] += row[ch] }
+            }
+        }
+    }
+
+    /// xs[n, z, y, x, :] = x[n, z·sd, y·sh, x·sw, :] for a 1×1×1 convolution without padding.
+    static func gatherStrided(_ x: Tensor, into xs: Tensor, geometry g: ConvolutionGeometry) {
+        let o = g.output, c = g.inChannels, i = g.input, s = g.stride
+        let src = UncheckedSendable(x.data), dst = UncheckedSendable(xs.data)
+        Parallel.forEach(chunks: g.batch * o[0]) { k in
+            let n = k / o[0], z = k % o[0]
+            for y in 0..<o[1] {
+                for xx in 0..<o[2] {
+                    let from = src.value + (((n * i[0] + z * s[0]) * i[1] + y * s[1]) * i[2] + xx * s[2]) * c
+                    let to = dst.value + (((n * o[0] + z) * o[1] + y) * o[2] + xx) * c
+                    to.update(from: from, count: c)
+                }
+            }
+        }
+    }
+
+    /// Samples per oneDNN call: larger batches run as consecutive sub-batches of this
+    /// size (NDHWC keeps each sample contiguous, so a sub-batch is a pointer offset).
+    /// Default: the whole batch; sub-batches 1, 2, 4 used the same CPU time at batch 8
+    /// here (docs/engine.md). Set by `NORMBENCH_CONV_SUBBATCH` (0 = whole batch).
+    public static let subBatch: Int = {
+        let v = ProcessInfo.processInfo.environment["NORMBENCH_CONV_SUBBATCH"].flatMap { Int($0) } ?? 0
+        return v <= 0 ? Int.max : v
+    }()
+
+    /// Calls `body(geometry of the sub-batch, index of its first sample)` in sample order.
+    private static func forEachSubBatch(_ g: ConvolutionGeometry, _ body: (ConvolutionGeometry, Int) -> Void) {
+        var first = 0
+        while first < g.batch {
+            let n = min(subBatch, g.batch - first)
+            body(g.with(batch: n), first)
+            first += n
+        }
     }
 
     /// The oneDNN implementation that runs `pass` for `geometry` (e.g. "jit:avx2").
     public static func implementation(_ pass: ConvolutionPass, geometry: ConvolutionGeometry) -> String {
-        DNNL.shared.implementation(geometry, pass)
+        if pass == .backwardWeights && geometry.kernel == [1, 1, 1] && geometry.padding == [0, 0, 0] {
+            return geometry.stride == [1, 1, 1] ? "sgemm" : "gather+sgemm"
+        }
+        return DNNL.shared.implementation(geometry, pass)
     }
 
     /// Scratchpad bytes `pass` allocates per call as workspace.

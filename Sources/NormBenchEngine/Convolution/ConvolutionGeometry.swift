@@ -67,6 +67,20 @@ public struct ConvolutionGeometry: Hashable, Sendable, CustomStringConvertible {
         return 2 * Double(batch * o[0] * o[1] * o[2]) * Double(outChannels * inChannels * kernel[0] * kernel[1] * kernel[2])
     }
 
+    /// For a strided 1×1×1 convolution without padding: the stride-1 convolution
+    /// over the gathered input pixels, which has the same weight gradient. Nil otherwise.
+    public var gatheredPointwise: ConvolutionGeometry? {
+        guard kernel == [1, 1, 1], padding == [0, 0, 0], stride != [1, 1, 1] else { return nil }
+        var g = self
+        g.input = output
+        g.stride = [1, 1, 1]
+        return g
+    }
+
+    /// Elements of one sample's input and output.
+    public var inputPerSample: Int { inputShape.dropFirst().reduce(1, *) }
+    public var outputPerSample: Int { outputShape.dropFirst().reduce(1, *) }
+
     /// The same convolution at another batch size.
     public func with(batch: Int) -> ConvolutionGeometry {
         var g = self

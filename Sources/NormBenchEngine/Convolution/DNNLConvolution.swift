@@ -4,7 +4,12 @@ import Foundation
 /// The one funnel between the engine and oneDNN's C API.
 ///
 /// Primitives are created once per (geometry, pass) and cached; scratchpads are
-/// "user" mode, allocated per call as ledger workspace. Every execution goes
+/// "user" mode, allocated per call as ledger workspace. Activations are plain
+/// NDHWC; weights are created with format "any" because oneDNN 2.6's jit:avx2
+/// kernels do not accept plain `odhwi` filters (it falls back to `ref:any`,
+/// ~1000× slower): the engine keeps filters plain `[cOut, kd, kh, kw, cIn]`
+/// and each call reorders them into (or, for the weight gradient, out of) the
+/// primitive's blocked layout through a cached reorder, in a workspace buffer. Every execution goes
 /// through one lock (one engine, one stream): convolutions never overlap each
 /// other, and oneDNN's OpenMP team gets `Parallel.threads` threads.
 final class DNNL: @unchecked Sendable {
@@ -29,6 +34,12 @@ final class DNNL: @unchecked Sendable {
         var bias = dnnl_memory_desc_t()
         var dst = dnnl_memory_desc_t()
         var scratchpad = dnnl_memory_desc_t()
+        /// The weights layout the primitive chose ("any"); `weights` is the plain `odhwi` one.
+        var internalWeights = dnnl_memory_desc_t()
+        /// Reorder between `weights` and `internalWeights` (plain→internal for forward and
+        /// backward-data, internal→plain for backward-weights); nil when they are the same.
+        var reorder: dnnl_primitive_t?
+        var internalWeightsBytes = 0
         let scratchpadBytes: Int
         let implementation: String
 
@@ -91,30 +102,54 @@ final class DNNL: @unchecked Sendable {
             memories.append(m!)
             return m!
         }
+        _ = nb_omp_set_num_threads(Int32(Parallel.threads))
+        // Filters in the primitive's own layout (a workspace copy when it differs from plain).
+        let blocked = p.reorder == nil ? nil : Tensor(shape: [(p.internalWeightsBytes + 3) / 4], category: .workspace)
+        let plainWeights = memory(&p.weights, weights)
+        let primitiveWeights = blocked.map { memory(&p.internalWeights, $0.data) } ?? plainWeights
+        if let reorder = p.reorder, pass != .backwardWeights {
+            let a = [dnnl_exec_arg_t(arg: nb_dnnl_arg_from(), memory: plainWeights),
+                     dnnl_exec_arg_t(arg: nb_dnnl_arg_to(), memory: primitiveWeights)]
+            Self.check(dnnl_primitive_execute(reorder, stream, 2, a), "weights reorder \(pass) \(geometry)")
+        }
         var args: [dnnl_exec_arg_t] = []
         switch pass {
         case .forward:
             args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_src(), memory: memory(&p.src, src)))
-            args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_weights(), memory: memory(&p.weights, weights)))
+            args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_weights(), memory: primitiveWeights))
             if let bias { args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_bias(), memory: memory(&p.bias, bias))) }
             args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_dst(), memory: memory(&p.dst, dst)))
         case .backwardData:
             args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_diff_src(), memory: memory(&p.src, src)))
-            args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_weights(), memory: memory(&p.weights, weights)))
+            args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_weights(), memory: primitiveWeights))
             args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_diff_dst(), memory: memory(&p.dst, dst)))
         case .backwardWeights:
             args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_src(), memory: memory(&p.src, src)))
-            args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_diff_weights(), memory: memory(&p.weights, weights)))
+            args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_diff_weights(), memory: primitiveWeights))
             if let bias { args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_diff_bias(), memory: memory(&p.bias, bias))) }
             args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_diff_dst(), memory: memory(&p.dst, dst)))
         }
         if let scratch {
             args.append(dnnl_exec_arg_t(arg: nb_dnnl_arg_scratchpad(), memory: memory(&p.scratchpad, scratch.data)))
         }
-        _ = nb_omp_set_num_threads(Int32(Parallel.threads))
         Self.check(dnnl_primitive_execute(p.primitive, stream, Int32(args.count), args), "execute \(pass) \(geometry)")
+        if let reorder = p.reorder, pass == .backwardWeights {
+            let a = [dnnl_exec_arg_t(arg: nb_dnnl_arg_from(), memory: primitiveWeights),
+                     dnnl_exec_arg_t(arg: nb_dnnl_arg_to(), memory: plainWeights)]
+            Self.check(dnnl_primitive_execute(reorder, stream, 2, a), "weights reorder \(pass) \(geometry)")
+        }
         Self.check(dnnl_stream_wait(stream), "dnnl_stream_wait")
         withExtendedLifetime(scratch) {}
+        withExtendedLifetime(blocked) {}
+    }
+
+    /// C[m, n] = Aᵀ·B with A `[k, m]`, B `[k, n]`, C `[m, n]`, all row-major (oneDNN's sgemm).
+    func gemmTransposedA(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        lock.lock()
+        defer { lock.unlock() }
+        _ = nb_omp_set_num_threads(Int32(Parallel.threads))
+        Self.check(dnnl_sgemm(CChar(UInt8(ascii: "T")), CChar(UInt8(ascii: "N")), Int64(m), Int64(n), Int64(k),
+                              1, a, Int64(m), b, Int64(n), 0, c, Int64(n)), "sgemm \(m)x\(n)x\(k)")
     }
 
     // MARK: - Creation (called with the lock held)
@@ -124,7 +159,8 @@ final class DNNL: @unchecked Sendable {
         if let p = cache[key] { return p }
         let hint: Primitive? = pass == .forward ? nil : primitive(g, .forward)
         var src = Self.desc([g.batch, g.inChannels] + g.input, dnnl_ndhwc)
-        var weights = Self.desc([g.outChannels, g.inChannels] + g.kernel, dnnl_odhwi)
+        let plainWeights = Self.desc([g.outChannels, g.inChannels] + g.kernel, dnnl_odhwi)
+        var weights = Self.desc([g.outChannels, g.inChannels] + g.kernel, dnnl_format_tag_any)
         var bias = Self.desc([g.outChannels], dnnl_a)
         var dst = Self.desc([g.batch, g.outChannels] + g.output, dnnl_ndhwc)
         let strides = g.stride.map(Int64.init)
@@ -161,7 +197,20 @@ final class DNNL: @unchecked Sendable {
         Self.check(dnnl_primitive_create(&prim, pd), "convolution \(pass) primitive for \(g)")
         let p = Primitive(pd: pd!, primitive: prim!)
         p.src = src
-        p.weights = weights
+        p.weights = plainWeights
+        p.internalWeights = dnnl_primitive_desc_query_md(
+            pd, pass == .backwardWeights ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0)!.pointee
+        p.internalWeightsBytes = dnnl_memory_desc_get_size(&p.internalWeights)
+        if dnnl_memory_desc_equal(&p.weights, &p.internalWeights) == 0 {
+            var rpd: dnnl_primitive_desc_t?
+            let status = pass == .backwardWeights
+                ? dnnl_reorder_primitive_desc_create(&rpd, &p.internalWeights, engine, &p.weights, engine, nil)
+                : dnnl_reorder_primitive_desc_create(&rpd, &p.weights, engine, &p.internalWeights, engine, nil)
+            Self.check(status, "weights reorder descriptor for \(pass) \(g)")
+            var r: dnnl_primitive_t?
+            Self.check(dnnl_primitive_create(&r, rpd), "weights reorder for \(pass) \(g)")
+            p.reorder = r
+        }
         p.bias = bias
         p.dst = dst
         cache[key] = p

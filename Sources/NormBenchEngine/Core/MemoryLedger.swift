@@ -83,6 +83,14 @@ public final class MemoryLedger: Sendable {
     }
 }
 
+extension MemoryLedger {
+    /// A ledger that, inside `withValue`, sees the allocations made by this task
+    /// in addition to `shared` (which always sees everything). Tests use it to
+    /// measure one model's memory while other tests allocate concurrently.
+    /// Tensors allocated outside the scope must not be freed inside it.
+    @TaskLocal public static var scoped: MemoryLedger?
+}
+
 extension MemoryCategory {
     @usableFromInline var index: Int {
         switch self {

@@ -31,6 +31,7 @@ public final class TensorAllocator: Sendable {
             return UnsafeMutableRawPointer(bitPattern: address)
         }
         ledger.record(bytes, category)
+        MemoryLedger.scoped?.record(bytes, category)
         if let p = reused { return p }
         return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: Self.alignment)
     }
@@ -39,6 +40,7 @@ public final class TensorAllocator: Sendable {
     public func deallocate(_ pointer: UnsafeMutableRawPointer, bytes: Int, category: MemoryCategory) {
         let size = max(bytes, 1)
         ledger.record(-bytes, category)
+        MemoryLedger.scoped?.record(-bytes, category)
         state.withLock { s in
             s.free[size, default: []].append(UInt(bitPattern: pointer))
             s.cachedBytes += size

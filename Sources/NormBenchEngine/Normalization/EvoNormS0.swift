@@ -43,6 +43,31 @@ public final class EvoNormS0: Layer {
 
     @inline(__always) private static func sigmoid(_ z: Float) -> Float { 1 / (1 + expf(-z)) }
 
+    /// σ(z) for eight lanes: 1/(1 + e^(−z)) with a Cephes-style e^x (range reduction
+    /// by ln 2, degree-5 polynomial; relative error ≈ 1e-7).
+    @inline(__always) private static func sigmoid(_ z: SIMD8<Float>) -> SIMD8<Float> {
+        var x = -z
+        let lo = SIMD8<Float>(repeating: -87), hi = SIMD8<Float>(repeating: 88)
+        x.replace(with: lo, where: x .< lo)
+        x.replace(with: hi, where: x .> hi)
+        // k = round(x·log2 e) by the 1.5·2^23 trick; its low mantissa bits are k as an integer.
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let t = x.addingProduct(x, SIMD8(repeating: 0.442_695_04)) + magic
+        let k = t - magic
+        var r = x.addingProduct(k, SIMD8(repeating: -0.693_359_375))
+        r = r.addingProduct(k, SIMD8(repeating: 2.121_944_4e-4))
+        var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+        p = SIMD8(repeating: 1.398_199_950_7e-3).addingProduct(p, r)
+        p = SIMD8(repeating: 8.333_451_907_3e-3).addingProduct(p, r)
+        p = SIMD8(repeating: 4.166_579_589_4e-2).addingProduct(p, r)
+        p = SIMD8(repeating: 1.666_666_545_9e-1).addingProduct(p, r)
+        p = SIMD8(repeating: 5.000_000_120_1e-1).addingProduct(p, r)
+        let e = (r + 1).addingProduct(p, r * r)
+        let kBits = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((kBits &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return 1 / (1 + e * scale)
+    }
+
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
         precondition(x.shape.count >= 2 && x.shape.last == channels,
                      "EvoNorm-S0: expected [n, d, h, w, \(channels)] (channels last), got \(x.shape)")
@@ -73,13 +98,22 @@ public final class EvoNormS0: Layer {
         Parallel.forEach(chunks: plan.chunks) { k in
             let (x, y, coef) = box.value
             let (s, lo, hi) = plan.rows(k)
-            let sc = coef + s * 3 * c, sh = sc + c, vv = sh + c
-            for r in lo..<hi {
-                let o = (s * plan.p + r) * c
-                for j in 0..<c {
-                    let xv = x[o + j]
-                    y[o + j] = sh[j].addingProduct(xv * Self.sigmoid(vv[j] * xv), sc[j])
+            let sc = coef + s &* 3 &* c, sh = sc + c, vv = sh + c
+            var o = (s &* plan.p &+ lo) &* c
+            for _ in lo..<hi {
+                let xr = x + o, yr = y + o
+                var j = 0
+                while j &+ 8 <= c {
+                    let xv = load8(xr + j)
+                    store8(load8(sh + j).addingProduct(xv * Self.sigmoid(load8(vv + j) * xv), load8(sc + j)), yr + j)
+                    j &+= 8
                 }
+                while j < c {
+                    let xv = xr[j]
+                    yr[j] = sh[j].addingProduct(xv * Self.sigmoid(vv[j] * xv), sc[j])
+                    j &+= 1
+                }
+                o &+= c
             }
         }
         saved = mode == .training ? (x, stats) : nil
@@ -98,16 +132,41 @@ public final class EvoNormS0: Layer {
         Parallel.forEach(chunks: plan.chunks) { k in
             let (x, dy, vv, partial) = box.value
             let (s, lo, hi) = plan.rows(k)
-            let out = partial + k * 3 * c
+            let out = partial + k &* 3 &* c
             out.update(repeating: 0, count: 3 * c)
-            for r in lo..<hi {
-                let o = (s * plan.p + r) * c
-                for j in 0..<c {
-                    let xv = Double(x[o + j]), g = Double(dy[o + j])
-                    let sig = Double(Self.sigmoid(vv[j] * x[o + j]))
-                    out[j] += g * xv * sig
-                    out[c + j] += g
-                    out[2 * c + j] += g * xv * xv * sig * (1 - sig)
+            // Float sums per block of rows, folded into Double per block.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
+                let a = tmp.baseAddress!, b = a + c, t = b + c
+                var r0 = lo
+                while r0 < hi {
+                    let nb = min(hi, r0 &+ plan.blockRows) &- r0
+                    a.update(repeating: 0, count: 3 * c)
+                    var o = (s &* plan.p &+ r0) &* c
+                    for _ in 0..<nb {
+                        let xr = x + o, gr = dy + o
+                        var j = 0
+                        while j &+ 8 <= c {
+                            let xv = load8(xr + j), g = load8(gr + j)
+                            let sig = Self.sigmoid(load8(vv + j) * xv)
+                            let gx = g * xv
+                            store8(load8(a + j).addingProduct(gx, sig), a + j)
+                            store8(load8(b + j) + g, b + j)
+                            store8(load8(t + j).addingProduct(gx * xv, sig * (1 - sig)), t + j)
+                            j &+= 8
+                        }
+                        while j < c {
+                            let xv = xr[j], g = gr[j]
+                            let sig = Self.sigmoid(vv[j] * xv)
+                            let gx = g * xv
+                            a[j].addProduct(gx, sig)
+                            b[j] += g
+                            t[j].addProduct(gx * xv, sig * (1 - sig))
+                            j &+= 1
+                        }
+                        o &+= c
+                    }
+                    for j in 0..<3 * c { out[j] += Double(a[j]) }
+                    r0 &+= nb
                 }
             }
         }
@@ -144,15 +203,27 @@ public final class EvoNormS0: Layer {
         Parallel.forEach(chunks: plan.chunks) { k in
             let (x, dy, dx, coef) = box2.value
             let (s, lo, hi) = plan.rows(k)
-            let mh = coef + s * 6 * c, ml = mh + c, k1 = ml + c, k2 = k1 + c, vv = k2 + c
-            for r in lo..<hi {
-                let o = (s * plan.p + r) * c
-                for j in 0..<c {
-                    let xv = x[o + j]
-                    let sig = Self.sigmoid(vv[j] * xv)
-                    let local = sig + vv[j] * xv * sig * (1 - sig)
-                    dx[o + j] = (k1[j] * dy[o + j] * local).addingProduct(k2[j], (xv - mh[j]) - ml[j])
+            let mh = coef + s &* 6 &* c, ml = mh + c, k1 = ml + c, k2 = k1 + c, vv = k2 + c
+            var o = (s &* plan.p &+ lo) &* c
+            for _ in lo..<hi {
+                let xr = x + o, gr = dy + o, outr = dx + o
+                var j = 0
+                while j &+ 8 <= c {
+                    let xv = load8(xr + j), v8 = load8(vv + j)
+                    let sig = Self.sigmoid(v8 * xv)
+                    let local = sig.addingProduct(v8 * xv, sig * (1 - sig))
+                    let xc = (xv - load8(mh + j)) - load8(ml + j)
+                    store8((load8(k1 + j) * load8(gr + j) * local).addingProduct(load8(k2 + j), xc), outr + j)
+                    j &+= 8
                 }
+                while j < c {
+                    let xv = xr[j]
+                    let sig = Self.sigmoid(vv[j] * xv)
+                    let local = sig.addingProduct(vv[j] * xv, sig * (1 - sig))
+                    outr[j] = (k1[j] * gr[j] * local).addingProduct(k2[j], (xv - mh[j]) - ml[j])
+                    j &+= 1
+                }
+                o &+= c
             }
         }
         return dx

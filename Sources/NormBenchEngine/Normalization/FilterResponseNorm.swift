@@ -56,10 +56,21 @@ public final class FilterResponseNorm: Layer {
         Parallel.forEach(chunks: plan.chunks) { k in
             let (x, y, coef) = box.value
             let (s, lo, hi) = plan.rows(k)
-            let sc = coef + s * 3 * c, sh = sc + c, th = sh + c
-            for r in lo..<hi {
-                let o = (s * plan.p + r) * c
-                for j in 0..<c { y[o + j] = max(sh[j].addingProduct(x[o + j], sc[j]), th[j]) }
+            let sc = coef + s &* 3 &* c, sh = sc + c, th = sh + c
+            var o = (s &* plan.p &+ lo) &* c
+            for _ in lo..<hi {
+                let xr = x + o, yr = y + o
+                var j = 0
+                while j &+ 8 <= c {
+                    let z = load8(sh + j).addingProduct(load8(xr + j), load8(sc + j))
+                    store8(z.replacing(with: load8(th + j), where: z .<= load8(th + j)), yr + j)
+                    j &+= 8
+                }
+                while j < c {
+                    yr[j] = max(sh[j].addingProduct(xr[j], sc[j]), th[j])
+                    j &+= 1
+                }
+                o &+= c
             }
         }
         saved = mode == .training ? (x, rstd) : nil
@@ -85,18 +96,40 @@ public final class FilterResponseNorm: Layer {
         Parallel.forEach(chunks: plan.chunks) { k in
             let (x, dy, coef, partial) = box.value
             let (s, lo, hi) = plan.rows(k)
-            let sc = coef + s * 3 * c, sh = sc + c, th = sh + c
-            let out = partial + k * 3 * c
+            let sc = coef + s &* 3 &* c, sh = sc + c, th = sh + c
+            let out = partial + k &* 3 &* c
             out.update(repeating: 0, count: 3 * c)
-            for r in lo..<hi {
-                let o = (s * plan.p + r) * c
-                for j in 0..<c {
-                    let xv = x[o + j], g = dy[o + j]
-                    let pass = sh[j].addingProduct(xv, sc[j]) > th[j]
-                    let dz = pass ? g : 0
-                    out[j] += Double(dz * xv)
-                    out[c + j] += Double(dz)
-                    out[2 * c + j] += Double(g - dz)
+            // Float sums per block of rows, folded into Double per block.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
+                let a = tmp.baseAddress!, b = a + c, t = b + c
+                var r0 = lo
+                while r0 < hi {
+                    let nb = min(hi, r0 &+ plan.blockRows) &- r0
+                    a.update(repeating: 0, count: 3 * c)
+                    var o = (s &* plan.p &+ r0) &* c
+                    for _ in 0..<nb {
+                        let xr = x + o, gr = dy + o
+                        var j = 0
+                        while j &+ 8 <= c {
+                            let xv = load8(xr + j), g = load8(gr + j)
+                            let dz = g.replacing(with: 0, where: load8(sh + j).addingProduct(xv, load8(sc + j)) .<= load8(th + j))
+                            store8(load8(a + j).addingProduct(dz, xv), a + j)
+                            store8(load8(b + j) + dz, b + j)
+                            store8(load8(t + j) + (g - dz), t + j)
+                            j &+= 8
+                        }
+                        while j < c {
+                            let xv = xr[j], g = gr[j]
+                            let dz: Float = sh[j].addingProduct(xv, sc[j]) > th[j] ? g : 0
+                            a[j].addProduct(dz, xv)
+                            b[j] += dz
+                            t[j] += g - dz
+                            j &+= 1
+                        }
+                        o &+= c
+                    }
+                    for j in 0..<3 * c { out[j] += Double(a[j]) }
+                    r0 &+= nb
                 }
             }
         }
@@ -130,14 +163,24 @@ public final class FilterResponseNorm: Layer {
         Parallel.forEach(chunks: plan.chunks) { k in
             let (x, dy, dx, back) = box2.value
             let (s, lo, hi) = plan.rows(k)
-            let sc = back + s * 5 * c, sh = sc + c, th = sh + c, k2 = th + c, k1 = k2 + c
-            for r in lo..<hi {
-                let o = (s * plan.p + r) * c
-                for j in 0..<c {
-                    let xv = x[o + j]
-                    let dz = sh[j].addingProduct(xv, sc[j]) > th[j] ? dy[o + j] : 0
-                    dx[o + j] = (k1[j] * dz).addingProduct(k2[j], xv)
+            let sc = back + s &* 5 &* c, sh = sc + c, th = sh + c, k2 = th + c, k1 = k2 + c
+            var o = (s &* plan.p &+ lo) &* c
+            for _ in lo..<hi {
+                let xr = x + o, gr = dy + o, outr = dx + o
+                var j = 0
+                while j &+ 8 <= c {
+                    let xv = load8(xr + j)
+                    let dz = load8(gr + j).replacing(with: 0, where: load8(sh + j).addingProduct(xv, load8(sc + j)) .<= load8(th + j))
+                    store8((load8(k1 + j) * dz).addingProduct(load8(k2 + j), xv), outr + j)
+                    j &+= 8
                 }
+                while j < c {
+                    let xv = xr[j]
+                    let dz: Float = sh[j].addingProduct(xv, sc[j]) > th[j] ? gr[j] : 0
+                    outr[j] = (k1[j] * dz).addingProduct(k2[j], xv)
+                    j &+= 1
+                }
+                o &+= c
             }
         }
         return dx

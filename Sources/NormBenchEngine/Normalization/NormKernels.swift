@@ -56,9 +56,9 @@ struct NormPlan: Equatable, Sendable {
 /// when |mean| ≫ σ (x − mHi is exact for x near the mean, Sterbenz).
 enum Coef {
     static let meanHi = 0, meanLo = 1
-    /// Forward: y = ((x − mHi) − mLo)·scale + shift.
+    /// Forward: y = (x − mHi)·scale + (shift − mLo·scale).
     static let scale = 2, shift = 3
-    /// Backward: dx = k1·dy + k2·((x − mHi) − mLo) + k3.
+    /// Backward: dx = k1·dy + k2·(x − mHi) + (k3 − k2·mLo).
     static let k1 = 2, k2 = 3, k3 = 4
     static let rows = 5
 }
@@ -204,7 +204,7 @@ enum NormKernels {
         }
     }
 
-    /// y = ((x − mHi) − mLo)·scale + shift, one streaming pass (1 read + 1 write).
+    /// y = (x − mean)·scale + shift, one streaming pass (1 read + 1 write).
     ///
     /// Shapes: x, y `[n, p, c]`; coef `[n][Coef.rows][c]`.
     static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>) {
@@ -216,14 +216,17 @@ enum NormKernels {
             let cf = coef + sample &* Coef.rows &* c
             let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
             let sc = cf + Coef.scale &* c, sh = cf + Coef.shift &* c
-            var offset = (sample &* plan.p &+ lo) &* c
-            for _ in lo..<hi {
-                let xr = x + offset, yr = y + offset
-                for j in 0..<c {
-                    let xc = (xr[j] - mh[j]) - ml[j]
-                    yr[j] = sh[j].addingProduct(xc, sc[j])
+            // Fold the low half of the mean into the shift once per chunk:
+            // y = (x − mHi)·scale + (shift − mLo·scale); x − mHi is exact near the mean.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { tmp in
+                let shift = tmp.baseAddress!
+                for j in 0..<c { shift[j] = sh[j] - ml[j] * sc[j] }
+                var offset = (sample &* plan.p &+ lo) &* c
+                for _ in lo..<hi {
+                    let xr = x + offset, yr = y + offset
+                    for j in 0..<c { yr[j] = shift[j].addingProduct(xr[j] - mh[j], sc[j]) }
+                    offset &+= c
                 }
-                offset &+= c
             }
         }
     }
@@ -285,7 +288,7 @@ enum NormKernels {
         }
     }
 
-    /// dx = k1·dy + k2·((x − mHi) − mLo) + k3, one streaming pass (2 reads + 1 write).
+    /// dx = k1·dy + k2·(x − mean) + k3, one streaming pass (2 reads + 1 write).
     ///
     /// Shapes: x, dy, dx `[n, p, c]`; coef `[n][Coef.rows][c]`.
     static func gradientInput(
@@ -300,17 +303,31 @@ enum NormKernels {
             let cf = coef + sample &* Coef.rows &* c
             let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
             let k1 = cf + Coef.k1 &* c, k2 = cf + Coef.k2 &* c, k3 = cf + Coef.k3 &* c
-            var offset = (sample &* plan.p &+ lo) &* c
-            for _ in lo..<hi {
-                let xr = x + offset, gr = dy + offset, outr = dx + offset
-                for j in 0..<c {
-                    let xc = (xr[j] - mh[j]) - ml[j]
-                    outr[j] = k3[j].addingProduct(k2[j], xc).addingProduct(k1[j], gr[j])
+            // As in `apply`: k3 − k2·mLo once per chunk, then k1·dy + k2·(x − mHi) + that.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { tmp in
+                let k0 = tmp.baseAddress!
+                for j in 0..<c { k0[j] = k3[j] - k2[j] * ml[j] }
+                var offset = (sample &* plan.p &+ lo) &* c
+                for _ in lo..<hi {
+                    let xr = x + offset, gr = dy + offset, outr = dx + offset
+                    for j in 0..<c { outr[j] = k0[j].addingProduct(k2[j], xr[j] - mh[j]).addingProduct(k1[j], gr[j]) }
+                    offset &+= c
                 }
-                offset &+= c
             }
         }
     }
+}
+
+/// Eight floats from `p` (any alignment).
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Stores eight floats at `p` (any alignment).
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 /// Splits a Double mean into the float pair (hi, lo) that the kernels subtract.

@@ -1,0 +1,46 @@
+/// Every cell as one CSV row, a flat view of the JSON records for spreadsheets.
+/// Units are in the column names; empty fields are metrics a cell does not have.
+enum CSVExport {
+    static let header = [
+        "workload", "norm", "batch", "workers", "groups", "seed", "threads", "status", "task",
+        "top1_error", "top5_error", "map50", "map", "eval_loss", "steps", "samples_per_step",
+        "train_clips_per_s", "step_s_median", "step_s_p90", "eval_clips_per_s", "decode_frames_per_s",
+        "time_share_conv", "time_share_norm", "time_share_other",
+        "ledger_peak_bytes", "process_peak_bytes", "predicted_peak_bytes",
+        "calibration_conv_gflops", "calibration_bandwidth_gbps",
+        "data_digest", "cpu", "git_commit", "date",
+    ]
+
+    static func render(_ records: [ResultRecord]) -> String {
+        var lines = [header.joined(separator: ",")]
+        for r in records.sorted(by: { $0.cell < $1.cell }) {
+            let c = r.cell
+            let fields: [String?] = [
+                c.workload, c.norm, String(c.batch), String(c.workers), c.groups, String(c.seed), String(c.threads),
+                r.status.rawValue, r.task,
+                number(r.accuracy?.top1Error), number(r.accuracy?.top5Error), number(r.accuracy?.mAP50),
+                number(r.accuracy?.mAP), number(r.accuracy?.evalLoss),
+                r.training.map { String($0.steps) }, r.training.map { String($0.samplesPerStep) },
+                number(r.throughput?.trainClipsPerSecond), number(r.throughput?.stepSecondsMedian),
+                number(r.throughput?.stepSecondsP90), number(r.throughput?.evalClipsPerSecond),
+                number(r.throughput?.decodeFramesPerSecond),
+                number(r.timeShare?.convolution), number(r.timeShare?.normalization), number(r.timeShare?.other),
+                String(r.memory.ledgerPeakBytes), r.memory.processPeakBytes.map(String.init),
+                r.memory.predictedPeakBytes.map(String.init),
+                number(r.calibration?.convGFLOPS), number(r.calibration?.bandwidthGBps),
+                r.data.digest, r.environment.cpuModel, r.environment.gitCommit, r.environment.date,
+            ]
+            lines.append(fields.map { quote($0 ?? "") }.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Shortest text that reads back to the same Double (Swift's description).
+    private static func number(_ value: Double?) -> String? { value.map { "\($0)" } }
+
+    /// RFC 4180 quoting for fields with commas, quotes or line breaks.
+    private static func quote(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

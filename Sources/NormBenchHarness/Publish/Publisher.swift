@@ -1,0 +1,92 @@
+import Foundation
+
+/// Renders result records into the published results: `README.md` (an index),
+/// one Markdown page per workload, `cells.csv`, and SVG charts.
+///
+/// Rendering is a pure function of the records (sorted; no clock, no machine
+/// state), so the same records always give byte-identical files. Every record
+/// is read and every file rendered before the first write, so a bad record
+/// leaves the output folder untouched; each file is then written atomically.
+public enum Publisher {
+    /// A rendered file: a path relative to the output folder and its bytes.
+    public struct File: Equatable, Sendable {
+        public var path: String
+        public var contents: Data
+    }
+
+    /// Reads the records of `runs` (run folders, folders of runs, or record
+    /// files), renders them and writes the files under `out`.
+    /// - Returns: the paths written, sorted.
+    /// - Throws: `HarnessError.read` naming a bad record file, `.mismatch` for a
+    ///   cell found twice or no records at all, `.write` when a file cannot be written.
+    @discardableResult
+    public static func publish(runs: [String], out: String) throws -> [String] {
+        let records = try readRecords(runs)
+        let files = try render(records)
+        for file in files { try AtomicFile.write(file.contents, to: "\(out)/\(file.path)") }
+        return files.map { "\(out)/\($0.path)" }
+    }
+
+    /// Reads every record of `runs`; a cell may appear only once.
+    public static func readRecords(_ runs: [String]) throws -> [ResultRecord] {
+        var seen: [CellKey: String] = [:]
+        var records: [ResultRecord] = []
+        for run in runs {
+            for record in try RecordStore.readAll(run) {
+                if let other = seen[record.cell] {
+                    throw HarnessError.mismatch("\(run): cell \(record.cell.workload)/\(record.cell.id) is also in \(other); publish each cell once (pass one of the runs, or delete the stale record)")
+                }
+                seen[record.cell] = run
+                records.append(record)
+            }
+        }
+        guard !records.isEmpty else {
+            throw HarnessError.mismatch("\(runs.joined(separator: ", ")): no result records (cells/*.json) found; pass run folders written by `normbench run`")
+        }
+        return records.sorted { $0.cell < $1.cell }
+    }
+
+    /// Renders the published files for `records`, sorted by path.
+    public static func render(_ records: [ResultRecord]) throws -> [File] {
+        let sorted = records.sorted { $0.cell < $1.cell }
+        let byWorkload = Dictionary(grouping: sorted, by: \.cell.workload)
+        var files = [File(path: "cells.csv", contents: Data(CSVExport.render(sorted).utf8))]
+        var pages: [WorkloadPage] = []
+        for workload in byWorkload.keys.sorted() {
+            let page = WorkloadPage(workload: workload, records: byWorkload[workload]!)
+            pages.append(page)
+            files.append(File(path: "\(workload).md", contents: Data(page.markdown().utf8)))
+            for (name, svg) in page.charts() { files.append(File(path: name, contents: Data(svg.utf8))) }
+        }
+        files.append(File(path: "README.md", contents: Data(index(pages, records: sorted).utf8)))
+        return files.sorted { $0.path < $1.path }
+    }
+
+    private static func index(_ pages: [WorkloadPage], records: [ResultRecord]) -> String {
+        var md = "# normbench results\n\n"
+        md += "Rendered by `normbench publish` from \(records.count) result records. The JSON records are the source of truth; "
+        md += "these tables, [cells.csv](cells.csv) and the charts are rendered from them and regenerate byte for byte. "
+        md += "Batch = clips per worker (the GN paper's \"batch size per GPU\"). Format: [docs/results-format.md](../docs/results-format.md).\n\n"
+        var table = MarkdownTable(header: ["workload", "task", "methods", "batches", "seeds", "cells", "completed"], textColumns: 4)
+        for page in pages {
+            let g = page.grid
+            table.rows.append([
+                "[\(page.name)](\(page.name).md)",
+                Set(g.records.map(\.task)).sorted().joined(separator: ", "),
+                g.methods.map { g.label($0) }.joined(separator: ", "),
+                g.batches.map(String.init).joined(separator: ", "),
+                String(Set(g.records.map(\.cell.seed)).count),
+                String(g.records.count),
+                String(g.records.filter { $0.status == .completed }.count),
+            ].map(Format.cell))
+        }
+        md += table.render() + "\n"
+        md += Provenance.line(records) + "\n\n"
+        if let main = pages.first(where: { $0.name == "video-cls" }) ?? pages.first(where: { p in p.grid.records.contains { $0.accuracy?.top1Error != nil } }) {
+            md += "## Main chart: \(main.name), error vs batch per worker\n\n"
+            md += "The GN paper's Figure 1 question on video: does BatchNorm's error rise as the per-worker batch shrinks, while GroupNorm's stays flat?\n\n"
+            md += "![\(main.name) top-1 error vs batch](\(main.name)-error.svg)\n"
+        }
+        return md
+    }
+}

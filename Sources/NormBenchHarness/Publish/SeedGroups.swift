@@ -1,0 +1,109 @@
+import Foundation
+
+/// A method as a table row: a normalization with its groups, workers and threads.
+/// Seeds and batch sizes are what tables aggregate and spread over.
+public struct MethodKey: Hashable, Comparable, Sendable {
+    public var norm: String
+    public var groups: String
+    public var workers: Int
+    public var threads: Int
+
+    public init(norm: String, groups: String, workers: Int, threads: Int) {
+        self.norm = norm
+        self.groups = groups
+        self.workers = workers
+        self.threads = threads
+    }
+
+    init(_ cell: CellKey) {
+        self.init(norm: cell.norm, groups: cell.groups, workers: cell.workers, threads: cell.threads)
+    }
+
+    /// The paper's order (BN family first, then GN, LN, IN), then names alphabetically.
+    static let normOrder = ["bn", "syncbn", "frozenbn", "brn", "gn", "gn+ws", "ln", "in", "frn", "evonorm", "none"]
+
+    public static func < (a: MethodKey, b: MethodKey) -> Bool {
+        let ra = normOrder.firstIndex(of: a.norm) ?? normOrder.count
+        let rb = normOrder.firstIndex(of: b.norm) ?? normOrder.count
+        if ra != rb { return ra < rb }
+        if a.norm != b.norm { return a.norm < b.norm }
+        if a.groups != b.groups { return groupsLess(a.groups, b.groups) }
+        return (a.workers, a.threads) < (b.workers, b.threads)
+    }
+
+    /// Groups in numeric order, "C" (one group per channel) after every number.
+    static func groupsLess(_ a: String, _ b: String) -> Bool {
+        switch (Int(a), Int(b)) {
+        case let (x?, y?): return x < y
+        case (.some, nil): return true
+        case (nil, .some): return false
+        default: return a < b
+        }
+    }
+}
+
+/// Mean and spread of one metric over the seeds of a cell.
+public struct SeedStatistics: Equatable, Sendable {
+    public var mean: Double
+    /// Sample standard deviation (n − 1); 0 for one seed.
+    public var std: Double
+    public var count: Int
+
+    public init?(_ values: [Double]) {
+        guard !values.isEmpty else { return nil }
+        count = values.count
+        mean = values.reduce(0, +) / Double(count)
+        if count > 1 {
+            let m = mean
+            std = (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(count - 1)).squareRoot()
+        } else {
+            std = 0
+        }
+    }
+}
+
+/// The records of one workload arranged for tables: rows (methods) × columns
+/// (batch per worker), each entry the records of all seeds of that cell.
+struct WorkloadGrid {
+    let workload: String
+    let records: [ResultRecord]
+    let methods: [MethodKey]
+    let batches: [Int]
+    private let entries: [MethodKey: [Int: [ResultRecord]]]
+
+    init(workload: String, records: [ResultRecord]) {
+        self.workload = workload
+        self.records = records
+        var entries: [MethodKey: [Int: [ResultRecord]]] = [:]
+        for r in records { entries[MethodKey(r.cell), default: [:]][r.cell.batch, default: []].append(r) }
+        self.entries = entries
+        methods = entries.keys.sorted()
+        batches = Set(records.map(\.cell.batch)).sorted()
+    }
+
+    /// All seeds of (method, batch), sorted by seed; empty when the cell was not run.
+    func records(_ method: MethodKey, batch: Int) -> [ResultRecord] {
+        (entries[method]?[batch] ?? []).sorted { $0.cell < $1.cell }
+    }
+
+    /// Statistics of a metric over the completed seeds of (method, batch).
+    func statistics(_ method: MethodKey, batch: Int, _ metric: (ResultRecord) -> Double?) -> SeedStatistics? {
+        SeedStatistics(records(method, batch: batch).filter { $0.status == .completed }.compactMap(metric))
+    }
+
+    /// Whether every seed of (method, batch) was skipped as over the memory budget.
+    func overBudget(_ method: MethodKey, batch: Int) -> Bool {
+        let rs = records(method, batch: batch)
+        return !rs.isEmpty && rs.allSatisfy { $0.status == .overBudget }
+    }
+
+    /// Row labels: "BN", "GN (G=32)"; workers and threads only when they vary.
+    func label(_ method: MethodKey) -> String {
+        var text = method.norm.uppercased().replacingOccurrences(of: "SYNCBN", with: "SyncBN")
+            .replacingOccurrences(of: "FROZENBN", with: "FrozenBN").replacingOccurrences(of: "EVONORM", with: "EvoNorm")
+        if method.groups != "-" { text += " (G=\(method.groups))" }
+        if Set(methods.map(\.workers)).count > 1 { text += " W=\(method.workers)" }
+        if Set(methods.map(\.threads)).count > 1 { text += " T=\(method.threads)" }
+        return text
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+
+/// One workload's page: Markdown tables (accuracy like the GN paper's Table 2,
+/// detection mAP, throughput, peak memory, normalization time share, the group
+/// ablation like Table 3) and the SVG charts they link to.
+struct WorkloadPage {
+    let grid: WorkloadGrid
+
+    init(workload: String, records: [ResultRecord]) {
+        grid = WorkloadGrid(workload: workload, records: records)
+    }
+
+    var name: String { grid.workload }
+    private var hasTop1: Bool { grid.records.contains { $0.accuracy?.top1Error != nil } }
+    private var hasMAP: Bool { grid.records.contains { $0.accuracy?.mAP50 != nil || $0.accuracy?.mAP != nil } }
+    private var hasThroughput: Bool { grid.records.contains { $0.throughput != nil } }
+    private var hasTimeShare: Bool { grid.records.contains { $0.timeShare != nil } }
+    /// GN rows with more than one group count: the page shows the group ablation.
+    private var groupMethods: [MethodKey] { grid.methods.filter { $0.norm == "gn" && $0.groups != "-" } }
+    private var isGroupAblation: Bool { Set(groupMethods.map(\.groups)).count > 1 }
+    private var batchHeader: [String] { grid.batches.map { "batch \($0)" } }
+
+    // MARK: Markdown
+
+    func markdown() -> String {
+        let tasks = Set(grid.records.map(\.task)).sorted().joined(separator: ", ")
+        let seeds = Set(grid.records.map(\.cell.seed)).sorted().map(String.init).joined(separator: ", ")
+        var md = "# \(name) (\(tasks))\n\n"
+        md += "Rendered by `normbench publish` from \(grid.records.count) result records (JSON, the source of truth; "
+        md += "every cell is also in [cells.csv](cells.csv)). Batch = clips per worker, as in the GN paper; "
+        md += "seeds \(seeds); mean ± sample standard deviation over seeds where there is more than one.\n\n"
+        md += Provenance.line(grid.records) + "\n\n"
+        if hasTop1 { md += accuracySection() }
+        if isGroupAblation { md += groupSection() }
+        if hasMAP { md += detectionSection() }
+        if hasThroughput { md += throughputSection() }
+        md += memorySection()
+        if hasTimeShare { md += timeShareSection() }
+        return md
+    }
+
+    /// A metric table: rows methods, columns batches, best mean per column in bold.
+    private func metricTable(
+        first: String, extra: [String] = [], lowerIsBetter: Bool,
+        _ metric: @escaping (ResultRecord) -> Double?, format: (SeedStatistics) -> String,
+        extraCells: (MethodKey) -> [String] = { _ in [] }
+    ) -> String {
+        var table = MarkdownTable(header: [first] + batchHeader + extra)
+        var best: [Int: Double] = [:]
+        for b in grid.batches {
+            let means = grid.methods.compactMap { grid.statistics($0, batch: b, metric)?.mean }
+            best[b] = lowerIsBetter ? means.min() : means.max()
+        }
+        for m in grid.methods {
+            var row = [grid.label(m)]
+            for b in grid.batches {
+                if let s = grid.statistics(m, batch: b, metric) {
+                    let text = format(s)
+                    row.append(s.mean == best[b] && grid.methods.count > 1 ? "**\(text)**" : text)
+                } else {
+                    row.append(grid.overBudget(m, batch: b) ? "over budget" : "–")
+                }
+            }
+            table.rows.append(row + extraCells(m))
+        }
+        return table.render()
+    }
+
+    private func accuracySection() -> String {
+        var md = "## Accuracy: top-1 error (%) by batch per worker\n\n"
+        md += metricTable(
+            first: "method", extra: ["reference: paper, batch 32 ‡"], lowerIsBetter: true, { $0.accuracy?.top1Error },
+            format: { Format.percent($0) },
+            extraCells: { m in [PaperReference.errorAt32[m.norm].map { Format.fixed($0, 1) } ?? "–"] })
+        md += "\nLower is better; **bold** = best mean in its column. " + Provenance.line(grid.records) + "\n\n"
+        md += "‡ \(PaperReference.source), 32 images per GPU (Table 1). A reference for the same question at a different scale, not a target.\n\n"
+        md += "![top-1 error vs batch](\(name)-error.svg)\n\n"
+        if !isGroupAblation {
+            md += "### Reference: the paper's batch study (not measured here)\n\n"
+            var table = MarkdownTable(header: ["method (paper)"] + PaperReference.batches.map { "batch \($0)" })
+            for norm in ["bn", "gn"] {
+                table.rows.append([norm.uppercased()] + PaperReference.batches.map { Format.fixed(PaperReference.errorByBatch[norm]![$0]!, 1) })
+            }
+            md += table.render()
+            md += "\n\(PaperReference.source), images per GPU (Table 2 / Figure 1). Kinetics (I3D) numbers are not reproduced: they were not verified against the paper's text.\n\n"
+        }
+        return md
+    }
+
+    private func groupSection() -> String {
+        var md = "## Group ablation: top-1 error (%) by number of groups\n\n"
+        var table = MarkdownTable(header: ["groups G"] + batchHeader + ["reference: paper, same G ‡", "reference: paper, 1 channel/group ‡"])
+        let metric: (ResultRecord) -> Double? = { $0.accuracy?.top1Error }
+        for m in groupMethods {
+            var row = [m.groups == "C" ? "C (= IN)" : (m.groups == "1" ? "1 (= LN)" : m.groups)]
+            for b in grid.batches {
+                row.append(grid.statistics(m, batch: b, metric).map { Format.percent($0) } ?? "–")
+            }
+            row.append(Int(m.groups).flatMap { PaperReference.errorByGroups[$0] }.map { Format.fixed($0, 1) } ?? "–")
+            row.append(m.groups == "C" ? Format.fixed(PaperReference.errorByChannelsPerGroup[1]!, 1) : "–")
+            table.rows.append(row)
+        }
+        md += table.render()
+        md += "\n" + Provenance.line(grid.records.filter { $0.cell.norm == "gn" }) + "\n\n"
+        md += "‡ \(PaperReference.source), 32 images per GPU (Table 3). The paper's G = 1 is LN (25.6); its one channel per group is IN (28.4). "
+        md += "Its layers have 64-2048 channels, so the same G means more channels per group there than here.\n\n"
+        md += "![top-1 error vs groups](\(name)-groups.svg)\n\n"
+        return md
+    }
+
+    private func detectionSection() -> String {
+        var md = "## Detection: mAP (%) by batch per worker\n\n"
+        md += "mAP@0.5:\n\n"
+        md += metricTable(first: "method", lowerIsBetter: false, { $0.accuracy?.mAP50 }, format: { Format.percent($0) })
+        md += "\nmAP@0.5:0.95:\n\n"
+        md += metricTable(first: "method", lowerIsBetter: false, { $0.accuracy?.mAP }, format: { Format.percent($0) })
+        md += "\nHigher is better; **bold** = best mean in its column. " + Provenance.line(grid.records) + "\n\n"
+        md += "The paper's COCO (Mask R-CNN) numbers are not shown: they were not verified against the paper's text.\n\n"
+        md += "![mAP@0.5 vs batch](\(name)-map.svg)\n\n"
+        return md
+    }
+
+    private func throughputSection() -> String {
+        var md = "## Throughput: training clips/s (median step time) by batch per worker\n\n"
+        var table = MarkdownTable(header: ["method"] + batchHeader)
+        for m in grid.methods {
+            var row = [grid.label(m)]
+            for b in grid.batches {
+                let clips = grid.statistics(m, batch: b) { $0.throughput?.trainClipsPerSecond }
+                let step = grid.statistics(m, batch: b) { $0.throughput?.stepSecondsMedian }
+                if let clips, let step {
+                    row.append("\(Format.fixed(clips.mean, 1)) (\(Format.fixed(step.mean * 1000, 0)) ms)")
+                } else {
+                    row.append(grid.overBudget(m, batch: b) ? "over budget" : "–")
+                }
+            }
+            table.rows.append(row)
+        }
+        md += table.render()
+        md += "\nMean over seeds, after warm-up steps; one step = one worker's forward + backward. " + Provenance.line(grid.records) + "\n\n"
+        md += "![throughput vs batch](\(name)-throughput.svg)\n\n"
+        return md
+    }
+
+    private func memorySection() -> String {
+        let categories = Set(grid.records.flatMap { $0.memory.ledgerAtPeakBytes.keys }).sorted()
+        var md = "## Peak memory (MiB) by cell\n\n"
+        var table = MarkdownTable(header: ["method", "batch", "ledger peak"] + categories + ["process peak", "predicted"])
+        for m in grid.methods {
+            for b in grid.batches {
+                let rs = grid.records(m, batch: b)
+                guard let r = rs.max(by: { $0.memory.ledgerPeakBytes < $1.memory.ledgerPeakBytes }) else { continue }
+                let processPeak = rs.compactMap(\.memory.processPeakBytes).max()
+                var row = [grid.label(m), String(b), Format.mib(r.memory.ledgerPeakBytes)]
+                row += categories.map { r.memory.ledgerAtPeakBytes[$0].map(Format.mib) ?? "–" }
+                row.append(processPeak.map(Format.mib) ?? "–")
+                row.append(r.memory.predictedPeakBytes.map(Format.mib) ?? "–")
+                if r.status == .overBudget { row[0] += " (over budget, not run)" }
+                table.rows.append(row)
+            }
+        }
+        md += table.render()
+        md += "\nLedger: the engine's own count of tensor memory (deterministic), split by category at the moment of the peak; "
+        md += "process: the kernel's resident high-water mark. Largest over seeds. " + Provenance.line(grid.records) + "\n\n"
+        md += "![peak memory vs batch](\(name)-memory.svg)\n\n"
+        return md
+    }
+
+    private func timeShareSection() -> String {
+        var md = "## Time share of normalization (%) by batch per worker\n\n"
+        var table = MarkdownTable(header: ["method"] + batchHeader)
+        for m in grid.methods {
+            var row = [grid.label(m)]
+            for b in grid.batches {
+                let norm = grid.statistics(m, batch: b) { $0.timeShare?.normalization }
+                let conv = grid.statistics(m, batch: b) { $0.timeShare?.convolution }
+                if let norm, let conv {
+                    row.append("\(Format.fixed(norm.mean * 100, 1)) (conv \(Format.fixed(conv.mean * 100, 0)))")
+                } else {
+                    row.append("–")
+                }
+            }
+            table.rows.append(row)
+        }
+        md += table.render()
+        md += "\nShare of training step time in normalization layers (forward + backward), convolution in parentheses; the rest is other layers. "
+        md += Provenance.line(grid.records) + "\n\n"
+        return md
+    }
+
+    // MARK: Charts
+
+    /// The page's charts as (file name, SVG text).
+    func charts() -> [(String, String)] {
+        var out: [(String, String)] = []
+        let xTicks = grid.batches.map(String.init)
+        let caption = "normbench \(name); mean over seeds, bars ± 1 std"
+        func series(_ metric: @escaping (ResultRecord) -> Double?, scale: Double, methods: [MethodKey]) -> [SVGLineChart.Series] {
+            methods.compactMap { m in
+                let points = grid.batches.enumerated().compactMap { i, b in
+                    grid.statistics(m, batch: b, metric).map { SVGLineChart.Point(x: i, y: $0.mean * scale, error: $0.std * scale) }
+                }
+                return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m), points: points)
+            }
+        }
+        if hasTop1 {
+            out.append(("\(name)-error.svg", SVGLineChart(
+                title: "\(name): top-1 error vs batch per worker", xLabel: "batch per worker (clips)", yLabel: "top-1 error (%)",
+                xTicks: xTicks, series: series({ $0.accuracy?.top1Error }, scale: 100, methods: grid.methods), caption: caption).render()))
+        }
+        if hasMAP {
+            out.append(("\(name)-map.svg", SVGLineChart(
+                title: "\(name): mAP@0.5 vs batch per worker", xLabel: "batch per worker (clips)", yLabel: "mAP@0.5 (%)",
+                xTicks: xTicks, series: series({ $0.accuracy?.mAP50 }, scale: 100, methods: grid.methods), caption: caption).render()))
+        }
+        if hasThroughput {
+            out.append(("\(name)-throughput.svg", SVGLineChart(
+                title: "\(name): training throughput vs batch", xLabel: "batch per worker (clips)", yLabel: "training clips / s",
+                xTicks: xTicks, series: series({ $0.throughput?.trainClipsPerSecond }, scale: 1, methods: grid.methods),
+                yFromZero: true, caption: caption).render()))
+        }
+        out.append(("\(name)-memory.svg", SVGLineChart(
+            title: "\(name): peak memory (engine ledger) vs batch", xLabel: "batch per worker (clips)", yLabel: "peak memory (MiB)",
+            xTicks: xTicks, series: grid.methods.compactMap { m in
+                let points = grid.batches.enumerated().compactMap { i, b in
+                    grid.records(m, batch: b).map(\.memory.ledgerPeakBytes).max().map { SVGLineChart.Point(x: i, y: Double($0) / 1_048_576) }
+                }
+                return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m), points: points)
+            }, yFromZero: true, caption: "normbench \(name); largest over seeds").render()))
+        if isGroupAblation && hasTop1 {
+            let methods = groupMethods
+            let lines = grid.batches.compactMap { b -> SVGLineChart.Series? in
+                let points = methods.enumerated().compactMap { i, m in
+                    grid.statistics(m, batch: b) { $0.accuracy?.top1Error }.map { SVGLineChart.Point(x: i, y: $0.mean * 100, error: $0.std * 100) }
+                }
+                return points.isEmpty ? nil : SVGLineChart.Series(name: "normbench, batch \(b)", points: points)
+            }
+            let paper = methods.enumerated().compactMap { i, m -> SVGLineChart.Point? in
+                let value = m.groups == "C" ? PaperReference.errorByChannelsPerGroup[1] : Int(m.groups).flatMap { PaperReference.errorByGroups[$0] }
+                return value.map { SVGLineChart.Point(x: i, y: $0) }
+            }
+            var all = lines
+            if !paper.isEmpty { all.append(SVGLineChart.Series(name: "paper (ImageNet)", points: paper, dashed: true)) }
+            out.append(("\(name)-groups.svg", SVGLineChart(
+                title: "\(name): top-1 error vs number of groups", xLabel: "GroupNorm groups G (C = one per channel)",
+                yLabel: "top-1 error (%)", xTicks: methods.map(\.groups), series: all,
+                caption: "normbench \(name) (solid) and GN paper Table 3, ResNet-50 ImageNet (dashed, reference)").render()))
+        }
+        return out
+    }
+}

@@ -1,0 +1,135 @@
+import Testing
+import NormBenchEngine
+
+@Suite struct ModelTests {
+    static let tiny = ResNet3DConfig(frames: 3, height: 6, width: 5, widths: [2, 3, 4], depths: [1, 1, 1], classes: 3, seed: 7)
+
+    /// Every parameter gradient of a whole (tiny) ResNet3D, accumulated over two
+    /// micro-batches, against central differences of a Double re-implementation.
+    @Test func wholeModelGradientsMatchFiniteDifferences() throws {
+        let model = try ResNet3D.classifier(Self.tiny, normalization: NoNormalization())
+        let shape = Self.tiny.inputShape(batch: 2)
+        let x1 = randomValues(shape.reduce(1, *), seed: 90), x2 = randomValues(shape.reduce(1, *), seed: 91)
+        let labels1 = [0, 2], labels2 = [1, 1]
+        let sgd = SGD(parameters: model.parameters)
+        sgd.zeroGradients()
+        for (x, labels) in [(x1, labels1), (x2, labels2)] {
+            let logits = model.forward(tensor(shape, x, category: .data), mode: .training)
+            let g = Tensor(shape: logits.shape, category: .workspace)
+            Losses.softmaxCrossEntropy(logits: logits, labels: labels, gradLogits: g, scale: 0.5)
+            _ = model.backward(g)
+        }
+        var reference = DoubleModel(model)
+        for p in model.parameters {
+            let id = ObjectIdentifier(p)
+            let fd = centralDifference(reference.values[id]!, step: 1e-6) { v in
+                reference.values[id] = v
+                defer { reference.values[id] = nil }
+                let l1 = reference.loss(model, x1.map(Double.init), shape, labels1)
+                let l2 = reference.loss(model, x2.map(Double.init), shape, labels2)
+                return (l1 + l2) / 2
+            }
+            reference.values[id] = p.value.array.map(Double.init)
+            expectClose(p.grad.array, fd, atol: 2e-4, rtol: 2e-3, "gradient of \(p.name)")
+        }
+    }
+
+    @Test func modelStructure() throws {
+        let model = try ResNet3D.classifier(ResNet3DConfig(), normalization: NoNormalization())
+        let names = model.parameters.map(\.name)
+        #expect(names.first == "stem.weight")
+        #expect(names.contains("stage2.block1.shortcut.weight"))
+        #expect(!names.contains("stage1.block1.shortcut.weight"))
+        #expect(names.last == "fc.bias")
+        // Without normalization every convolution has a bias.
+        #expect(names.filter { $0.hasSuffix(".bias") }.count == names.filter { $0.hasSuffix(".weight") }.count)
+        let y = model.forward(Tensor(shape: ResNet3DConfig().inputShape(batch: 1), category: .data, zeroed: true), mode: .evaluation)
+        #expect(y.shape == [1, 10])
+    }
+
+    /// Two runs with the same seed and data give bitwise identical parameters.
+    @Test func trainingIsDeterministic() throws {
+        func run() throws -> [[Float]] {
+            let config = ResNet3DConfig(frames: 4, height: 12, width: 12, widths: [4, 8, 8], depths: [1, 1, 1], classes: 4, seed: 3)
+            let model = try ResNet3D.classifier(config, normalization: NoNormalization())
+            let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters, weightDecay: 1e-4))
+            let data = SeparableTask(config: config, seed: 11)
+            for step in 0..<3 {
+                trainer.step([data.batch(4, index: 2 * step), data.batch(4, index: 2 * step + 1)], learningRate: 0.05)
+            }
+            return model.parameters.map(\.value.array)
+        }
+        #expect(try run() == run())
+    }
+
+    /// The model learns a small separable task: the class is the quadrant of a bright blob in noise.
+    @Test func learnsSeparableTask() throws {
+        let config = ResNet3DConfig(frames: 4, height: 16, width: 16, widths: [8, 16, 16], depths: [1, 1, 1], classes: 4, seed: 1)
+        let model = try ResNet3D.classifier(config, normalization: NoNormalization())
+        let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters, weightDecay: 1e-4))
+        let data = SeparableTask(config: config, seed: 5)
+        let schedule = LearningRateSchedule(base: 0.05, decay: .cosine(totalSteps: 150, final: 0.005), warmupSteps: 10)
+        for step in 0..<150 {
+            trainer.step([data.batch(8, index: step)], learningRate: schedule.rate(at: step))
+        }
+        var correct = 0
+        for i in 0..<4 { correct += trainer.accuracy(data.batch(32, index: 10_000 + i)).correct }
+        #expect(correct >= 115, "accuracy \(correct)/128 after 150 steps")
+    }
+
+    /// Activation bytes peak at the hand-computed value and return to zero after a step.
+    @Test func ledgerAfterStepByHand() {
+        let ledger = MemoryLedger()
+        MemoryLedger.$scoped.withValue(ledger) {
+            var g = SeededGenerator(seed: 1)
+            // input [2, 2, 4, 4, 3] → conv(3→4, k3, p1) [2,2,4,4,4] → ReLU → conv(4→4) → ReLU → GAP [2,4] → linear [2,2]
+            let conv1 = Convolution3DLayer(name: "c1", inChannels: 3, outChannels: 4, kernel: [3, 3, 3], stride: [1, 1, 1],
+                                           padding: [1, 1, 1], bias: true, propagatesGradient: false, generator: &g)
+            let conv2 = Convolution3DLayer(name: "c2", inChannels: 4, outChannels: 4, kernel: [3, 3, 3], stride: [1, 1, 1],
+                                           padding: [1, 1, 1], bias: true, generator: &g)
+            let model = Sequential([conv1, ReLULayer(), conv2, ReLULayer(), GlobalAveragePoolLayer(),
+                                    LinearLayer(name: "fc", inFeatures: 4, outFeatures: 2, generator: &g)])
+            let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters))
+            let input = Tensor(shape: [2, 2, 4, 4, 3], category: .data, zeroed: true)
+            let paramBytes = 4 * ((4 * 27 * 3 + 4) + (4 * 27 * 4 + 4) + (2 * 4 + 2))
+            #expect(ledger.live(.parameters) == paramBytes)
+            #expect(ledger.live(.gradients) == paramBytes)
+            ledger.reset()
+            trainer.step([MicroBatch(input: input, labels: [0, 1])], learningRate: 0.1)
+            let s = ledger.snapshot()
+            // Every activation is [2, 2, 4, 4, 4] floats = 1024 bytes, except GAP's [2, 4] (32) and the logits (16).
+            // Forward peak: ReLU 2 runs while r1 (saved by ReLU 1 and conv 2), y2 (its input) and r2 are live.
+            let act = 1024
+            #expect(s.peak[.activations] == 3 * act, "activation peak \(s.peak[.activations]!), by hand \(3 * act)")
+            #expect(s.live[.activations] == 0)
+            #expect(s.live[.workspace] == 0)
+            #expect(s.live[.optimizerState] == paramBytes)
+        }
+    }
+}
+
+/// A separable synthetic task: noise N(0, 0.5) plus a +1.5 blob in one of four
+/// quadrants (all frames, channel 0); the quadrant is the class.
+struct SeparableTask {
+    let config: ResNet3DConfig
+    let seed: UInt64
+
+    func batch(_ n: Int, index: Int) -> MicroBatch {
+        var g = SeededGenerator(seed: seed &* 1_000_003 &+ UInt64(index))
+        let shape = config.inputShape(batch: n)
+        let x = Tensor(shape: shape, category: .data)
+        var labels: [Int] = []
+        let (d, h, w, c) = (shape[1], shape[2], shape[3], shape[4])
+        for s in 0..<n {
+            let label = Int(g.next() % 4)
+            labels.append(label)
+            let (qy, qx) = (label / 2, label % 2)
+            for t in 0..<d { for y in 0..<h { for xx in 0..<w { for ch in 0..<c {
+                var v = 0.5 * g.nextNormal()
+                if ch == 0 && y / (h / 2) == qy && xx / (w / 2) == qx { v += 1.5 }
+                x.data[(((s * d + t) * h + y) * w + xx) * c + ch] = v
+            }}}}
+        }
+        return MicroBatch(input: x, labels: labels)
+    }
+}

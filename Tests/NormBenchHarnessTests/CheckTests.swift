@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import NormBenchHarness
+
+/// The smoke sweep's shape: bn, gn × batch 2, 8; 32 evaluation clips.
+private func run() -> [ResultRecord] {
+    [("bn", 2, 0.40), ("bn", 8, 0.30), ("gn", 2, 0.31), ("gn", 8, 0.30)].map { sampleRecord(norm: $0, batch: $1, top1Error: $2) }
+}
+
+private func check(_ records: [ResultRecord], against base: [ResultRecord], tolerances: CheckTolerances = .standard) throws -> CheckReport {
+    try RegressionCheck.compare(baseline: Baseline(records: base, tolerances: tolerances), records: records, run: "run", baselinePath: "base.json")
+}
+
+private func modify(_ records: [ResultRecord], _ change: (inout ResultRecord) -> Void) -> [ResultRecord] {
+    records.map { var r = $0; change(&r); return r }
+}
+
+@Suite struct CheckTests {
+    @Test func identicalRunPasses() throws {
+        let report = try check(run(), against: run())
+        #expect(report.passed)
+        #expect(report.rows.allSatisfy { $0.verdict == .unchanged })
+        #expect(report.render().hasSuffix("0 regressed\nPASS\n"), "\(report.render())")
+    }
+
+    @Test func worseAccuracyBeyondOneClipIsARegression() throws {
+        // One clip of 32 (0.03125) is allowed; two are not.
+        let oneClip = try check(modify(run()) { $0.accuracy!.top1Error! += 1.0 / 32 }, against: run())
+        #expect(oneClip.passed, "\(oneClip.render())")
+        let twoClips = try check(modify(run()) { if $0.cell.norm == "gn" { $0.accuracy!.top1Error! += 2.0 / 32 } }, against: run())
+        #expect(!twoClips.passed)
+        #expect(twoClips.regressions.map(\.metric) == ["top1Error", "top1Error"])
+        #expect(twoClips.regressions.map(\.cell) == ["smoke/gn_b2_w1_g4_s0_t2", "smoke/gn_b8_w1_g4_s0_t2"])
+        #expect(twoClips.render().contains("FAIL: 2 regressions"))
+        // Better accuracy is not a regression.
+        let better = try check(modify(run()) { $0.accuracy!.top1Error! -= 0.1 }, against: run())
+        #expect(better.passed)
+        #expect(better.rows.filter { $0.verdict == .improved }.count == 4)
+    }
+
+    @Test func slowerRelativeThroughputIsARegression() throws {
+        // 20 → 12 clips/s in every cell on an unchanged machine: 40 % slower. Each cell
+        // is inside its own noise allowance (50 %), the workload's geometric mean is not (30 %).
+        let slower = try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 12 }, against: run())
+        #expect(!slower.passed)
+        #expect(slower.regressions.map(\.metric) == ["trainClipsPerSecond/cal"])
+        #expect(slower.regressions.first?.cell == "smoke (geomean of 4 cells)")
+        #expect(slower.regressions.first?.change == "-40.00%")
+        #expect(slower.rows.filter { $0.metric == "trainClipsPerSecond/cal" && $0.verdict == .withinTolerance }.count == 4)
+        // One cell 2.5× slower: that cell fails, the geometric mean (0.4^¼ = 0.80) does not.
+        let oneCell = try check(modify(run()) { if $0.cell.norm == "gn" && $0.cell.batch == 8 { $0.throughput!.trainClipsPerSecond = 8 } }, against: run())
+        #expect(oneCell.regressions.map(\.cell) == ["smoke/gn_b8_w1_g4_s0_t2"], "\(oneCell.render())")
+        // The same clips/s on a machine whose probes measured 0.6× as fast: not the code's fault.
+        let slowMachine = try check(modify(run()) {
+            $0.throughput!.trainClipsPerSecond = 12
+            $0.throughput!.evalClipsPerSecond *= 0.6
+            $0.calibration = Calibration(convGFLOPS: 60, bandwidthGBps: 9)
+        }, against: run())
+        #expect(slowMachine.passed, "\(slowMachine.render())")
+        // 20 % slower is inside the 30 % allowed for a noisy 2-core machine.
+        #expect(try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 16 }, against: run()).passed)
+        // Faster passes.
+        let faster = try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 40 }, against: run())
+        #expect(faster.passed)
+        #expect(faster.rows.filter { $0.verdict == .improved }.count == 4 + 1)
+    }
+
+    @Test func ledgerMemoryIsExact() throws {
+        let more = try check(modify(run()) { $0.memory.ledgerPeakBytes += 1; $0.memory.ledgerAtPeakBytes["activations"]! += 1 }, against: run())
+        #expect(!more.passed)
+        #expect(more.regressions.count == 8)
+        #expect(Set(more.regressions.map(\.metric)) == ["ledgerPeakBytes", "ledgerAtPeak.activations"])
+        let less = try check(modify(run()) { $0.memory.ledgerPeakBytes -= 4096 }, against: run())
+        #expect(less.passed)
+    }
+
+    @Test func countsStatusAndDataMustMatch() throws {
+        #expect(try !check(modify(run()) { $0.training!.steps = 9 }, against: run()).passed)
+        #expect(try !check(modify(run()) { $0.data.digest = "other" }, against: run()).passed)
+        #expect(try !check(modify(run()) { $0.status = .overBudget }, against: run()).passed)
+    }
+
+    @Test func mismatchedCellsOrWorkloadsAreErrors() throws {
+        #expect(throws: HarnessError.self) { try check(Array(run().dropLast()), against: run()) }
+        #expect(throws: HarnessError.self) { try check(run() + [sampleRecord(norm: "ln", batch: 2)], against: run()) }
+        #expect(throws: HarnessError.self) { try check(modify(run()) { $0.cell.workload = "video-cls" }, against: run()) }
+        #expect(throws: HarnessError.self) { try check(modify(run()) { $0.cell.threads = 1 }, against: run()) }
+        // A metric the baseline has but the run lacks (no calibration → no relative throughput).
+        #expect(throws: HarnessError.self) { try check(modify(run()) { $0.calibration = nil }, against: run()) }
+    }
+
+    @Test func baselineRoundTripsByteStable() throws {
+        let dir = temporaryDirectory()
+        let path = "\(dir)/baseline/smoke.json"
+        let baseline = Baseline(records: run(), tolerances: CheckTolerances(throughputRelative: 0.5))
+        try baseline.write(path: path)
+        let first = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(try Baseline.read(path: path) == baseline)
+        try Baseline(records: run().reversed(), tolerances: CheckTolerances(throughputRelative: 0.5)).write(path: path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == first)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: HarnessError.self) { try Baseline.read(path: path) }
+        // Tolerances come from the file: 40 % slower passes with 50 % allowed.
+        let loose = try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 12 }, against: run(), tolerances: CheckTolerances(throughputRelative: 0.5))
+        #expect(loose.passed)
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+import NormBenchHarness
+
+/// A small video-cls-like sweep: BN's error rises as the batch shrinks, GN's is flat.
+private func sweep() -> [ResultRecord] {
+    var records: [ResultRecord] = []
+    let errors: [String: [Int: [Double]]] = [
+        "bn": [2: [0.30, 0.32, 0.34], 8: [0.20, 0.21, 0.22]],
+        "gn": [2: [0.25, 0.25, 0.25], 8: [0.24, 0.26, 0.25]],
+    ]
+    for (norm, byBatch) in errors.sorted(by: { $0.key < $1.key }) {
+        for (batch, seeds) in byBatch.sorted(by: { $0.key < $1.key }) {
+            for (seed, e) in seeds.enumerated() {
+                var r = sampleRecord(norm: norm, batch: batch, seed: seed, top1Error: e)
+                r.cell.workload = "video-cls"
+                r.memory = Memory(ledgerPeakBytes: batch << 20, ledgerAtPeakBytes: ["activations": (batch - 1) << 20, "parameters": 1 << 20])
+                records.append(r)
+            }
+        }
+    }
+    return records
+}
+
+private func groupSweep() -> [ResultRecord] {
+    ["1", "4", "C"].enumerated().map { i, g in
+        var r = sampleRecord(norm: "gn", batch: 8, seed: 0, top1Error: 0.3 + 0.01 * Double(i))
+        r.cell.workload = "groups"
+        r.cell.groups = g
+        return r
+    }
+}
+
+private func text(_ files: [Publisher.File], _ path: String) -> String {
+    String(decoding: files.first { $0.path == path }!.contents, as: UTF8.self)
+}
+
+@Suite struct PublishTests {
+    @Test func sameRecordsGiveIdenticalBytes() throws {
+        let records = sweep() + groupSweep()
+        let a = try Publisher.render(records)
+        let b = try Publisher.render(records.reversed())
+        #expect(a == b)
+        #expect(a.map(\.path) == [
+            "README.md", "cells.csv", "groups-error.svg", "groups-groups.svg", "groups-memory.svg", "groups-throughput.svg", "groups.md",
+            "video-cls-error.svg", "video-cls-memory.svg", "video-cls-throughput.svg", "video-cls.md",
+        ])
+        // Through the disk, too: two publishes of the same run folders (one per workload).
+        let runs = [temporaryDirectory(), temporaryDirectory()], out1 = temporaryDirectory(), out2 = temporaryDirectory()
+        for r in records { try RecordStore.write(r, in: runs[r.cell.workload == "groups" ? 0 : 1]) }
+        let written = try Publisher.publish(runs: runs, out: out1)
+        try Publisher.publish(runs: runs.reversed(), out: out2)
+        #expect(written.count == a.count)
+        for file in a {
+            let d1 = try Data(contentsOf: URL(fileURLWithPath: "\(out1)/\(file.path)"))
+            #expect(d1 == file.contents, "\(file.path)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: "\(out2)/\(file.path)")) == d1, "\(file.path)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out1).filter { $0.hasPrefix(".") }.isEmpty)
+    }
+
+    @Test func accuracyTableIsMeanAndStdOverSeedsWithBestMarked() throws {
+        let page = text(try Publisher.render(sweep()), "video-cls.md")
+        // bn b2: 30, 32, 34 → 32.0 ± 2.0; gn b2: 25.0 ± 0.0 (best); bn b8: 21.0 ± 1.0 (best); gn b8: 25.0 ± 1.0.
+        #expect(page.contains("| BN | 32.0 ± 2.0 | **21.0 ± 1.0** | 23.6 |"), "\(page)")
+        #expect(page.contains("| GN (G=4) | **25.0 ± 0.0** | 25.0 ± 1.0 | 24.1 |"), "\(page)")
+        // The paper's batch study as a labelled reference table.
+        #expect(page.contains("| BN | 23.6 | 23.7 | 24.8 | 27.3 | 34.7 |"))
+        #expect(page.contains("| GN | 24.1 | 24.2 | 24.0 | 24.2 | 24.1 |"))
+        #expect(page.contains("reference: paper, batch 32"))
+        // Provenance under the tables; memory by category in MiB.
+        #expect(page.contains("_Machine: test (2 logical CPUs); threads: 2; normbench 0, Swift 6, FFmpeg 5.1, oneDNN 2.6; data: synthetic (48 train / 32 eval clips, digest abc); commit 0; run 2026-01-01._"))
+        #expect(page.contains("| method | batch | ledger peak | activations | parameters | process peak | predicted |"))
+        #expect(page.contains("| BN | 8 | 8.0 | 7.0 | 1.0 | – | – |"))
+        #expect(page.contains("| BN | 20.0 (100 ms) | 20.0 (100 ms) |"))
+        #expect(page.contains("| BN | 20.0 (conv 60) | 20.0 (conv 60) |"))
+        let index = text(try Publisher.render(sweep()), "README.md")
+        #expect(index.contains("| [video-cls](video-cls.md) | classification | BN, GN (G=4) | 2, 8 | 3 | 12 | 12 |"))
+        #expect(index.contains("![video-cls top-1 error vs batch](video-cls-error.svg)"))
+    }
+
+    @Test func groupAblationHasThePaperColumns() throws {
+        let page = text(try Publisher.render(groupSweep()), "groups.md")
+        #expect(page.contains("| 1 (= LN) | 30.0 | 25.6 | – |"), "\(page)")
+        #expect(page.contains("| 4 | 31.0 | 24.6 | – |"))
+        #expect(page.contains("| C (= IN) | 32.0 | – | 28.4 |"))
+    }
+
+    @Test func overBudgetCellsAreMarked() throws {
+        var records = sweep()
+        for i in records.indices where records[i].cell.norm == "bn" && records[i].cell.batch == 8 {
+            records[i].status = .overBudget
+            records[i].accuracy = nil
+        }
+        let page = text(try Publisher.render(records), "video-cls.md")
+        #expect(page.contains("| BN | 32.0 ± 2.0 | over budget | 23.6 |"), "\(page)")
+        #expect(page.contains("| GN (G=4) | **25.0 ± 0.0** | **25.0 ± 1.0** | 24.1 |"))
+    }
+
+    @Test func detectionPageShowsMAP() throws {
+        let records = [("bn", 0.40), ("gn", 0.50)].map { norm, ap -> ResultRecord in
+            var r = sampleRecord(norm: norm, batch: 2)
+            r.cell.workload = "video-det"
+            r.task = "detection"
+            r.accuracy = Accuracy(mAP50: ap, mAP: ap / 2)
+            return r
+        }
+        let files = try Publisher.render(records)
+        let page = text(files, "video-det.md")
+        #expect(page.contains("| BN | 40.0 |"), "\(page)")
+        #expect(page.contains("| GN (G=4) | **50.0** |"))
+        #expect(files.contains { $0.path == "video-det-map.svg" })
+        #expect(!files.contains { $0.path == "video-det-error.svg" })
+    }
+
+    @Test func csvHasEveryCell() throws {
+        let records = sweep()
+        let csv = text(try Publisher.render(records), "cells.csv").split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(csv.count == records.count + 2)  // header, rows, final empty line
+        let header = csv[0].split(separator: ",")
+        #expect(csv.dropFirst().dropLast().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header.count })
+        #expect(csv[1].hasPrefix("video-cls,bn,2,1,-,0,2,completed,classification,0.3,,,,1.2,10,2,20.0,"), "\(csv[1])")
+    }
+
+    @Test func chartsAreWellFormedSVG() throws {
+        for file in try Publisher.render(sweep() + groupSweep()) where file.path.hasSuffix(".svg") {
+            let doc = try XMLDocument(data: file.contents)
+            #expect(doc.rootElement()?.name == "svg", "\(file.path)")
+            let svg = String(decoding: file.contents, as: UTF8.self)
+            #expect(svg.contains("viewBox=\"0 0 760 460\""))
+            #expect(!svg.contains("nan") && !svg.contains("inf"), "\(file.path)")
+        }
+        let error = text(try Publisher.render(sweep()), "video-cls-error.svg")
+        // Two methods: two legend entries, two lines, 2 × 2 points; y ticks cover 20...34 %.
+        #expect(error.contains(">BN</text>") && error.contains(">GN (G=4)</text>"))
+        #expect(error.components(separatedBy: "<polyline").count - 1 == 2)
+        #expect(error.components(separatedBy: "<circle").count - 1 == 4 + 2)
+        #expect(error.contains(">20</text>") && error.contains(">35</text>") && !error.contains(">40</text>"), "\(error)")
+    }
+
+    @Test func badRecordIsNamedAndNothingIsWritten() throws {
+        let run = temporaryDirectory(), out = temporaryDirectory() + "/Results"
+        for r in sweep() { try RecordStore.write(r, in: run) }
+        try Data("{\"schema\": 1}".utf8).write(to: URL(fileURLWithPath: "\(run)/cells/broken.json"))
+        do {
+            try Publisher.publish(runs: [run], out: out)
+            Issue.record("publish accepted a broken record")
+        } catch let error as HarnessError {
+            #expect("\(error)".hasPrefix("\(run)/cells/broken.json: cannot read result record (not a normbench result record: missing `cell`)"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func duplicateCellsAcrossRunsAreAnError() throws {
+        let a = temporaryDirectory(), b = temporaryDirectory()
+        try RecordStore.write(sweep()[0], in: a)
+        try RecordStore.write(sweep()[0], in: b)
+        #expect(throws: HarnessError.self) { try Publisher.readRecords([a, b]) }
+        #expect(throws: HarnessError.self) { try Publisher.readRecords([temporaryDirectory()]) }
+    }
+}
