@@ -133,7 +133,3 @@ func parseBytes(_ text: String) throws -> Int {
     if let v = Int(text), v > 0 { return v }
     throw UsageError(message: "memory size \"\(text)\" is not valid; e.g. 2GiB or 512MiB")
 }
-
-extension UsageError: CustomStringConvertible {
-    var description: String { message }
-}
