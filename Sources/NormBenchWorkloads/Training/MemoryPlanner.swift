@@ -3,19 +3,28 @@ import NormBenchEngine
 /// Predicts a cell's peak memory without training it.
 ///
 /// Builds the workload's model, runs one training step (forward, backward,
-/// optimizer update) on one worker's micro-batch at batch 1 and at batch 2, and
+/// optimizer update) on one worker's micro-batch at two small batch sizes, and
 /// reads the ledger's peak each time. Everything that depends on the batch
 /// (activations saved for backward, the input, convolution workspace) grows
-/// linearly in it; parameters, gradients and optimizer state do not. So
-/// peak(n) = peak(1) + (peak(2) − peak(1))·(n − 1). SyncBN's simulated worker
-/// holds all W·batch samples, so it is predicted at W·batch.
+/// linearly in it; parameters, gradients and optimizer state do not. SyncBN's
+/// simulated worker holds all W·batch samples, so it is predicted at W·batch.
 public enum MemoryPlanner {
-    /// Predicted ledger peak in bytes for one cell.
+    /// Predicted ledger peak in bytes for one cell, at the current `Parallel.threads`.
+    ///
+    /// Small batches (up to twice the thread count) are measured directly. Larger
+    /// ones are extrapolated from T and 2T samples (T = threads): oneDNN's scratch
+    /// memory depends on how it splits the batch over threads, so batches below T
+    /// do not predict larger ones.
     public static func predictPeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int, workers: Int) throws -> Int {
         let n = norm.method == .syncBatchNorm ? batch * workers : batch
-        let one = try measurePeak(spec: spec, norm: norm, batch: 1)
-        let two = try measurePeak(spec: spec, norm: norm, batch: 2)
-        return one + (two - one) * (n - 1)
+        let t = max(1, Parallel.threads)
+        // The first step of a process also fills caches that outlive it (convolution
+        // primitives); measure after one warm-up step.
+        _ = try measurePeak(spec: spec, norm: norm, batch: 1)
+        if n <= 2 * t { return try measurePeak(spec: spec, norm: norm, batch: n) }
+        let low = try measurePeak(spec: spec, norm: norm, batch: t)
+        let high = try measurePeak(spec: spec, norm: norm, batch: 2 * t)
+        return high + (high - low) * (n - 2 * t) / t
     }
 
     /// The ledger peak of one training step at `batch`, measured.
