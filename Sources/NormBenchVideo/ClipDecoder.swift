@@ -32,15 +32,16 @@ public enum ClipDecoder {
         // header's frame count (mp4/avi store it exactly; the mov demuxer reports a
         // cut-off file as "partial file" warnings and end of file).
         if let message = source.readError {
-            throw .truncated(path: path, framesDecoded: index.pts.count,
-                             framesExpected: max(info.headerFrameCount ?? index.pts.count, index.pts.count), message: message)
+            throw .truncated(path: path, framesDecoded: index.packets,
+                             framesExpected: max(info.headerFrameCount ?? index.packets, index.packets), message: message)
         }
-        if let expected = info.headerFrameCount, index.pts.count < expected {
-            let log = source.lastLog
-            throw .truncated(path: path, framesDecoded: index.pts.count, framesExpected: expected,
-                             message: log.isEmpty ? "the header lists \(expected) frames, the file holds \(index.pts.count)" : log)
+        if let expected = info.headerFrameCount, index.packets < expected {
+            let log = source.scanLastLog
+            throw .truncated(path: path, framesDecoded: index.packets, framesExpected: expected,
+                             message: log.isEmpty ? "the header lists \(expected) frames, the file holds \(index.packets)" : log)
         }
         let frameCount = index.pts.count
+        let canSeek = source.canSeekPrecisely
         if frameCount == 0 { throw .noFrames(path: path, lostPackets: 0) }
 
         // Frames to produce, in output order, and what is missing at the end.
@@ -63,10 +64,14 @@ public enum ClipDecoder {
         let window = try cropWindow(options.crop, width: scaled.width, height: scaled.height, path: path)
         // swscale works before rotation: a 90°/270° frame is scaled to the transposed size.
         let preRotation = rotation == 90 || rotation == 270 ? (scaled.height, scaled.width) : scaled
-        let placer = Placer(srcWidth: preRotation.0, srcHeight: preRotation.1, rotation: rotation, window: window)
+        // Planar YUV frames are rotated before scaling, as the CLI does (byte-identical
+        // output at any size); other formats are rotated after conversion to RGB.
+        let rgbPlacer = Placer(srcWidth: preRotation.0, srcHeight: preRotation.1, rotation: rotation, window: window)
+        let yuvPlacer = Placer(srcWidth: scaled.width, srcHeight: scaled.height, rotation: 0, window: window)
+        let rotator = rotation == 0 ? nil : FrameRotator(rotation: rotation)
         let scaler = Scaler(interpolation: options.interpolation)
-        let stride = (preRotation.0 * 3 + 63) & ~63
-        var scratch = [UInt8](repeating: 0, count: stride * preRotation.1 + 64)
+        let stride = (max(preRotation.0, scaled.width) * 3 + 63) & ~63
+        var scratch = [UInt8](repeating: 0, count: stride * max(preRotation.1, scaled.height) + 64)
 
         // Output slots for each distinct source frame.
         let targets = Array(Set(wanted)).sorted()
@@ -93,8 +98,16 @@ public enum ClipDecoder {
             if let p = havePTS, p >= targetPTS {
                 if p != targetPTS { substituted += slots[target]!.count }
                 let scaleStart = clock.now()
-                try scaler.scale(source.currentFrame, width: preRotation.0, height: preRotation.1,
-                                 into: &scratch, stride: stride, path: path)
+                let placer: Placer
+                if let rotator, FrameRotator.supports(source.currentFrame.pointee.format) {
+                    let rotated = try rotator.rotate(source.currentFrame, path: path)
+                    try scaler.scale(rotated, width: scaled.width, height: scaled.height, into: &scratch, stride: stride, path: path)
+                    placer = yuvPlacer
+                } else {
+                    try scaler.scale(source.currentFrame, width: preRotation.0, height: preRotation.1,
+                                     into: &scratch, stride: stride, path: path)
+                    placer = rgbPlacer
+                }
                 for slot in slots[target]! {
                     data.withUnsafeMutableBufferPointer { out in
                         scratch.withUnsafeBufferPointer { src in
@@ -108,8 +121,10 @@ public enum ClipDecoder {
                 ti += 1
                 continue
             }
-            if index.timed, let key = lastKeyframe(atOrBefore: target, in: index.keyframes),
-               key > position + options.seekThreshold {
+            // Seek only past what the demuxer has already read, so a seek is always forward.
+            let demuxed = max(position, source.maxSentPTS.map { rank($0) + 1 } ?? 0)
+            if index.timed, canSeek, let key = lastKeyframe(atOrBefore: target, in: index.keyframes),
+               key > demuxed + options.seekThreshold {
                 try source.seek(toKeyframeAt: index.pts[key])
                 seeks += 1
                 position = key

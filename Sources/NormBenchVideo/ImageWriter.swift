@@ -8,24 +8,24 @@ public enum ImageWriter {
         precondition(rgb.count == width * height * 3, "ImageWriter.writePNG: \(rgb.count) bytes for \(width)x\(height)x3")
         _ = ffmpegLogLevelOnce
         guard let encoder = avcodec_find_encoder(AV_CODEC_ID_PNG) else {
-            throw .decoderNotFound(path: path, codec: "png (encoder)")
+            throw .invalidRequest(path: path, problem: "this libavcodec has no PNG encoder; install a full FFmpeg build (Debian: libavcodec59)")
         }
         var ctx = avcodec_alloc_context3(encoder)
         var frame = av_frame_alloc()
         var packet = av_packet_alloc()
         defer { av_packet_free(&packet); av_frame_free(&frame); avcodec_free_context(&ctx) }
         guard let ctx, let frame, let packet else {
-            throw .ffmpeg(path: path, operation: "allocating the PNG encoder", message: ffmpegMessage(nb_averror_enomem()))
+            throw .ffmpeg(path: path, operation: "encoding: allocating the PNG encoder", message: ffmpegMessage(nb_averror_enomem()))
         }
         ctx.pointee.width = Int32(width)
         ctx.pointee.height = Int32(height)
         ctx.pointee.pix_fmt = AV_PIX_FMT_RGB24
         ctx.pointee.time_base = AVRational(num: 1, den: 1)
-        try check(avcodec_open2(ctx, encoder, nil), "avcodec_open2 (png)", path: path)
+        try check(avcodec_open2(ctx, encoder, nil), "encoding: avcodec_open2 (png)", path: path)
         frame.pointee.format = AV_PIX_FMT_RGB24.rawValue
         frame.pointee.width = Int32(width)
         frame.pointee.height = Int32(height)
-        try check(av_frame_get_buffer(frame, 0), "av_frame_get_buffer", path: path)
+        try check(av_frame_get_buffer(frame, 0), "encoding: av_frame_get_buffer", path: path)
         let plane = nb_frame_data(frame, 0)!, linesize = Int(nb_frame_linesize(frame, 0))
         rgb.withUnsafeBufferPointer { src in
             for y in 0..<height {
@@ -33,13 +33,13 @@ public enum ImageWriter {
             }
         }
         frame.pointee.pts = 0
-        try check(avcodec_send_frame(ctx, frame), "avcodec_send_frame (png)", path: path)
-        try check(avcodec_send_frame(ctx, nil), "avcodec_send_frame (png flush)", path: path)
+        try check(avcodec_send_frame(ctx, frame), "encoding: avcodec_send_frame (png)", path: path)
+        try check(avcodec_send_frame(ctx, nil), "encoding: avcodec_send_frame (png flush)", path: path)
         var bytes = Data()
         while true {
             let r = avcodec_receive_packet(ctx, packet)
             if r == nb_averror_eof() || r == nb_averror_eagain() { break }
-            try check(r, "avcodec_receive_packet (png)", path: path)
+            try check(r, "encoding: avcodec_receive_packet (png)", path: path)
             bytes.append(packet.pointee.data, count: Int(packet.pointee.size))
             av_packet_unref(packet)
         }

@@ -64,7 +64,8 @@ public final class VideoEncoder {
             pixelFormat = AV_PIX_FMT_BGR0  // FFV1's 8-bit RGB input; stored losslessly (RCT)
         }
         guard let encoder else {
-            throw .decoderNotFound(path: path, codec: codec == .ffv1 ? "ffv1 (encoder)" : "libx264 (encoder)")
+            let name = codec == .ffv1 ? "ffv1" : "libx264"
+            throw .invalidRequest(path: path, problem: "this libavcodec has no \(name) encoder; install a full FFmpeg build (Debian: libavcodec59) or use another codec")
         }
 
         let status = avformat_alloc_output_context2(&format, nil, nil, path)
@@ -72,7 +73,7 @@ public final class VideoEncoder {
             throw .writeFailed(path: path, message: "no container for this file name extension (\(ffmpegMessage(status))); use .mp4 or .mkv")
         }
         guard let ctx = avcodec_alloc_context3(encoder) else {
-            throw .ffmpeg(path: path, operation: "avcodec_alloc_context3", message: ffmpegMessage(nb_averror_enomem()))
+            throw .ffmpeg(path: path, operation: "encoding: avcodec_alloc_context3", message: ffmpegMessage(nb_averror_enomem()))
         }
         codecContext = ctx
         // Bit-exact output: no random container UIDs (Matroska), no version strings that vary.
@@ -100,32 +101,32 @@ public final class VideoEncoder {
         if (format.pointee.oformat.pointee.flags & nb_fmt_globalheader()) != 0 {
             ctx.pointee.flags |= nb_codec_flag_global_header()
         }
-        try check(avcodec_open2(ctx, encoder, nil), "avcodec_open2 (\(String(cString: encoder.pointee.name)))", path: path)
+        try check(avcodec_open2(ctx, encoder, nil), "encoding: avcodec_open2 (\(String(cString: encoder.pointee.name)))", path: path)
         guard let st = avformat_new_stream(format, nil) else {
-            throw .ffmpeg(path: path, operation: "avformat_new_stream", message: ffmpegMessage(nb_averror_enomem()))
+            throw .ffmpeg(path: path, operation: "encoding: avformat_new_stream", message: ffmpegMessage(nb_averror_enomem()))
         }
         stream = st
-        try check(avcodec_parameters_from_context(st.pointee.codecpar, ctx), "avcodec_parameters_from_context", path: path)
+        try check(avcodec_parameters_from_context(st.pointee.codecpar, ctx), "encoding: avcodec_parameters_from_context", path: path)
         st.pointee.time_base = ctx.pointee.time_base
         st.pointee.avg_frame_rate = ctx.pointee.framerate
 
         let openStatus = avio_open(&format.pointee.pb, temporaryPath, AVIO_FLAG_WRITE)
         if openStatus < 0 { throw .writeFailed(path: path, message: ffmpegMessage(openStatus)) }
-        try check(avformat_write_header(format, nil), "avformat_write_header", path: path)
+        try check(avformat_write_header(format, nil), "encoding: avformat_write_header", path: path)
 
         frame = av_frame_alloc()
         packet = av_packet_alloc()
         guard let frame, packet != nil else {
-            throw .ffmpeg(path: path, operation: "av_frame_alloc", message: ffmpegMessage(nb_averror_enomem()))
+            throw .ffmpeg(path: path, operation: "encoding: av_frame_alloc", message: ffmpegMessage(nb_averror_enomem()))
         }
         frame.pointee.format = pixelFormat.rawValue
         frame.pointee.width = Int32(width)
         frame.pointee.height = Int32(height)
-        try check(av_frame_get_buffer(frame, 0), "av_frame_get_buffer", path: path)
+        try check(av_frame_get_buffer(frame, 0), "encoding: av_frame_get_buffer", path: path)
         sws = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24, Int32(width), Int32(height),
                              pixelFormat, SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
         if sws == nil {
-            throw .ffmpeg(path: path, operation: "sws_getContext rgb24 → encoder format", message: "unsupported conversion")
+            throw .ffmpeg(path: path, operation: "encoding: sws_getContext rgb24 → encoder format", message: "unsupported conversion")
         }
     }
 
@@ -147,7 +148,7 @@ public final class VideoEncoder {
         precondition(rgb.count == width * height * 3,
                      "VideoEncoder.append: frame has \(rgb.count) bytes, expected \(height)x\(width)x3 = \(width * height * 3)")
         let frame = frame!
-        try check(av_frame_make_writable(frame), "av_frame_make_writable", path: path)
+        try check(av_frame_make_writable(frame), "encoding: av_frame_make_writable", path: path)
         _ = nb_sws_scale_from_packed(sws, rgb.baseAddress, Int32(width * 3), Int32(height), frame)
         frame.pointee.pts = Int64(framesWritten)
         try send(frame)
@@ -168,7 +169,7 @@ public final class VideoEncoder {
         precondition(!finished, "VideoEncoder.finish called twice")
         try send(nil)
         let format = format!
-        try check(av_write_trailer(format), "av_write_trailer", path: path)
+        try check(av_write_trailer(format), "encoding: av_write_trailer", path: path)
         avio_closep(&format.pointee.pb)
         if rename(temporaryPath, path) != 0 {
             throw .writeFailed(path: path, message: String(cString: strerror(errno)))
@@ -178,11 +179,11 @@ public final class VideoEncoder {
 
     private func send(_ frame: UnsafeMutablePointer<AVFrame>?) throws(VideoError) {
         let ctx = codecContext!, pkt = packet!
-        try check(avcodec_send_frame(ctx, frame), "avcodec_send_frame", path: path)
+        try check(avcodec_send_frame(ctx, frame), "encoding: avcodec_send_frame", path: path)
         while true {
             let r = avcodec_receive_packet(ctx, pkt)
             if r == nb_averror_eagain() || r == nb_averror_eof() { return }
-            try check(r, "avcodec_receive_packet", path: path)
+            try check(r, "encoding: avcodec_receive_packet", path: path)
             pkt.pointee.duration = 1  // without it the mp4 muxer drops the last frame's duration
             av_packet_rescale_ts(pkt, ctx.pointee.time_base, stream!.pointee.time_base)
             pkt.pointee.stream_index = stream!.pointee.index

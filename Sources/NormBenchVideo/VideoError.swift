@@ -72,6 +72,9 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .decoderNotFound(let p, let c):
             return "\(p): no decoder for codec \(c) in this libavcodec; re-encode it (e.g. `ffmpeg -i \(p) -c:v libx264 out.mp4`) or install a fuller FFmpeg"
         case .ffmpeg(let p, let op, let m):
+            if op.hasPrefix("encoding") {
+                return "\(p): \(op) failed: \(m); check the output size, frame rate and codec, and that the directory is writable"
+            }
             return "\(p): \(op) failed: \(m); check that the file is a valid video (`ffprobe \(p)`)"
         case .truncated(let p, let d, let e, let m):
             return "\(p): file is truncated: \(d) of \(e) frames readable (\(m)); re-download or re-encode the file"

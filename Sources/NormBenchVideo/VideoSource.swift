@@ -31,6 +31,10 @@ final class VideoSource {
     /// nil = decode everything.
     var wantedPTS: Set<Int64>?
     private var skipping = false
+    /// Largest pts sent to the decoder since the last seek: how far the demuxer has
+    /// read in display order (decoders hold several packets: B-frame reordering,
+    /// frame threads).
+    private(set) var maxSentPTS: Int64?
     private var inputDone = false
     private var decoderDone = false
 
@@ -147,54 +151,81 @@ final class VideoSource {
         var keyframes: [Int]
         /// False when some packet has neither pts nor dts: frames are then counted, not timed.
         var timed: Bool
+        /// All packets of the stream, including those never shown (edit lists).
+        var packets: Int
     }
 
     /// Reads every packet of the video stream (no decoding) to count frames and
-    /// find keyframes, then rewinds to the start.
+    /// find keyframes.
+    ///
+    /// The scan uses a second demuxer on the same file, so the decoding demuxer
+    /// never moves backward: rewinding by timestamp is unreliable for some
+    /// containers (MPEG-TS lands on a later keyframe). Packets flagged
+    /// `AV_PKT_FLAG_DISCARD` (before an mp4 edit list's start) are decoded but
+    /// never shown: they are not frames of the clip.
     func scan() throws(VideoError) -> PacketIndex {
-        log.clear()
-        let fmt = format!, pkt = packet!
+        let scanLog = LogBuffer()
+        var fmt: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
+        fmt?.pointee.opaque = UnsafeMutableRawPointer(scanLog.bytes)
+        let status = avformat_open_input(&fmt, path, nil, nil)
+        guard status >= 0, let scanFormat = fmt else {
+            throw .openFailed(path: path, message: ffmpegMessage(status, log: scanLog))
+        }
+        defer { avformat_close_input(&fmt) }
+        // The same stream in the second demuxer: by container id, else by index.
+        let id = stream.pointee.id
+        var scanIndex = streamIndex
+        for i in 0..<Int(scanFormat.pointee.nb_streams) where scanFormat.pointee.streams[i]!.pointee.id == id {
+            scanIndex = Int32(i)
+            break
+        }
+        for i in 0..<Int(scanFormat.pointee.nb_streams) where i != Int(scanIndex) {
+            scanFormat.pointee.streams[i]!.pointee.discard = AVDISCARD_ALL
+        }
+        guard let pkt = av_packet_alloc() else {
+            throw .ffmpeg(path: path, operation: "av_packet_alloc", message: ffmpegMessage(nb_averror_enomem()))
+        }
+        var packet: UnsafeMutablePointer<AVPacket>? = pkt
+        defer { av_packet_free(&packet) }
         let nopts = nb_av_nopts_value()
         var entries: [(ts: Int64, key: Bool)] = []
         var timed = true
+        var packets = 0
         while true {
-            let r = av_read_frame(fmt, pkt)
+            let r = av_read_frame(scanFormat, pkt)
             if r < 0 {
-                if r != nb_averror_eof() { readError = ffmpegMessage(r, log: log) }
+                if r != nb_averror_eof() { readError = ffmpegMessage(r, log: scanLog) }
                 break
             }
-            if pkt.pointee.stream_index == streamIndex {
-                var ts = pkt.pointee.pts
-                if ts == nopts { ts = pkt.pointee.dts }
-                if ts == nopts { timed = false }
-                entries.append((ts, (pkt.pointee.flags & nb_pkt_flag_key()) != 0))
+            if pkt.pointee.stream_index == scanIndex {
+                packets += 1
+                if (pkt.pointee.flags & AV_PKT_FLAG_DISCARD) == 0 {
+                    var ts = pkt.pointee.pts
+                    if ts == nopts { ts = pkt.pointee.dts }
+                    if ts == nopts { timed = false }
+                    entries.append((ts, (pkt.pointee.flags & nb_pkt_flag_key()) != 0))
+                }
             }
             av_packet_unref(pkt)
         }
+        scanLastLog = scanLog.line
         let order = timed ? entries.indices.sorted { entries[$0].ts < entries[$1].ts } : Array(entries.indices)
         var keyframes: [Int] = []
         for (displayIndex, i) in order.enumerated() where entries[i].key { keyframes.append(displayIndex) }
-        let index = PacketIndex(pts: order.map { entries[$0].ts }, keyframes: keyframes, timed: timed)
-        try rewind(to: timed ? entries.map(\.ts).min() : nil)
-        return index
+        return PacketIndex(pts: order.map { entries[$0].ts }, keyframes: keyframes, timed: timed, packets: packets)
     }
 
-    /// Goes back to the first packet (after the index scan, before decoding starts).
-    /// `first` is the smallest timestamp the scan saw.
-    private func rewind(to first: Int64?) throws(VideoError) {
-        var r: Int32 = -1
-        if let first { r = av_seek_frame(format!, streamIndex, first, AVSEEK_FLAG_BACKWARD) }
-        if r < 0 { r = av_seek_frame(format!, -1, 0, AVSEEK_FLAG_BYTE) }
-        try check(r, "rewinding after the index scan (av_seek_frame)", path: path)
-        avcodec_flush_buffers(codec!)
-        inputDone = false
-        decoderDone = false
+    /// False for containers whose timestamp seeking may land past the wanted
+    /// keyframe (timestamp discontinuities: MPEG-TS, MPEG-PS); those are read in one pass.
+    var canSeekPrecisely: Bool {
+        (format!.pointee.iformat.pointee.flags & AVFMT_TS_DISCONT) == 0
     }
 
     /// Seeks forward to the keyframe at or before `pts` and resets the decoder.
     func seek(toKeyframeAt pts: Int64) throws(VideoError) {
         try check(av_seek_frame(format!, streamIndex, pts, AVSEEK_FLAG_BACKWARD), "seeking to pts \(pts) (av_seek_frame)", path: path)
         avcodec_flush_buffers(codec!)
+        maxSentPTS = nil
         inputDone = false
         decoderDone = false
     }
@@ -240,14 +271,15 @@ final class VideoSource {
                     skipping = skip
                 }
             }
+            if pkt.pointee.pts != nb_av_nopts_value() { maxSentPTS = max(maxSentPTS ?? pkt.pointee.pts, pkt.pointee.pts) }
             let sent = avcodec_send_packet(ctx, pkt)
             if sent < 0 && sent != eagain { lostPackets += 1 }
         }
         return false
     }
 
-    /// FFmpeg's last warning/error line on this thread ("" when none).
-    var lastLog: String { log.line }
+    /// The scanning demuxer's last warning/error line ("" when none).
+    private(set) var scanLastLog = ""
 
     /// The decoded frame's presentation timestamp (best effort).
     var framePTS: Int64 { frame!.pointee.best_effort_timestamp }

@@ -127,6 +127,7 @@ struct BenchKernels: ParsableCommand {
     private func trainingRow(norm: String, threads t: Int, batch n: Int) throws {
         do {
                 Parallel.threads = t
+                TensorAllocator.shared.releaseCache()  // earlier rows' cached blocks would inflate VmHWM
                 let config = ResNet3DConfig()
                 let spec = try NormalizationSpec(parsing: norm)
                 let model = try ResNet3D.classifier(config, normalization: spec)

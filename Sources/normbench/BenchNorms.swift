@@ -63,19 +63,14 @@ struct BenchNorms: ParsableCommand {
         let shapeList = try parsedShapes(), threadList = try parsedThreads()
         let llc = 32 << 20
         let probe = BandwidthProbe(bytes: 256 << 20)
-        var copy: [Int: Double] = [:], reduction: [Int: Double] = [:]
         print("normbench bench norms — \(BuildInfo.cpuModel), \(BuildInfo.configuration), built for \(BuildInfo.targetFeatures.joined(separator: " "))")
-        print("memory bandwidth (256 MiB buffers, median of \(repeats)):")
-        for t in threadList {
-            copy[t] = probe.copy(threads: t, repeats: repeats)
-            reduction[t] = probe.reduction(threads: t, repeats: repeats)
-            print(String(format: "  %d thread(s): copy %.1f GB/s (read + write), reduction %.1f GB/s (read)", t, copy[t]!, reduction[t]!))
-        }
+        print("median of \(repeats) after a warm-up; bandwidth probes (256 MiB copy and sum) re-measured before each shape and thread count")
         print("")
         print("| shape (N,C,D,H,W) | MiB | method | thr | fwd ms | fwd GB/s | fwd % bw | fwd+bwd ms | f+b GB/s | f+b % bw |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         let savedThreads = Parallel.threads
         defer { Parallel.threads = savedThreads }
+        let f = { (v: Double, digits: Int) in String(format: "%.\(digits)f", v) }
         for s in shapeList {
             let (n, c, d, h, w) = (s[0], s[1], s[2], s[3], s[4])
             let shape = [n, d, h, w, c]
@@ -87,17 +82,26 @@ struct BenchNorms: ParsableCommand {
                 x.data[i] = 1 + g.nextUniform()
                 dy.data[i] = g.nextUniform() - 0.5
             }
-            let mib = Double(count * 4) / Double(1 << 20)
-            let beyondCache = 2 * count * 4 > llc
+            let label = "\(n),\(c),\(d),\(h),\(w) | \(f(Double(count * 4) / Double(1 << 20), 1))\(2 * count * 4 > llc ? "" : " (in LLC)")"
+            var layers: [(name: String, layer: any Layer, traffic: (fwd: (Int, Int), bwd: (Int, Int)))] = []
             for name in methods.split(separator: ",").map(String.init) {
                 var spec = try NormalizationSpec(parsing: name)
                 spec.groups = min(groups, c)
                 spec.zeroInitLastGamma = false
                 guard let layer = try spec.make(channels: c, role: .standard) else { continue }
                 // (reads, writes) per element at minimum.
-                let (fwdTraffic, bwdTraffic) = spec.method == .frozenBatchNorm ? ((1, 1), (1, 1)) : ((2, 1), (4, 1))
-                for t in threadList {
-                    Parallel.threads = t
+                layers.append((name, layer, spec.method == .frozenBatchNorm ? ((1, 1), (1, 1)) : ((2, 1), (4, 1))))
+            }
+            for t in threadList {
+                Parallel.threads = t
+                let copy = probe.copy(threads: t, repeats: repeats)
+                let reduction = probe.reduction(threads: t, repeats: repeats)
+                print("| \(label) | *bandwidth* | \(t) | copy \(f(copy, 1)) GB/s (read + write) | reduction \(f(reduction, 1)) GB/s (read) | | | | |")
+                // Seconds per element for a read and for a write at the measured bandwidth.
+                let readCost = 4 / (reduction * 1e9)
+                let writeCost = max(0, 8 / (copy * 1e9) - readCost)
+                let bound = { (rw: (Int, Int)) in Double(count) * (Double(rw.0) * readCost + Double(rw.1) * writeCost) }
+                for (name, layer, traffic) in layers {
                     let fwd = BandwidthProbe.median(repeats) {
                         _ = layer.forward(x, mode: .training)
                     }!
@@ -105,19 +109,12 @@ struct BenchNorms: ParsableCommand {
                         _ = layer.forward(x, mode: .training)
                         _ = layer.backward(dy)
                     }!
-                    // Seconds per element for a read and for a write at the measured bandwidth.
-                    let readCost = 4 / (reduction[t]! * 1e9)
-                    let writeCost = max(0, 8 / (copy[t]! * 1e9) - readCost)
-                    let bound = { (r: Int, w: Int) in Double(count) * (Double(r) * readCost + Double(w) * writeCost) }
-                    let fwdBytes = Double((fwdTraffic.0 + fwdTraffic.1) * count * 4)
-                    let bothBytes = fwdBytes + Double((bwdTraffic.0 + bwdTraffic.1) * count * 4)
-                    let fwdGBs = fwdBytes / fwd / 1e9, bothGBs = bothBytes / both / 1e9
-                    let fwdPct = 100 * bound(fwdTraffic.0, fwdTraffic.1) / fwd
-                    let bothPct = 100 * bound(fwdTraffic.0 + bwdTraffic.0, fwdTraffic.1 + bwdTraffic.1) / both
-                    let f = { (v: Double, digits: Int) in String(format: "%.\(digits)f", v) }
-                    print("| \(n),\(c),\(d),\(h),\(w) | \(f(mib, 1))\(beyondCache ? "" : " (in LLC)") | \(name) | \(t) | "
-                          + "\(f(fwd * 1e3, 2)) | \(f(fwdGBs, 1)) | \(f(fwdPct, 0))% | "
-                          + "\(f(both * 1e3, 2)) | \(f(bothGBs, 1)) | \(f(bothPct, 0))% |")
+                    let total = (traffic.fwd.0 + traffic.bwd.0, traffic.fwd.1 + traffic.bwd.1)
+                    let fwdGBs = Double((traffic.fwd.0 + traffic.fwd.1) * count * 4) / fwd / 1e9
+                    let bothGBs = Double((total.0 + total.1) * count * 4) / both / 1e9
+                    print("| \(label) | \(name) | \(t) | "
+                          + "\(f(fwd * 1e3, 2)) | \(f(fwdGBs, 1)) | \(f(100 * bound(traffic.fwd) / fwd, 0))% | "
+                          + "\(f(both * 1e3, 2)) | \(f(bothGBs, 1)) | \(f(100 * bound(total) / both, 0))% |")
                     fflush(nil)
                 }
             }

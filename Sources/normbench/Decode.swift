@@ -29,9 +29,9 @@ struct Decode: ParsableCommand {
     var start: Int = 0
     @Option(help: "Seed for random sampling and --random-crop.")
     var seed: UInt64 = 0
-    @Option(help: "Output size: WxH (exact) or S (shorter side S, aspect kept). Default: the video's size.")
+    @Option(help: ArgumentHelp("Output size: WxH (exact) or S (shorter side S, aspect kept). Default: the video's size.", valueName: "WxH|S"))
     var size: String?
-    @Option(help: "Crop after scaling: WxH or S (square).")
+    @Option(help: ArgumentHelp("Crop after scaling: WxH or S (square).", valueName: "WxH|S"))
     var crop: String?
     @Flag(help: "Take the crop at a seeded random offset instead of the centre.")
     var randomCrop = false
@@ -48,7 +48,7 @@ struct Decode: ParsableCommand {
     @Flag(help: "Stop at the first clip that fails; write no outputs then.")
     var strict = false
 
-    @Option(help: "Write each clip as DIR/<name>.npy.")
+    @Option(help: ArgumentHelp("Write each clip as DIR/<name>.npy.", valueName: "dir"))
     var npy: String?
     @Option(help: "Element type of .npy files: uint8 or float32 (x/255, then --mean/--std).")
     var dtype: String = "uint8"
@@ -58,7 +58,7 @@ struct Decode: ParsableCommand {
     var mean: String?
     @Option(help: "float32 only: per-channel std R,G,B divided by (e.g. 0.225,0.225,0.225).")
     var std: String?
-    @Option(help: "Write a PNG contact sheet of the sampled frames (several clips: FILE-<clip>.png each).")
+    @Option(help: ArgumentHelp("Write a PNG contact sheet of the sampled frames (several clips: FILE-<clip>.png each).", valueName: "file.png"))
     var sheet: String?
     @Flag(help: "Print metadata and timings as JSON instead of the summary lines.")
     var json = false

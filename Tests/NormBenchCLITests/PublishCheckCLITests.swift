@@ -1,44 +1,12 @@
 import Foundation
 import Testing
 
-/// `normbench publish` and `normbench check` run as the built binary: exit
-/// codes, output, and what lands on disk. Records are written as JSON text, the
+/// `normbench publish` and `normbench check` run as the built binary (found by
+/// `BuiltBinary`): exit codes, output, and what lands on disk. Records are written as JSON text, the
 /// same format `normbench run` writes (docs/results-format.md).
 @Suite struct PublishCheckCLITests {
-    /// The `normbench` binary next to the test bundle (`.build/<triple>/<config>/`).
-    static let binary: String = {
-        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        var bundle = Bundle.main.bundleURL
-        for _ in 0..<3 {
-            candidates.append(bundle)
-            bundle = bundle.deletingLastPathComponent()
-        }
-        for dir in candidates {
-            let path = dir.appendingPathComponent("normbench").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return candidates[0].appendingPathComponent("normbench").path
-    }()
-
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func normbench(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    static func normbench(_ arguments: [String]) throws -> BuiltBinary.Output {
+        try BuiltBinary.run(arguments)
     }
 
     static func folder() -> String {

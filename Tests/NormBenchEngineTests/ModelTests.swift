@@ -94,6 +94,15 @@ import NormBenchEngine
             let paramBytes = 4 * ((4 * 27 * 3 + 4) + (4 * 27 * 4 + 4) + (2 * 4 + 2))
             #expect(ledger.live(.parameters) == paramBytes)
             #expect(ledger.live(.gradients) == paramBytes)
+            // After a training forward, exactly what layers saved is live, plus the logits:
+            // ReLU 1's output (kept by ReLU 1 and conv 2: once), ReLU 2's output, linear's input [2, 4].
+            do {
+                let logits = model.forward(input, mode: .training)
+                #expect(ledger.live(.activations) == 1024 + 1024 + 32 + logits.byteCount)
+                let grad = Tensor(shape: logits.shape, category: .workspace, zeroed: true)
+                _ = model.backward(grad)
+            }
+            #expect(ledger.live(.activations) == 0)
             ledger.reset()
             trainer.step([MicroBatch(input: input, labels: [0, 1])], learningRate: 0.1)
             let s = ledger.snapshot()
@@ -131,5 +140,40 @@ struct SeparableTask {
             }}}}
         }
         return MicroBatch(input: x, labels: labels)
+    }
+}
+
+/// A weight transform for tests: filters × 2 (so its backward is gradients × 2).
+final class DoublingTransform: WeightTransform {
+    func forward(_ weight: Tensor) -> Tensor {
+        let t = Tensor(shape: weight.shape, category: .workspace)
+        for i in 0..<t.count { t.data[i] = 2 * weight.data[i] }
+        return t
+    }
+    func backward(_ gradTransformed: Tensor) -> Tensor {
+        let t = Tensor(shape: gradTransformed.shape, category: .workspace)
+        for i in 0..<t.count { t.data[i] = 2 * gradTransformed.data[i] }
+        return t
+    }
+}
+
+@Suite struct ConvolutionLayerTests {
+    /// The layer convolves with the transformed filters and maps the filter gradient back through the transform.
+    @Test func weightTransformIsApplied() {
+        var g = SeededGenerator(seed: 4)
+        let layer = Convolution3DLayer(name: "c", inChannels: 3, outChannels: 5, kernel: [3, 3, 3], stride: [1, 2, 2],
+                                       padding: [1, 1, 1], bias: false, transform: DoublingTransform(), generator: &g)
+        let shape = [2, 3, 5, 4, 3]
+        let xv = randomValues(shape.reduce(1, *), seed: 12)
+        let geometry = layer.geometry(for: shape)
+        let gyv = randomValues(geometry.outputShape.reduce(1, *), seed: 13)
+        let w2 = layer.weight.value.array.map { 2 * Double($0) }
+        let y = layer.forward(tensor(shape, xv), mode: .training)
+        expectClose(y.array, convolutionReference(xv.map(Double.init), w2, nil, geometry), atol: 1e-4, rtol: 1e-4, "forward with 2w")
+        layer.weight.grad.fill(1)  // backward accumulates
+        let gx = layer.backward(tensor(geometry.outputShape, gyv))
+        expectClose(gx.array, convolutionBackwardDataReference(gyv.map(Double.init), w2, geometry), atol: 1e-4, rtol: 1e-4, "gradX with 2w")
+        let gw = convolutionBackwardWeightsReference(xv.map(Double.init), gyv.map(Double.init), geometry).w
+        expectClose(layer.weight.grad.array, gw.map { 1 + 2 * $0 }, atol: 1e-3, rtol: 1e-4, "gradW through the transform, accumulated")
     }
 }

@@ -249,6 +249,22 @@ let normShapes: [[Int]] = [
         expectClose(y, expected, atol: 2e-5, rtol: 1e-4, "LN y, mean 1000")
     }
 
+    /// Forward and backward stay accurate when |mean| ≫ σ (x = 1000 + N(0, 1)): the
+    /// kernels subtract a split mean and accumulate Σdy·(x − μ), not Σdy·x − μΣdy.
+    @Test func largeMeanForwardAndBackward() throws {
+        let shape = [2, 1, 3, 5, 8], count = 240
+        let x = randomValues(count, seed: 97, mean: 1000, scale: 1), w = randomValues(count, seed: 98)
+        let ones = [Double](repeating: 1, count: 8), zeros = [Double](repeating: 0, count: 8)
+        let gn = runLayer(try GroupNorm(channels: 8, groups: 2), shape: shape, x: x, w: w)
+        let bn = runLayer(BatchNorm(channels: 8), shape: shape, x: x, w: w)
+        let gnRef = { (x: [Double]) in referenceGroupNorm(x, n: 2, p: 15, c: 8, groups: 2, gamma: ones, beta: zeros) }
+        let bnRef = { (x: [Double]) in referenceBatchNorm(x, n: 2, p: 15, c: 8, gamma: ones, beta: zeros) }
+        expectClose(gn.y, gnRef(x.doubles), atol: 1e-5, rtol: 1e-5, "GN mean 1000 y")
+        expectClose(bn.y, bnRef(x.doubles), atol: 1e-5, rtol: 1e-5, "BN mean 1000 y")
+        expectClose(gn.dx, centralDifference(x.doubles) { dot(gnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "GN mean 1000 dx")
+        expectClose(bn.dx, centralDifference(x.doubles) { dot(bnRef($0), w.doubles) }, atol: 1e-4, rtol: 1e-3, "BN mean 1000 dx")
+    }
+
     /// The engine's kernels give bitwise identical results for 1 and 2 threads
     /// (shapes with several chunks per sample).
     @Test func bitwiseIdenticalAcrossThreadCounts() throws {

@@ -74,4 +74,24 @@ struct DecodeReferenceTests {
             }
         }
     }
+
+    /// Containers that need care: an mp4 cut with stream copy (edit list: packets before the
+    /// cut are decoded but never shown) and MPEG-TS (timestamps start late; seeking by
+    /// timestamp is imprecise, so the loader never rewinds or seeks it).
+    @Test(arguments: [("edit-list.mp4", ["-ss", "1.3"]), ("mpegts.ts", [])])
+    func streamCopiedContainersMatchCLI(_ name: String, _ inputOptions: [String]) throws {
+        let source = try Fixtures.shared.file("gop25-4s.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+                                                              "-c:v", "libx264", "-g", "25", "-bf", "3", "-pix_fmt", "yuv420p"])
+        let file = try Fixtures.shared.file(name, inputOptions + ["-i", source, "-c", "copy"])
+        let reference = try FFmpegCLI.referenceFrames(file, width: 64, height: 48)
+        let clip = try ClipDecoder.decode(file, options: DecodeOptions(resize: .exact(width: 64, height: 48)))
+        #expect(clip.frames * clip.frameBytes == reference.count, "\(name): \(clip.frames) frames, CLI \(reference.count / (64 * 48 * 3))")
+        #expect(clip.data == reference, "\(name): frames differ from the CLI")
+        #expect(!clip.isDamaged, "\(name): lost \(clip.lostPackets) packets, substituted \(clip.substitutedFrames)")
+        let sampled = try ClipDecoder.decode(file, options: DecodeOptions(sampling: .uniform(count: 4), resize: .exact(width: 64, height: 48)))
+        for (t, index) in sampled.frameIndices.enumerated() {
+            #expect(sampled.data[(t * sampled.frameBytes)..<((t + 1) * sampled.frameBytes)]
+                .elementsEqual(reference[(index * sampled.frameBytes)..<((index + 1) * sampled.frameBytes)]), "\(name): sampled frame \(index)")
+        }
+    }
 }

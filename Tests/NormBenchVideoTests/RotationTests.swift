@@ -13,18 +13,22 @@ struct RotationTests {
     }
 
     @Test(arguments: [90, 180, 270])
-    func autorotateMatchesCLIAtNativeSize(_ degrees: Int) throws {
+    func autorotateMatchesCLI(_ degrees: Int) throws {
         let file = try Self.rotated(degrees)
-        let clip = try ClipDecoder.decode(file)
-        #expect(clip.info.rotation == degrees)
+        let native = try ClipDecoder.decode(file)
+        #expect(native.info.rotation == degrees)
         let swapped = degrees != 180
-        #expect(clip.width == (swapped ? 96 : 160) && clip.height == (swapped ? 160 : 96))
-        // The CLI with autorotate (its default): transpose/flip filters, then the conversion.
-        let reference = [UInt8](try FFmpegCLI.run(["-i", file, "-pix_fmt", "rgb24", "-f", "rawvideo", "-"]))
-        #expect(reference.count == clip.data.count)
-        var bad = 0
-        for i in 0..<min(reference.count, clip.data.count) where reference[i] != clip.data[i] { bad += 1 }
-        #expect(bad == 0, "\(degrees)°: \(bad) bytes differ from the CLI")
+        #expect(native.width == (swapped ? 96 : 160) && native.height == (swapped ? 160 : 96))
+        // The CLI with autorotate (its default): transpose/flip filters on the YUV planes, then scale.
+        for size in [(native.width, native.height), (112, 112), (61, 97)] {
+            let clip = try ClipDecoder.decode(file, options: DecodeOptions(resize: .exact(width: size.0, height: size.1)))
+            let reference = [UInt8](try FFmpegCLI.run(["-i", file, "-vf", "scale=\(size.0):\(size.1):flags=bilinear",
+                                                       "-pix_fmt", "rgb24", "-f", "rawvideo", "-"]))
+            #expect(reference.count == clip.data.count)
+            var bad = 0
+            for i in 0..<min(reference.count, clip.data.count) where reference[i] != clip.data[i] { bad += 1 }
+            #expect(bad == 0, "\(degrees)° at \(size.0)x\(size.1): \(bad) bytes differ from the CLI")
+        }
 
         // Ignoring the metadata gives the coded picture.
         let raw = try ClipDecoder.decode(file, options: DecodeOptions(autorotate: false))

@@ -80,6 +80,18 @@ struct SamplingTests {
         #expect(single.framesDecoded <= 50)            // stops after the last frame needed (+ decoder delay)
     }
 
+    /// Frame threads hold several packets inside the decoder; seeks must still go forward only
+    /// and land on the right frames.
+    @Test func manyDecoderThreadsSampleCorrectly() throws {
+        for threads in [0, 4, 8] {
+            var options = DecodeOptions(sampling: .dense(count: 4, stride: 15, start: 2))
+            options.threads = threads
+            let clip = try ClipDecoder.decode(try Self.gop10, options: options)
+            #expect(contents(clip) == [2, 17, 32, 47], "threads \(threads)")
+            #expect(clip.substitutedFrames == 0)
+        }
+    }
+
     @Test func timestampsFollowDisplayOrder() throws {
         let clip = try ClipDecoder.decode(try Self.vfr, options: DecodeOptions(sampling: .dense(count: 4, stride: 1, start: 2)))
         // Frame n is shown at (n + 2·floor(n/3)) / 25 s.

@@ -20,9 +20,12 @@ final class DNNL: @unchecked Sendable {
     private let lock = NSLock()
     private var cache: [Key: Primitive] = [:]
 
+    /// Primitives depend on the thread count: oneDNN partitions work and sizes
+    /// per-thread scratchpads for the OpenMP threads at creation time.
     struct Key: Hashable {
         var geometry: ConvolutionGeometry
         var pass: ConvolutionPass
+        var threads: Int
     }
 
     /// One created primitive with the memory descriptors of its arguments.
@@ -91,6 +94,7 @@ final class DNNL: @unchecked Sendable {
     ) {
         lock.lock()
         defer { lock.unlock() }
+        _ = nb_omp_set_num_threads(Int32(Parallel.threads))
         let p = primitive(geometry, pass)
         let scratch = p.scratchpadBytes > 0
             ? Tensor(shape: [(p.scratchpadBytes + 3) / 4], category: .workspace) : nil
@@ -102,7 +106,6 @@ final class DNNL: @unchecked Sendable {
             memories.append(m!)
             return m!
         }
-        _ = nb_omp_set_num_threads(Int32(Parallel.threads))
         // Filters in the primitive's own layout (a workspace copy when it differs from plain).
         let blocked = p.reorder == nil ? nil : Tensor(shape: [(p.internalWeightsBytes + 3) / 4], category: .workspace)
         let plainWeights = memory(&p.weights, weights)
@@ -155,8 +158,9 @@ final class DNNL: @unchecked Sendable {
     // MARK: - Creation (called with the lock held)
 
     private func primitive(_ g: ConvolutionGeometry, _ pass: ConvolutionPass) -> Primitive {
-        let key = Key(geometry: g, pass: pass)
+        let key = Key(geometry: g, pass: pass, threads: Parallel.threads)
         if let p = cache[key] { return p }
+        _ = nb_omp_set_num_threads(Int32(Parallel.threads))
         let hint: Primitive? = pass == .forward ? nil : primitive(g, .forward)
         var src = Self.desc([g.batch, g.inChannels] + g.input, dnnl_ndhwc)
         let plainWeights = Self.desc([g.outChannels, g.inChannels] + g.kernel, dnnl_odhwi)

@@ -85,13 +85,10 @@ public final class Convolution3DLayer: Layer {
         Convolution3D.backwardWeights(x, gradY: gradY, gradWeight: gw, gradBias: gb, geometry: g)
         savedInput = nil
         savedFilters = nil
+        // dLoss/d(learned filters): through the transform (timed as normalization) when there is one.
+        let learned = transform.map { t in StepProfiler.shared.measure(.normalization) { t.backward(gw) } } ?? gw
         StepProfiler.shared.measure(.other) {
-            if let transform {
-                let learned = StepProfiler.shared.measure(.normalization) { transform.backward(gw) }
-                Elementwise.accumulate(learned, into: weight.grad)
-            } else {
-                Elementwise.accumulate(gw, into: weight.grad)
-            }
+            Elementwise.accumulate(learned, into: weight.grad)
             if let gb, let bias { Elementwise.accumulate(gb, into: bias.grad) }
         }
         return gradX

@@ -25,6 +25,9 @@ struct SVGLineChart {
     /// Start the y axis at zero (throughput, memory) instead of near the data (error).
     var yFromZero = false
     var caption: String?
+    /// Draw earlier series wider, so lines that coincide (memory is often the
+    /// same for several methods) show as nested coloured bands, not one line.
+    var nestCoincidentLines = false
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
@@ -70,6 +73,7 @@ struct SVGLineChart {
         for (k, line) in series.enumerated() {
             let color = Self.palette[k % Self.palette.count]
             let dash = line.dashed ? " stroke-dasharray=\"6 4\"" : ""
+            let strokeWidth = nestCoincidentLines ? 2 + 2.5 * Double(series.count - 1 - k) : 2
             let points = line.points.sorted { $0.x < $1.x }
             for p in points where p.error > 0 {
                 let x = px(p.x), y0 = py(p.y - p.error), y1 = py(p.y + p.error)
@@ -79,7 +83,7 @@ struct SVGLineChart {
             func flush() {
                 if segment.count > 1 {
                     let d = segment.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                    s += "<polyline points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>\n"
+                    s += "<polyline points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(f(strokeWidth))\" stroke-linejoin=\"round\"\(dash)/>\n"
                 }
                 segment = []
             }
@@ -93,7 +97,7 @@ struct SVGLineChart {
             }
             // Legend entry.
             let ly = top + 12 + Double(k) * 22, lx = left + plotW + 18
-            s += "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>\n"
+            s += "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"\(f(min(strokeWidth, 6)))\"\(dash)/>\n"
             s += "<circle cx=\"\(f(lx + 12))\" cy=\"\(f(ly))\" r=\"3.5\" fill=\"\(color)\"/>\n"
             s += "<text x=\"\(f(lx + 32))\" y=\"\(f(ly + 4))\">\(Self.escape(line.name))</text>\n"
         }

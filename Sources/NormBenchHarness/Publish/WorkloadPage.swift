@@ -71,7 +71,11 @@ struct WorkloadPage {
         md += metricTable(
             first: "method", extra: ["reference: paper, batch 32 ‡"], lowerIsBetter: true, { $0.accuracy?.top1Error },
             format: { Format.percent($0) },
-            extraCells: { m in [PaperReference.errorAt32[m.norm].map { Format.fixed($0, 1) } ?? "–"] })
+            extraCells: { m in
+                // The paper's GN number is for G = 32; other G are in the group ablation table.
+                let comparable = m.norm != "gn" || m.groups == "32"
+                return [comparable ? PaperReference.errorAt32[m.norm].map { Format.fixed($0, 1) } ?? "–" : "–"]
+            })
         md += "\nLower is better; **bold** = best mean in its column. " + Provenance.line(grid.records) + "\n\n"
         md += "‡ \(PaperReference.source), 32 images per GPU (Table 1). A reference for the same question at a different scale, not a target.\n\n"
         md += "![top-1 error vs batch](\(name)-error.svg)\n\n"
@@ -226,7 +230,8 @@ struct WorkloadPage {
                     grid.records(m, batch: b).map(\.memory.ledgerPeakBytes).max().map { SVGLineChart.Point(x: i, y: Double($0) / 1_048_576) }
                 }
                 return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m), points: points)
-            }, yFromZero: true, caption: "normbench \(name); largest over seeds").render()))
+            }, yFromZero: true, caption: "normbench \(name); largest over seeds; coinciding lines drawn as nested bands",
+            nestCoincidentLines: true).render()))
         if isGroupAblation && hasTop1 {
             let methods = groupMethods
             let lines = grid.batches.compactMap { b -> SVGLineChart.Series? in
