@@ -29,6 +29,7 @@ struct Run: ParsableCommand {
     @Option(help: "Folder of workload files.") var workloads = "Workloads"
 
     func run() throws {
+        OpenMPRuntime.preferPassiveWaitPolicy()
         let spec: WorkloadSpec
         var options = RunOptions()
         do {
@@ -75,6 +76,7 @@ struct Plan: ParsableCommand {
     @Option(help: "Folder of workload files.") var workloads = "Workloads"
 
     func run() throws {
+        OpenMPRuntime.preferPassiveWaitPolicy()
         let spec: WorkloadSpec, budget: Int
         do {
             spec = try WorkloadCatalog(directory: workloads).load(workload)
