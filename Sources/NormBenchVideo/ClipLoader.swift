@@ -21,19 +21,36 @@ public enum ClipLoader {
     /// - Returns: one result per path (`nil` only for clips skipped after a failure with `stopOnFailure`).
     public static func decode(_ paths: [String], options: DecodeOptions, workers: Int = ClipLoader.defaultWorkers,
                               stopOnFailure: Bool = false) -> [Result<Clip, VideoError>?] {
-        precondition(workers >= 1, "ClipLoader.decode: workers must be >= 1, got \(workers)")
-        let state = LoaderState(count: paths.count)
+        let results = ResultSlots(count: paths.count)
+        forEach(paths, options: options, workers: workers, stopOnFailure: stopOnFailure) { i, result in
+            results.store(result, at: i)
+        }
+        return results.values
+    }
+
+    /// Decodes every path and hands each result to `body` as soon as it is ready,
+    /// so a caller can convert or cache clips without holding all of them.
+    ///
+    /// `body(index, result)` runs on the worker that decoded clip `index`, concurrently
+    /// with other workers' calls; it must synchronise what it shares. Returns after
+    /// every started clip was handed over.
+    public static func forEach(_ paths: [String], options: DecodeOptions, workers: Int = ClipLoader.defaultWorkers,
+                               stopOnFailure: Bool = false,
+                               _ body: @escaping @Sendable (Int, Result<Clip, VideoError>) -> Void) {
+        precondition(workers >= 1, "ClipLoader: workers must be >= 1, got \(workers)")
+        let queue = WorkQueue(count: paths.count)
         let n = min(workers, paths.count)
-        if n == 0 { return [] }
+        if n == 0 { return }
         // Real threads, not concurrentPerform: GCD caps concurrency at the CPU count,
         // and the caller asked for exactly `workers` decoders at once.
         let group = DispatchGroup()
         for _ in 0..<n {
             group.enter()
             let thread = Thread {
-                while let i = state.claim(stopOnFailure: stopOnFailure) {
+                while let i = queue.claim(stopOnFailure: stopOnFailure) {
                     let result = Result { () throws(VideoError) -> Clip in try ClipDecoder.decode(paths[i], options: options) }
-                    state.store(result, at: i)
+                    if case .failure = result { queue.markFailed() }
+                    body(i, result)
                 }
                 group.leave()
             }
@@ -41,29 +58,45 @@ public enum ClipLoader {
             thread.start()
         }
         group.wait()
-        return state.results
     }
 }
 
-/// The loader's shared queue position and result slots, behind one lock.
-private final class LoaderState: @unchecked Sendable {
+/// The loader's shared queue position, behind one lock.
+private final class WorkQueue: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
     private var failed = false
-    private(set) var results: [Result<Clip, VideoError>?]
+    private let count: Int
 
-    init(count: Int) { results = Array(repeating: nil, count: count) }
+    init(count: Int) { self.count = count }
 
     func claim(stopOnFailure: Bool) -> Int? {
         lock.lock(); defer { lock.unlock() }
-        if next >= results.count || (stopOnFailure && failed) { return nil }
+        if next >= count || (stopOnFailure && failed) { return nil }
         next += 1
         return next - 1
     }
 
+    func markFailed() {
+        lock.lock(); defer { lock.unlock() }
+        failed = true
+    }
+}
+
+/// Result slots filled by concurrent workers.
+private final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Clip, VideoError>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
     func store(_ result: Result<Clip, VideoError>, at i: Int) {
         lock.lock(); defer { lock.unlock() }
-        results[i] = result
-        if case .failure = result { failed = true }
+        slots[i] = result
+    }
+
+    var values: [Result<Clip, VideoError>?] {
+        lock.lock(); defer { lock.unlock() }
+        return slots
     }
 }

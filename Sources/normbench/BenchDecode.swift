@@ -49,6 +49,9 @@ struct BenchDecode: ParsableCommand {
         for (i, (label, _)) in variants.enumerated() {
             print(row(label, times[i], frames: 250, ratio: (250 / times[i].wall) / cliFPS))
         }
+        let best = times.dropFirst().map(\.wall).min()!
+        print(String(format: "  fastest normbench: %.2fx the ffmpeg CLI (target >= 1.5x: %@)", times[0].wall / best,
+                     times[0].wall / best >= 1.5 ? "met" : "NOT met"))
         print("")
 
         // 2. Several clips: workers x threads.
@@ -61,8 +64,12 @@ struct BenchDecode: ParsableCommand {
             return { _ = ClipLoader.decode(clips, options: o, workers: workers) }
         })
         for ((workers, threads), t) in zip(layouts, loaderTimes) {
-            print(row("\(workers) worker\(workers == 1 ? "" : "s") x \(threads == 0 ? "auto" : String(threads)) thread\(threads == 1 ? "" : "s")", t, frames: 1000, ratio: (1000 / t.wall) / cliFPS))
+            print(row(layoutName(workers, threads), t, frames: 1000, ratio: (1000 / t.wall) / cliFPS))
         }
+        let fastest = zip(layouts, loaderTimes).min { $0.1.wall < $1.1.wall }!
+        let cheapest = zip(layouts, loaderTimes).min { $0.1.cpu < $1.1.cpu }!
+        print("  fastest: \(layoutName(fastest.0.0, fastest.0.1)); least CPU per frame: \(layoutName(cheapest.0.0, cheapest.0.1))"
+              + " (default: \(ClipLoader.defaultWorkers) workers x 1 thread)")
         print("")
 
         // 3. 16-frame uniform sample.
@@ -80,6 +87,12 @@ struct BenchDecode: ParsableCommand {
             let clip = try ClipDecoder.decode(c.file, options: c.options)
             print("  " + c.label + String(format: "%7.1f ms  (cpu %6.1f ms; %d frames decoded, %d seeks)", t.wall * 1000, t.cpu * 1000, clip.framesDecoded, clip.seeks))
         }
+        let autoWorst = zip(cases, sampleTimes).filter { $0.0.options.seekThreshold == DecodeOptions().seekThreshold }.map(\.1.wall).max()!
+        print(String(format: "  slowest automatic choice: %.1f ms (target <= 200 ms: %@)", autoWorst * 1000, autoWorst <= 0.2 ? "met" : "NOT met"))
+    }
+
+    private func layoutName(_ workers: Int, _ threads: Int) -> String {
+        "\(workers) worker\(workers == 1 ? "" : "s") x \(threads == 0 ? "auto" : String(threads)) thread\(threads == 1 ? "" : "s")"
     }
 
     private func makeClip(_ name: String, gop: Int) throws -> String {

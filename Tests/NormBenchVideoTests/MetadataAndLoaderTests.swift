@@ -50,6 +50,16 @@ struct MetadataAndLoaderTests {
                 }
             }
         }
+        // Streaming form: every clip handed over exactly once, same results.
+        final class Seen: @unchecked Sendable {
+            let lock = NSLock()
+            var indices: [Int] = []
+        }
+        let seen = Seen()
+        ClipLoader.forEach(files, options: options, workers: 2) { i, _ in
+            seen.lock.lock(); seen.indices.append(i); seen.lock.unlock()
+        }
+        #expect(seen.indices.sorted() == Array(0..<files.count))
         let strict = ClipLoader.decode([Fixtures.shared.dir + "/missing.mp4"] + files, options: options, workers: 1, stopOnFailure: true)
         #expect(strict.dropFirst().allSatisfy { $0 == nil })
     }
