@@ -86,18 +86,26 @@ struct Plan: ParsableCommand {
             throw ExitCode(2)
         }
         do {
+            // oneDNN's scratch memory depends on the thread count: plan for the sweep's.
+            Parallel.threads = spec.sweep.threads.max() ?? 1
             let batches = spec.sweep.batches
             let header = ["norm"] + batches.map { "batch \($0) (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
             var rows: [[String]] = []
             for name in spec.sweep.norms {
                 var norm = try NormalizationSpec(parsing: name)
                 if case .count(let g)? = spec.sweep.groups.first { norm.groups = g }
-                let one = try MemoryPlanner.measurePeak(spec: spec, norm: norm, batch: 1)
-                let two = try MemoryPlanner.measurePeak(spec: spec, norm: norm, batch: 2)
-                let perSample = max(two - one, 1)
-                let scale = norm.method == .syncBatchNorm ? spec.training.workers : 1
-                let cells = batches.map { String(format: "%.1f", Double(one + perSample * ($0 * scale - 1)) / 1_048_576) }
-                let largest = budget < one ? 0 : (budget - one) / perSample / scale + 1
+                let w = spec.training.workers
+                let peaks = try batches.map { try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: $0, workers: w) }
+                let cells = peaks.map { String(format: "%.1f", Double($0) / 1_048_576) }
+                // Largest batch that fits: doubling then bisection over the prediction.
+                func fits(_ b: Int) throws -> Bool { try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: b, workers: w) <= budget }
+                var largest = 0
+                if try fits(1) {
+                    var lo = 1, hi = 2
+                    while try fits(hi) && hi < 1 << 20 { lo = hi; hi *= 2 }
+                    while hi - lo > 1 { let mid = (lo + hi) / 2; if try fits(mid) { lo = mid } else { hi = mid } }
+                    largest = lo
+                }
                 rows.append([name] + cells + [largest == 0 ? "none" : "\(largest)"])
             }
             let table = [header] + rows

@@ -2,7 +2,7 @@ import NormBenchEngine
 
 /// Predicts a cell's peak memory without training it.
 ///
-/// Builds the workload's model, runs one training step (forward, backward,
+/// Builds the workload's model, runs two training steps (forward, backward,
 /// optimizer update) on one worker's micro-batch at two small batch sizes, and
 /// reads the ledger's peak each time. Everything that depends on the batch
 /// (activations saved for backward, the input, convolution workspace) grows
@@ -27,7 +27,7 @@ public enum MemoryPlanner {
         return high + (high - low) * (n - 2 * t) / t
     }
 
-    /// The ledger peak of one training step at `batch`, measured.
+    /// The ledger peak of training steps at `batch`, measured.
     public static func measurePeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Int {
         let c = spec.clip
         MemoryLedger.shared.reset()
@@ -50,11 +50,15 @@ public enum MemoryPlanner {
             let input = Tensor(shape: [batch, c.frames, c.size, c.size, 3], category: .data)
             var g = SeededGenerator(seed: 1)
             for i in 0..<input.count { input.data[i] = g.nextNormal() }
-            let output = model.forward(input, mode: .training)
-            let grad = Tensor(shape: output.shape, category: .workspace)
-            grad.fill(1e-3)
-            _ = model.backward(grad)
-            optimizer.step(learningRate: 0)
+            // Two steps: the optimizer's state exists from the first update on, so the
+            // second step is the steady state a training cell sees.
+            for _ in 0..<2 {
+                let output = model.forward(input, mode: .training)
+                let grad = Tensor(shape: output.shape, category: .workspace)
+                grad.fill(1e-3)
+                _ = model.backward(grad)
+                optimizer.step(learningRate: 0)
+            }
         }
         return MemoryLedger.shared.snapshot().peakTotal - before
     }
