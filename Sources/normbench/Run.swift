@@ -36,11 +36,19 @@ struct Run: ParsableCommand {
             let catalog = WorkloadCatalog(directory: workloads)
             let path = try catalog.path(for: workload)
             var o = SweepOverrides()
-            o.norms = try norms.map { try list($0, "--norms") { WorkloadSpec.knownNorms.contains($0) ? $0 : nil } }
-            o.batches = try batches.map { try list($0, "--batch") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
-            o.seeds = try seeds.map { try list($0, "--seeds") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } }
-            o.threads = try threads.map { try list($0, "--threads") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
-            o.groups = try groups.map { try list($0, "--groups") { $0 == "C" ? .perChannel : Int($0).flatMap { $0 >= 1 ? GroupSetting.count($0) : nil } } }
+            o.norms = try norms.map {
+                try list($0, "--norms", expected: "one of \(WorkloadSpec.knownNorms.joined(separator: ", ")), e.g. --norms bn,gn") {
+                    WorkloadSpec.knownNorms.contains($0) ? $0 : nil
+                }
+            }
+            o.batches = try batches.map { try list($0, "--batch", expected: "a batch size of at least 1, e.g. --batch 2,8") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+            o.seeds = try seeds.map { try list($0, "--seeds", expected: "a seed ≥ 0, e.g. --seeds 0,1,2") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } }
+            o.threads = try threads.map { try list($0, "--threads", expected: "a thread count of at least 1, e.g. --threads 2") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+            o.groups = try groups.map {
+                try list($0, "--groups", expected: "a group count of at least 1 or C (one per channel), e.g. --groups 32,C") {
+                    $0 == "C" ? .perChannel : Int($0).flatMap { $0 >= 1 ? GroupSetting.count($0) : nil }
+                }
+            }
             if let workers { guard workers >= 1 else { throw UsageError(message: "--workers must be at least 1, got \(workers)") }; o.workers = workers }
             if let epochs { guard epochs >= 1 else { throw UsageError(message: "--epochs must be at least 1, got \(epochs)") }; o.epochs = epochs }
             if let steps { guard steps >= 1 else { throw UsageError(message: "--steps must be at least 1, got \(steps)") }; o.steps = steps }
@@ -122,14 +130,12 @@ struct Plan: ParsableCommand {
     }
 }
 
-/// Splits "a,b,c" and converts each item; the message names the option and the bad item.
-func list<T>(_ text: String, _ option: String, _ convert: (String) -> T?) throws -> [T] {
+/// Splits "a,b,c" and converts each item; the message names the option, the bad item and what is expected.
+func list<T>(_ text: String, _ option: String, expected: String, _ convert: (String) -> T?) throws -> [T] {
     let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    guard !items.isEmpty else { throw UsageError(message: "\(option) needs at least one value, e.g. \(option) 2,8") }
+    guard !items.isEmpty else { throw UsageError(message: "\(option) needs at least one value: \(expected)") }
     return try items.map { item in
-        guard let v = convert(item) else {
-            throw UsageError(message: "\(option): \"\(item)\" is not valid (norms: \(WorkloadSpec.knownNorms.joined(separator: ",")); batches, seeds, threads: integers ≥ 1 or ≥ 0; groups: integers or C)")
-        }
+        guard let v = convert(item) else { throw UsageError(message: "\(option): \"\(item)\" is not valid; expected \(expected)") }
         return v
     }
 }
