@@ -19,10 +19,10 @@ public struct CellSettings: Sendable, Equatable {
 
 /// What training and evaluating one cell measured.
 public struct CellMeasurement: Sendable {
-    public var top1Error: Double?
-    public var top5Error: Double?
-    public var mAP50: Double?
-    public var mAP: Double?
+    public var top1Error: Double? = nil
+    public var top5Error: Double? = nil
+    public var mAP50: Double? = nil
+    public var mAP: Double? = nil
     public var evalLoss: Double
     /// (step, training loss), every step.
     public var lossCurve: [(step: Int, loss: Double)]
