@@ -27,11 +27,13 @@ import NormBenchWorkloads
         eval = try ClipBank.decode(manifest: manifest, folder: folder, split: "eval", size: 16, frames: 6)
     }
 
-    func run(_ norm: String, batch: Int, workers: Int, seed: Int = 0) throws -> CellMeasurement {
+    /// Runs one cell with its own ledger (other suites allocate concurrently).
+    func run(_ norm: String, batch: Int, workers: Int, seed: Int = 0, ledger: MemoryLedger = MemoryLedger()) throws -> CellMeasurement {
         Parallel.threads = 2
-        return try ClassificationRun.run(
-            spec: spec, cell: CellSettings(norm: try NormalizationSpec(parsing: norm), batch: batch, workers: workers, seed: seed),
-            train: train, eval: eval)
+        let settings = CellSettings(norm: try NormalizationSpec(parsing: norm), batch: batch, workers: workers, seed: seed)
+        return try MemoryLedger.$scoped.withValue(ledger) {
+            try ClassificationRun.run(spec: spec, cell: settings, train: train, eval: eval)
+        }
     }
 
     /// SyncBN over W simulated workers of b samples = BN on one worker of W·b:
@@ -48,12 +50,15 @@ import NormBenchWorkloads
     }
 
     @Test func sameSeedSameNumbersAndLedgerReturnsToZero() throws {
-        let a = try run("gn:groups=2", batch: 2, workers: 1)
+        let ledger = MemoryLedger()
+        let a = try run("gn:groups=2", batch: 2, workers: 1, ledger: ledger)
         let b = try run("gn:groups=2", batch: 2, workers: 1)
         #expect(a.lossCurve.map(\.loss) == b.lossCurve.map(\.loss))
         #expect(a.evalLoss == b.evalLoss && a.top1Error == b.top1Error)
         #expect(a.ledger.peakTotal == b.ledger.peakTotal)
-        #expect(MemoryLedger.shared.snapshot().live[.activations] == 0)
+        #expect(a.ledger.peakTotal > 0)
+        #expect(ledger.snapshot().live[.activations] == 0)
+        #expect(ledger.snapshot().liveTotal == 0)
     }
 
     /// The planner's linear prediction (from batch 2 and 4 on 2 threads) is within
@@ -61,8 +66,10 @@ import NormBenchWorkloads
     @Test(arguments: [8, 16]) func memoryPredictionMatchesMeasurement(batch: Int) throws {
         Parallel.threads = 2
         let norm = try NormalizationSpec(parsing: "bn")
-        let predicted = try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: batch, workers: 1)
-        let measured = try MemoryPlanner.measurePeak(spec: spec, norm: norm, batch: batch)
+        let (predicted, measured) = try MemoryLedger.$scoped.withValue(MemoryLedger()) {
+            (try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: batch, workers: 1),
+             try MemoryPlanner.measurePeak(spec: spec, norm: norm, batch: batch))
+        }
         #expect(abs(Double(predicted - measured)) <= 0.05 * Double(measured), "predicted \(predicted), measured \(measured)")
     }
 }

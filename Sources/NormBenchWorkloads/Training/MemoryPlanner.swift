@@ -30,8 +30,8 @@ public enum MemoryPlanner {
     /// The ledger peak of training steps at `batch`, measured.
     public static func measurePeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Int {
         let c = spec.clip
-        MemoryLedger.shared.reset()
-        let before = MemoryLedger.shared.snapshot().liveTotal
+        MemoryLedger.current.reset()
+        let before = MemoryLedger.current.snapshot().liveTotal
         do {
             let model: Sequential
             switch spec.task {
@@ -60,6 +60,6 @@ public enum MemoryPlanner {
                 optimizer.step(learningRate: 0)
             }
         }
-        return MemoryLedger.shared.snapshot().peakTotal - before
+        return MemoryLedger.current.snapshot().peakTotal - before
     }
 }

@@ -105,3 +105,41 @@ struct TrainingLoop {
             ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak)
     }
 }
+
+/// Ledger, high-water mark and per-kind time over the measured part of a cell.
+struct CellMeter {
+    struct Result {
+        var convolution = 0.0, normalization = 0.0, other = 0.0
+        var ledger: MemoryLedger.Snapshot
+        var processPeak: Int?
+    }
+
+    init() {
+        MemoryLedger.current.reset()
+        ProcessMemory.resetHighWaterMark()
+        StepProfiler.shared.reset()
+    }
+
+    /// Starts the time measurement (after warm-up); memory counts from init.
+    mutating func startMeasuring() { StepProfiler.shared.reset() }
+
+    func stop() -> Result {
+        let s = StepProfiler.shared.seconds()
+        return Result(
+            convolution: (s[.convolutionForward] ?? 0) + (s[.convolutionBackwardData] ?? 0) + (s[.convolutionBackwardWeights] ?? 0),
+            normalization: s[.normalization] ?? 0,
+            other: (s[.other] ?? 0) + (s[.loss] ?? 0) + (s[.optimizer] ?? 0),
+            ledger: MemoryLedger.current.snapshot(), processPeak: ProcessMemory.highWaterMark())
+    }
+}
+
+extension Layer {
+    /// This layer's leaf layers, depth first (a container's children, recursively).
+    public var leaves: [any Layer] {
+        switch self {
+        case let s as Sequential: return s.layers.flatMap(\.leaves)
+        case let r as ResidualBlock: return r.branch.leaves + (r.shortcut?.leaves ?? [])
+        default: return [self]
+        }
+    }
+}
