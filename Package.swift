@@ -40,7 +40,7 @@ let package = Package(
             name: "NormBenchWorkloads",
             dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],
             swiftSettings: speed),
-        .target(name: "NormBenchHarness", dependencies: ["NormBenchWorkloads"], swiftSettings: speed),
+        .target(name: "NormBenchHarness", dependencies: ["NormBenchWorkloads", "NormBenchEngine", "NormBenchVideo"], swiftSettings: speed),
         .executableTarget(
             name: "normbench",
             dependencies: [
@@ -51,7 +51,7 @@ let package = Package(
             swiftSettings: speed),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo"], swiftSettings: speed),
         .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine"], swiftSettings: speed),
-        .testTarget(name: "NormBenchWorkloadsTests", dependencies: ["NormBenchWorkloads"], swiftSettings: speed),
+        .testTarget(name: "NormBenchWorkloadsTests", dependencies: ["NormBenchWorkloads", "NormBenchEngine"], swiftSettings: speed),
         .testTarget(name: "NormBenchHarnessTests", dependencies: ["NormBenchHarness"], swiftSettings: speed),
         .testTarget(name: "NormBenchCLITests", dependencies: ["normbench"], swiftSettings: speed),
     ]

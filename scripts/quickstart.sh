@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# README command one: install what is needed, build in release mode, run the main job.
+# README command one: install what is needed, build in release mode, and run the
+# main job on the default workload (the smoke sweep: BN vs GN at batch 2 and 8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product normbench
-bin=.build/release/normbench
-"$bin" info
-scripts/sample-clips.sh .normbench/samples
-"$bin" decode --sampling uniform --frames 16 --size 112 .normbench/samples/*
+.build/release/normbench info
+.build/release/normbench run smoke "$@"

@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product normbench
+# oneDNN's OpenMP threads must not spin while the engine's own threads work
+# (docs/engine.md); the binaries set this themselves, the test process needs it here.
+export OMP_WAIT_POLICY=passive
 swift test -c release "$@"

@@ -7,7 +7,7 @@ struct NormBench: ParsableCommand {
         commandName: "normbench",
         abstract: "Measure the BatchNorm / GroupNorm trade-off on video models, on your own CPU.",
         version: BuildInfo.versionLine,
-        subcommands: [List.self, Show.self, Decode.self, Bench.self, Info.self, Publish.self, Check.self])
+        subcommands: [Run.self, Plan.self, Decode.self, Publish.self, Check.self, List.self, Show.self, Bench.self, Info.self])
 }
 
 struct Bench: ParsableCommand {

@@ -11,14 +11,14 @@ struct Publish: ParsableCommand {
             Exit codes: 0 written, 2 error (a bad record is named; nothing is written).
             """)
 
-    @Argument(help: "Run folders, folders of runs, or record files (default: <out>/runs).")
+    @Argument(help: "Run folders, folders of runs, or record files (default: every run under --out, i.e. Results/<workload>/<run>/).")
     var runs: [String] = []
 
     @Option(help: "Folder to write the results into.")
     var out = "Results"
 
     func run() throws {
-        let inputs = runs.isEmpty ? ["\(out)/runs"] : runs
+        let inputs = runs.isEmpty ? [out] : runs
         do {
             let written = try Publisher.publish(runs: inputs, out: out)
             print("wrote \(written.count) files to \(out)/ from \(inputs.joined(separator: ", "))")

@@ -89,6 +89,9 @@ extension MemoryLedger {
     /// measure one model's memory while other tests allocate concurrently.
     /// Tensors allocated outside the scope must not be freed inside it.
     @TaskLocal public static var scoped: MemoryLedger?
+
+    /// The ledger measurements should read: `scoped` inside a scope, else `shared`.
+    public static var current: MemoryLedger { scoped ?? shared }
 }
 
 extension MemoryCategory {

@@ -53,6 +53,14 @@ public struct SyntheticRenderer: Sendable {
     public struct Box: Codable, Sendable, Equatable {
         public var x0, y0, x1, y1: Double
         public var label: Int
+
+        public init(x0: Double, y0: Double, x1: Double, y1: Double, label: Int) {
+            self.x0 = x0
+            self.y0 = y0
+            self.x1 = x1
+            self.y1 = y1
+            self.label = label
+        }
     }
 
     /// A moving shape: where it is at frame 0 and how it moves.

@@ -1,9 +1,10 @@
 import Foundation
+import NormBenchEngine
 import Yams
 
 extension WorkloadSpec {
     /// Normalization method names the sweep accepts.
-    public static let knownNorms = ["none", "bn", "syncbn", "frozenbn", "ln", "in", "gn", "gn+ws", "brn", "frn", "evonorm"]
+    public static var knownNorms: [String] { NormMethod.allCases.map(\.rawValue) }
 
     /// Reads and validates a workload file.
     /// - Throws: `WorkloadError` naming the file, the key, the problem and a valid example.

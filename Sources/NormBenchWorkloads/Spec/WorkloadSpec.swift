@@ -29,6 +29,8 @@ public struct WorkloadSpec: Codable, Sendable, Equatable {
 
 /// Where the clips come from.
 public struct DataSpec: Codable, Sendable, Equatable {
+    public init() {}
+
     public enum Source: String, Codable, Sendable, CaseIterable {
         /// Rendered in Swift, encoded to real video files, decoded back by the loader.
         case synthetic
@@ -45,6 +47,8 @@ public struct DataSpec: Codable, Sendable, Equatable {
 
 /// The synthetic data set: moving shapes whose class depends on shape and motion.
 public struct SyntheticSpec: Codable, Sendable, Equatable {
+    public init() {}
+
     /// Training clips.
     public var trainClips = 256
     /// Held-out evaluation clips.
@@ -58,8 +62,10 @@ public struct SyntheticSpec: Codable, Sendable, Equatable {
     public var height = 96
     /// Frame rate of the generated videos.
     public var fps = 25
-    /// Codec of the generated files: `h264` (.mp4) or `ffv1` (.mkv, lossless).
-    public var codec = "h264"
+    /// Codec of the generated files: `ffv1` (.mkv, lossless: byte-reproducible files,
+    /// exact pixels) or `h264` (.mp4, libx264; smaller, but its bytes were seen to
+    /// vary between in-process encodes of the same frames, see docs/workloads.md).
+    public var codec = "ffv1"
     /// Distracting shapes per clip that carry no label.
     public var distractors = 1
     /// Standard deviation of per-pixel noise, in 0-255 units.
@@ -82,6 +88,8 @@ public struct FolderSpec: Codable, Sendable, Equatable {
 
 /// How a training sample is cut from a video.
 public struct ClipSpec: Codable, Sendable, Equatable {
+    public init() {}
+
     /// Frames per sample (T).
     public var frames = 8
     /// Frame stride for `dense` and `random` sampling.
@@ -99,6 +107,8 @@ public struct ClipSpec: Codable, Sendable, Equatable {
 
 /// The network.
 public struct ModelSpec: Codable, Sendable, Equatable {
+    public init() {}
+
     /// `resnet3d-tiny` (classification) or `resnet3d-tiny-dense` (detection head at stride 4).
     public var architecture = "resnet3d-tiny"
     /// Channels of the stem and of each stage.
@@ -111,6 +121,8 @@ public struct ModelSpec: Codable, Sendable, Equatable {
 
 /// The optimization, shared by every cell.
 public struct TrainingSpec: Codable, Sendable, Equatable {
+    public init() {}
+
     /// Training length: epochs over the training clips (ignored when `steps` is set).
     public var epochs = 10
     /// Training length in optimizer steps; overrides `epochs`.
@@ -136,6 +148,8 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
 
 /// The cells: every combination of these is one run.
 public struct SweepSpec: Codable, Sendable, Equatable {
+    public init() {}
+
     /// Normalization methods by short name (`normbench list` shows them).
     public var norms = ["bn", "gn"]
     /// Samples per worker.

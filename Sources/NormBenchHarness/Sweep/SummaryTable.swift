@@ -1,0 +1,46 @@
+import Foundation
+
+/// The end-of-run table: rows = norm (and groups), columns = batch per worker,
+/// cells = accuracy mean ± std over seeds, clips/s, peak MiB.
+public enum SummaryTable {
+    public static func render(_ records: [ResultRecord]) -> String {
+        let done = records.filter { $0.status == .completed }
+        let batches = Array(Set(records.map(\.cell.batch))).sorted()
+        var rows: [(String, [String])] = []
+        var seen: [String] = []
+        for r in records {
+            let name = r.cell.groups == "-" ? r.cell.norm : "\(r.cell.norm) G=\(r.cell.groups)"
+            if !seen.contains(name) { seen.append(name) }
+        }
+        for name in seen {
+            let cells = batches.map { b -> String in
+                let group = records.filter { ($0.cell.groups == "-" ? $0.cell.norm : "\($0.cell.norm) G=\($0.cell.groups)") == name && $0.cell.batch == b }
+                if group.isEmpty { return "" }
+                if group.allSatisfy({ $0.status == .overBudget }) { return "over budget" }
+                let ok = group.filter { $0.status == .completed }
+                let errors = ok.compactMap { $0.accuracy?.top1Error ?? $0.accuracy?.mAP50.map { 1 - $0 } }
+                let metric = errors.isEmpty ? "-" : meanStd(errors.map { $0 * 100 })
+                let speed = ok.compactMap { $0.throughput?.trainClipsPerSecond }
+                let peak = ok.map(\.memory.ledgerPeakBytes).max() ?? 0
+                return "\(metric) · \(String(format: "%.1f", speed.reduce(0, +) / Double(max(speed.count, 1)))) clips/s · \(mib(peak)) MiB"
+            }
+            rows.append((name, cells))
+        }
+        let metricName = done.contains { $0.accuracy?.mAP50 != nil } ? "100 − mAP@0.5 (%)" : "top-1 error (%)"
+        let header = ["norm"] + batches.map { "batch \($0)" }
+        var table = [header] + rows.map { [$0.0] + $0.1 }
+        let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
+        table.insert(widths.map { String(repeating: "-", count: $0) }, at: 1)
+        let lines = table.map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: " | ")
+        }
+        return "\(metricName), mean ± std over seeds · train clips/s · peak memory (ledger)\n" + lines.joined(separator: "\n") + "\n"
+    }
+
+    static func meanStd(_ v: [Double]) -> String {
+        let mean = v.reduce(0, +) / Double(v.count)
+        guard v.count > 1 else { return String(format: "%.1f", mean) }
+        let std = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count - 1)).squareRoot()
+        return String(format: "%.1f ± %.1f", mean, std)
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import NormBenchEngine
+import NormBenchWorkloads
+
+/// How `normbench run` runs a sweep.
+public struct RunOptions: Sendable {
+    /// The run folder; default `<resultsRoot>/<workload>/<UTC timestamp>`.
+    public var out: String?
+    /// Continue the latest (or the given) run: cells with a record are kept, not re-run.
+    public var resume = false
+    /// Cells whose predicted peak memory exceeds this are recorded as over budget, not run.
+    public var memoryBudget: Int?
+    /// Count and skip clips that fail to decode instead of stopping.
+    public var skipBadClips = false
+    public var resultsRoot = "Results"
+
+    public init() {}
+}
+
+/// The run folder's description of itself, written first (`run.json`).
+public struct RunManifest: Codable, Sendable, Equatable {
+    public var workload: WorkloadSpec
+    public var cells: [CellKey]
+    public var created: String
+}
+
+/// Runs every cell of a sweep and writes one record per cell, atomically, as
+/// each finishes: an interrupted sweep loses only the cell in flight, and
+/// `--resume` skips the cells that have a record.
+public final class SweepRunner {
+    public let spec: WorkloadSpec
+    public let options: RunOptions
+    private let display: ProgressDisplay
+
+    public init(spec: WorkloadSpec, options: RunOptions, display: ProgressDisplay = ProgressDisplay()) {
+        self.spec = spec
+        self.options = options
+        self.display = display
+    }
+
+    /// Runs the sweep. Returns the run folder and every record in it.
+    /// - Throws: `HarnessError` (output not writable, run folder of another sweep),
+    ///   `DatasetError` (bad clips), `WorkloadError`, `NormalizationError`.
+    public func run() throws -> (folder: String, records: [ResultRecord]) {
+        let cells = try spec.cells()
+        let folder = try runFolder()
+        let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
+        try checkOrWriteManifest(manifest, folder: folder)
+        display.line("run folder: \(folder) (\(cells.count) cells)")
+
+        // Data: generated once (cached), decoded once into memory for every cell.
+        guard spec.data.source == .synthetic else {
+            throw HarnessError.mismatch("\(spec.name): data.source folder is not supported by `normbench run` yet; use source: synthetic")
+        }
+        let (dataFolder, dataManifest) = try SyntheticDataset.prepare(spec) { self.display.line($0) }
+        let frames = spec.data.synthetic.frames
+        let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
+        let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
+        let decodeFPS = Double(train.framesDecoded + eval.framesDecoded) / max(train.decodeSeconds + eval.decodeSeconds, 1e-9)
+        display.line(String(format: "data: %@ (decoded %d frames at %.0f frames/s%@)", dataManifest.description,
+                            train.framesDecoded + eval.framesDecoded, decodeFPS,
+                            train.skipped.isEmpty && eval.skipped.isEmpty ? "" : "; skipped \(train.skipped + eval.skipped)"))
+        let data = DataSummary(description: dataManifest.description, trainClips: train.count, evalClips: eval.count, digest: dataManifest.digest)
+
+        for (k, cell) in cells.enumerated() {
+            let path = RecordStore.path(of: cell.key, in: folder)
+            if options.resume, FileManager.default.fileExists(atPath: path), (try? RecordStore.read(path: path)) != nil {
+                display.line("cell \(k + 1)/\(cells.count) \(cell.key.id): done earlier, kept")
+                continue
+            }
+            let record = try runCell(cell, index: k, of: cells.count, train: train, eval: eval, data: data, decodeFPS: decodeFPS)
+            try RecordStore.write(record, in: folder)
+        }
+        return (folder, try RecordStore.readAll(folder))
+    }
+
+    private func runCell(
+        _ cell: SweepCell, index k: Int, of n: Int, train: ClipBank, eval: ClipBank, data: DataSummary, decodeFPS: Double
+    ) throws -> ResultRecord {
+        Parallel.threads = cell.threads
+        let label = "cell \(k + 1)/\(n) \(cell.key.norm) b=\(cell.key.batch) W=\(cell.key.workers) G=\(cell.key.groups) seed=\(cell.key.seed) T=\(cell.threads)"
+        if let budget = options.memoryBudget {
+            let predicted = try MemoryPlanner.predictPeak(spec: spec, norm: cell.settings.norm, batch: cell.key.batch, workers: cell.key.workers)
+            if predicted > budget {
+                display.line("\(label): over budget (predicted \(mib(predicted)) MiB > \(mib(budget)) MiB), not run")
+                return ResultRecord(
+                    cell: cell.key, status: .overBudget,
+                    note: "predicted peak \(predicted) bytes > budget \(budget) bytes", task: spec.task.rawValue,
+                    memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:], predictedPeakBytes: predicted),
+                    data: data, environment: .current())
+            }
+        }
+        let calibration = Calibration.measure(threads: cell.threads)
+        let started = Date()
+        let m: CellMeasurement
+        switch spec.task {
+        case .classification:
+            m = try ClassificationRun.run(spec: spec, cell: cell.settings, train: train, eval: eval) { p in
+                self.display.progress(label, p, elapsed: Date().timeIntervalSince(started))
+            }
+        case .detection:
+            m = try DetectionRun.run(spec: spec, cell: cell.settings, train: train, eval: eval) { p in
+                self.display.progress(label, p, elapsed: Date().timeIntervalSince(started))
+            }
+        }
+        let steps = m.stepSeconds.sorted()
+        let median = steps.isEmpty ? 0 : steps[steps.count / 2]
+        let p90 = steps.isEmpty ? 0 : steps[min(steps.count - 1, Int(Double(steps.count) * 0.9))]
+        let measured = steps.reduce(0, +)
+        let total = max(m.convolutionSeconds + m.normalizationSeconds + m.otherSeconds, 1e-12)
+        let record = ResultRecord(
+            cell: cell.key, status: .completed, task: spec.task.rawValue,
+            accuracy: Accuracy(top1Error: m.top1Error, top5Error: m.top5Error, mAP50: m.mAP50, mAP: m.mAP, evalLoss: m.evalLoss),
+            training: TrainingSummary(
+                steps: m.steps, epochs: m.epochs, samplesPerStep: m.samplesPerStep, learningRate: m.peakLearningRate,
+                lossCurve: m.lossCurve.map { LossPoint(step: $0.step, loss: $0.loss) }),
+            throughput: Throughput(
+                trainClipsPerSecond: measured > 0 ? Double(steps.count * m.samplesPerStep) / measured : 0,
+                stepSecondsMedian: median, stepSecondsP90: p90, evalClipsPerSecond: m.evalClipsPerSecond,
+                decodeFramesPerSecond: decodeFPS),
+            timeShare: TimeShare(
+                convolution: m.convolutionSeconds / total, normalization: m.normalizationSeconds / total, other: m.otherSeconds / total),
+            memory: Memory(
+                ledgerPeakBytes: m.ledger.peakTotal,
+                ledgerAtPeakBytes: Dictionary(uniqueKeysWithValues: m.ledger.atPeak.map { ($0.key.rawValue, $0.value) }),
+                processPeakBytes: m.processPeakBytes),
+            calibration: calibration, data: data, environment: .current())
+        display.finish(label, record)
+        return record
+    }
+
+    /// The run folder: `--out`, or the latest run of this workload when resuming, or a new one.
+    private func runFolder() throws -> String {
+        if let out = options.out { return out }
+        let root = "\(options.resultsRoot)/\(spec.name)"
+        if options.resume {
+            let runs = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+                .filter { FileManager.default.fileExists(atPath: "\(root)/\($0)/run.json") }.sorted()
+            guard let last = runs.last else {
+                throw HarnessError.mismatch("\(root): --resume found no earlier run of \(spec.name); run without --resume, or pass --out <run folder>")
+            }
+            return "\(root)/\(last)"
+        }
+        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
+        return "\(root)/\(stamp)"
+    }
+
+    /// A new run writes `run.json`; a resumed run must describe the same sweep.
+    private func checkOrWriteManifest(_ manifest: RunManifest, folder: String) throws {
+        let path = "\(folder)/run.json"
+        if let data = FileManager.default.contents(atPath: path) {
+            guard let old = try? JSONDecoder().decode(RunManifest.self, from: data) else {
+                throw HarnessError.read(path: path, reason: "not a normbench run description")
+            }
+            guard old.workload == manifest.workload, old.cells == manifest.cells else {
+                throw HarnessError.mismatch(
+                    "\(folder): holds a different sweep (workload settings or cells differ); pass --out <new folder>, or resume with the same workload and options")
+            }
+            return
+        }
+        try AtomicFile.write(RecordStore.encode(manifest), to: path)
+    }
+}
+
+func mib(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }

@@ -1,0 +1,65 @@
+import NormBenchEngine
+
+/// Predicts a cell's peak memory without training it.
+///
+/// Builds the workload's model, runs two training steps (forward, backward,
+/// optimizer update) on one worker's micro-batch at two small batch sizes, and
+/// reads the ledger's peak each time. Everything that depends on the batch
+/// (activations saved for backward, the input, convolution workspace) grows
+/// linearly in it; parameters, gradients and optimizer state do not. SyncBN's
+/// simulated worker holds all W·batch samples, so it is predicted at W·batch.
+public enum MemoryPlanner {
+    /// Predicted ledger peak in bytes for one cell, at the current `Parallel.threads`.
+    ///
+    /// Small batches (up to twice the thread count) are measured directly. Larger
+    /// ones are extrapolated from T and 2T samples (T = threads): oneDNN's scratch
+    /// memory depends on how it splits the batch over threads, so batches below T
+    /// do not predict larger ones.
+    public static func predictPeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int, workers: Int) throws -> Int {
+        let n = norm.method == .syncBatchNorm ? batch * workers : batch
+        let t = max(1, Parallel.threads)
+        // The first step of a process also fills caches that outlive it (convolution
+        // primitives); measure after one warm-up step.
+        _ = try measurePeak(spec: spec, norm: norm, batch: 1)
+        if n <= 2 * t { return try measurePeak(spec: spec, norm: norm, batch: n) }
+        let low = try measurePeak(spec: spec, norm: norm, batch: t)
+        let high = try measurePeak(spec: spec, norm: norm, batch: 2 * t)
+        return high + (high - low) * (n - 2 * t) / t
+    }
+
+    /// The ledger peak of training steps at `batch`, measured.
+    public static func measurePeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Int {
+        let c = spec.clip
+        MemoryLedger.current.reset()
+        let before = MemoryLedger.current.snapshot().liveTotal
+        do {
+            let model: Sequential
+            switch spec.task {
+            case .classification:
+                model = try ResNet3D.classifier(
+                    ResNet3DConfig(frames: c.frames, height: c.size, width: c.size, widths: spec.model.widths,
+                                   depths: spec.model.blocks, classes: spec.data.synthetic.classes,
+                                   zeroInitLastNorm: spec.model.zeroInitLastGamma, seed: 0),
+                    normalization: norm)
+            case .detection:
+                model = try DetectionModel.make(
+                    widths: spec.model.widths, classes: spec.data.synthetic.classes, normalization: norm,
+                    zeroInitLastGamma: spec.model.zeroInitLastGamma, seed: 0)
+            }
+            let optimizer = SGD(parameters: model.parameters)
+            let input = Tensor(shape: [batch, c.frames, c.size, c.size, 3], category: .data)
+            var g = SeededGenerator(seed: 1)
+            for i in 0..<input.count { input.data[i] = g.nextNormal() }
+            // Two steps: the optimizer's state exists from the first update on, so the
+            // second step is the steady state a training cell sees.
+            for _ in 0..<2 {
+                let output = model.forward(input, mode: .training)
+                let grad = Tensor(shape: output.shape, category: .workspace)
+                grad.fill(1e-3)
+                _ = model.backward(grad)
+                optimizer.step(learningRate: 0)
+            }
+        }
+        return MemoryLedger.current.snapshot().peakTotal - before
+    }
+}

@@ -1,0 +1,145 @@
+import Dispatch
+import NormBenchEngine
+
+/// The training loop every task shares: W micro-batches per step (one for
+/// SyncBN, see `ClassificationRun`), gradients accumulated, one SGD step; step
+/// timing after warm-up, the ledger and per-kind time over the cell, progress.
+///
+/// The task supplies `microStep`: given one micro-batch's samples and the
+/// factor 1/W for the loss gradient, run forward and backward (accumulating
+/// into the parameters' gradients) and return the micro-batch's loss.
+struct TrainingLoop {
+    let spec: WorkloadSpec
+    let cell: CellSettings
+    let train: ClipBank
+    let assembler: BatchAssembler
+    let plan: TrainingPlan
+
+    init(spec: WorkloadSpec, cell: CellSettings, train: ClipBank) {
+        self.spec = spec
+        self.cell = cell
+        self.train = train
+        assembler = BatchAssembler(frames: spec.clip.frames, stride: spec.clip.stride, mean: spec.clip.mean, std: spec.clip.std)
+        plan = TrainingPlan(training: spec.training, trainClips: train.count, batch: cell.batch, workers: cell.workers)
+    }
+
+    /// Latest first frame of a sample window in a training clip.
+    var maxStart: Int { train.framesPerClip - assembler.span }
+
+    struct Outcome {
+        var lossCurve: [(step: Int, loss: Double)]
+        var stepSeconds: [Double]
+        var meter: CellMeter.Result
+    }
+
+    func run(
+        model: Sequential, progress: (CellProgress) -> Void,
+        microStep: ([BatchAssembler.Sample], Float) throws -> Double
+    ) throws -> Outcome {
+        let optimizer = SGD(
+            parameters: model.parameters, momentum: Float(spec.training.momentum),
+            weightDecay: Float(spec.training.weightDecay), decayNormalization: spec.training.weightDecayNorm)
+        let order = TrainingPlan.order(clips: train.count, samples: plan.steps * plan.samplesPerStep, seed: cell.seed)
+        var g = SeededGenerator(seed: UInt64(cell.seed) &+ 0x5EED)
+        let microBatches = cell.norm.method == .syncBatchNorm ? 1 : cell.workers
+        let perMicroBatch = plan.samplesPerStep / microBatches
+        let flip = spec.clip.flip
+
+        var meter = CellMeter()
+        var lossCurve: [(Int, Double)] = []
+        var stepSeconds: [Double] = []
+        for step in 0..<plan.steps {
+            if step == plan.warmupSteps { meter.startMeasuring() }
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            StepProfiler.shared.measure(.optimizer) { optimizer.zeroGradients() }
+            var loss = 0.0
+            for m in 0..<microBatches {
+                let samples = (0..<perMicroBatch).map { k -> BatchAssembler.Sample in
+                    let clip = order[step * plan.samplesPerStep + m * perMicroBatch + k]
+                    return .init(clip: clip, start: Int(g.next() % UInt64(maxStart + 1)), flip: flip && g.next() & 1 == 1)
+                }
+                loss += try microStep(samples, 1 / Float(microBatches)) / Double(microBatches)
+            }
+            StepProfiler.shared.measure(.optimizer) { optimizer.step(learningRate: plan.schedule.rate(at: step)) }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            guard loss.isFinite else { throw TrainingError.diverged(step: step, loss: loss) }
+            lossCurve.append((step, loss))
+            if step >= plan.warmupSteps { stepSeconds.append(seconds) }
+            let measured = stepSeconds.reduce(0, +)
+            progress(CellProgress(
+                step: step + 1, steps: plan.steps, loss: loss,
+                clipsPerSecond: measured > 0 ? Double(stepSeconds.count * plan.samplesPerStep) / measured : 0))
+        }
+        let result = meter.stop()
+
+        if spec.training.preciseBNBatches > 0 && cell.norm.method.usesBatchStatistics {
+            let batches = spec.training.preciseBNBatches
+            let precise = TrainingPlan.order(clips: train.count, samples: batches * cell.batch, seed: cell.seed + 1)
+            PreciseBN.recompute(layers: model.leaves, batches: batches) { k in
+                let samples = (0..<cell.batch).map { BatchAssembler.Sample(clip: precise[k * cell.batch + $0], start: maxStart / 2) }
+                _ = model.forward(assembler.assemble(samples, from: train), mode: .training)
+            }
+        }
+        return Outcome(lossCurve: lossCurve, stepSeconds: stepSeconds, meter: result)
+    }
+
+    /// Runs `body` over the evaluation clips' centre windows in batches of `batch`;
+    /// returns the seconds it took.
+    func evaluate(_ eval: ClipBank, batch: Int, _ body: ([BatchAssembler.Sample], Tensor) -> Void) -> Double {
+        let start = (eval.framesPerClip - assembler.span) / 2
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for first in stride(from: 0, to: eval.count, by: batch) {
+            let samples = (first..<min(first + batch, eval.count)).map { BatchAssembler.Sample(clip: $0, start: start) }
+            body(samples, assembler.assemble(samples, from: eval))
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+    }
+
+    /// The measurement record of a finished cell (metrics filled in by the task).
+    func measurement(_ o: Outcome, evalLoss: Double, evalClips: Int, evalSeconds: Double) -> CellMeasurement {
+        CellMeasurement(
+            evalLoss: evalLoss, lossCurve: o.lossCurve, steps: plan.steps, epochs: plan.epochs,
+            samplesPerStep: plan.samplesPerStep, peakLearningRate: Double(plan.schedule.base), stepSeconds: o.stepSeconds,
+            evalClipsPerSecond: Double(evalClips) / max(evalSeconds, 1e-9),
+            convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
+            ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak)
+    }
+}
+
+/// Ledger, high-water mark and per-kind time over the measured part of a cell.
+struct CellMeter {
+    struct Result {
+        var convolution = 0.0, normalization = 0.0, other = 0.0
+        var ledger: MemoryLedger.Snapshot
+        var processPeak: Int?
+    }
+
+    init() {
+        MemoryLedger.current.reset()
+        ProcessMemory.resetHighWaterMark()
+        StepProfiler.shared.reset()
+    }
+
+    /// Starts the time measurement (after warm-up); memory counts from init.
+    mutating func startMeasuring() { StepProfiler.shared.reset() }
+
+    func stop() -> Result {
+        let s = StepProfiler.shared.seconds()
+        return Result(
+            convolution: (s[.convolutionForward] ?? 0) + (s[.convolutionBackwardData] ?? 0) + (s[.convolutionBackwardWeights] ?? 0),
+            normalization: s[.normalization] ?? 0,
+            other: (s[.other] ?? 0) + (s[.loss] ?? 0) + (s[.optimizer] ?? 0),
+            ledger: MemoryLedger.current.snapshot(), processPeak: ProcessMemory.highWaterMark())
+    }
+}
+
+extension Layer {
+    /// This layer's leaf layers, depth first (a container's children, recursively).
+    public var leaves: [any Layer] {
+        switch self {
+        case let s as Sequential: return s.layers.flatMap(\.leaves)
+        case let r as ResidualBlock: return r.branch.leaves + (r.shortcut?.leaves ?? [])
+        default: return [self]
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import NormBenchEngine
+import NormBenchHarness
+import NormBenchWorkloads
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train and measure every cell of a workload's sweep; one JSON record per cell.",
+        discussion: """
+        Cells = norms × batches × groups (GroupNorm family) × seeds × threads. Each finished cell \
+        is written atomically to <out>/cells/<cell>.json; --resume skips cells that have a record. \
+        Exit codes: 0 ok; 1 a cell, the data or the output failed (one line on stderr); 2 bad workload or options.
+        """)
+
+    @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
+    @Option(help: "Normalization methods, comma-separated (e.g. bn,gn).") var norms: String?
+    @Option(name: .customLong("batch"), help: "Samples per worker, comma-separated (e.g. 2,4,8,16).") var batches: String?
+    @Option(help: "Simulated data-parallel workers W.") var workers: Int?
+    @Option(help: "GroupNorm groups, comma-separated; C = one per channel.") var groups: String?
+    @Option(help: "Seeds, comma-separated.") var seeds: String?
+    @Option(help: "Thread counts, comma-separated.") var threads: String?
+    @Option(help: "Training length in epochs (overrides the workload).") var epochs: Int?
+    @Option(help: "Training length in optimizer steps (overrides epochs).") var steps: Int?
+    @Option(help: "Run folder (default Results/<workload>/<UTC time>).") var out: String?
+    @Flag(help: "Continue the latest run (or --out): cells with a record are kept.") var resume = false
+    @Option(help: "Skip cells whose predicted peak memory exceeds this (e.g. 2GiB, 512MiB).") var memoryBudget: String?
+    @Flag(help: "Count and skip clips that fail to decode instead of stopping.") var skipBadClips = false
+    @Option(help: "Folder of workload files.") var workloads = "Workloads"
+
+    func run() throws {
+        OpenMPRuntime.preferPassiveWaitPolicy()
+        let spec: WorkloadSpec
+        var options = RunOptions()
+        do {
+            let catalog = WorkloadCatalog(directory: workloads)
+            let path = try catalog.path(for: workload)
+            var o = SweepOverrides()
+            o.norms = try norms.map {
+                try list($0, "--norms", expected: "one of \(WorkloadSpec.knownNorms.joined(separator: ", ")), e.g. --norms bn,gn") {
+                    WorkloadSpec.knownNorms.contains($0) ? $0 : nil
+                }
+            }
+            o.batches = try batches.map { try list($0, "--batch", expected: "a batch size of at least 1, e.g. --batch 2,8") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+            o.seeds = try seeds.map { try list($0, "--seeds", expected: "a seed ≥ 0, e.g. --seeds 0,1,2") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } }
+            o.threads = try threads.map { try list($0, "--threads", expected: "a thread count of at least 1, e.g. --threads 2") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+            o.groups = try groups.map {
+                try list($0, "--groups", expected: "a group count of at least 1 or C (one per channel), e.g. --groups 32,C") {
+                    $0 == "C" ? .perChannel : Int($0).flatMap { $0 >= 1 ? GroupSetting.count($0) : nil }
+                }
+            }
+            if let workers { guard workers >= 1 else { throw UsageError(message: "--workers must be at least 1, got \(workers)") }; o.workers = workers }
+            if let epochs { guard epochs >= 1 else { throw UsageError(message: "--epochs must be at least 1, got \(epochs)") }; o.epochs = epochs }
+            if let steps { guard steps >= 1 else { throw UsageError(message: "--steps must be at least 1, got \(steps)") }; o.steps = steps }
+            spec = try o.apply(to: try WorkloadSpec.load(path: path), file: path)
+            _ = try spec.cells()  // groups that do not divide a width fail here, before any work
+            options.out = out
+            options.resume = resume
+            options.skipBadClips = skipBadClips
+            options.memoryBudget = try memoryBudget.map(parseBytes)
+        } catch {
+            printError("normbench run: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            let (folder, records) = try SweepRunner(spec: spec, options: options).run()
+            print("")
+            print(SummaryTable.render(records), terminator: "")
+            print("records: \(folder)/cells/ (normbench publish \(folder))")
+        } catch {
+            printError("normbench run: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict peak memory per normalization method and batch, and the largest batch that fits a budget.",
+        discussion: "Measures the engine's ledger for one training step at batch 1 and 2 per method (no training) and extrapolates linearly.")
+
+    @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
+    @Option(help: "Memory budget (e.g. 4GiB).") var memoryBudget = "4GiB"
+    @Option(help: "Folder of workload files.") var workloads = "Workloads"
+
+    func run() throws {
+        OpenMPRuntime.preferPassiveWaitPolicy()
+        let spec: WorkloadSpec, budget: Int
+        do {
+            spec = try WorkloadCatalog(directory: workloads).load(workload)
+            budget = try parseBytes(memoryBudget)
+        } catch {
+            printError("normbench plan: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            // oneDNN's scratch memory depends on the thread count: plan for the sweep's.
+            Parallel.threads = spec.sweep.threads.max() ?? 1
+            let batches = spec.sweep.batches
+            let header = ["norm"] + batches.map { "batch \($0) (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
+            var rows: [[String]] = []
+            for name in spec.sweep.norms {
+                var norm = try NormalizationSpec(parsing: name)
+                if case .count(let g)? = spec.sweep.groups.first { norm.groups = g }
+                let w = spec.training.workers
+                let peaks = try batches.map { try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: $0, workers: w) }
+                let cells = peaks.map { String(format: "%.1f", Double($0) / 1_048_576) }
+                // Largest batch that fits: doubling then bisection over the prediction.
+                func fits(_ b: Int) throws -> Bool { try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: b, workers: w) <= budget }
+                var largest = 0
+                if try fits(1) {
+                    var lo = 1, hi = 2
+                    while try fits(hi) && hi < 1 << 20 { lo = hi; hi *= 2 }
+                    while hi - lo > 1 { let mid = (lo + hi) / 2; if try fits(mid) { lo = mid } else { hi = mid } }
+                    largest = lo
+                }
+                rows.append([name] + cells + [largest == 0 ? "none" : "\(largest)"])
+            }
+            let table = [header] + rows
+            let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
+            for (i, row) in table.enumerated() {
+                print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+                if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+            }
+            print("peak = ledger (parameters, gradients, optimizer state, activations, workspace, input) of one worker's step")
+        } catch {
+            printError("normbench plan: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Splits "a,b,c" and converts each item; the message names the option, the bad item and what is expected.
+func list<T>(_ text: String, _ option: String, expected: String, _ convert: (String) -> T?) throws -> [T] {
+    let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !items.isEmpty else { throw UsageError(message: "\(option) needs at least one value: \(expected)") }
+    return try items.map { item in
+        guard let v = convert(item) else { throw UsageError(message: "\(option): \"\(item)\" is not valid; expected \(expected)") }
+        return v
+    }
+}
+
+/// "2GiB", "512MiB", "1.5GB", "1000000" → bytes.
+func parseBytes(_ text: String) throws -> Int {
+    let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let v = Double(text.dropLast(suffix.count)), v > 0 { return Int(v * scale) }
+    }
+    if let v = Int(text), v > 0 { return v }
+    throw UsageError(message: "memory size \"\(text)\" is not valid; e.g. 2GiB or 512MiB")
+}
