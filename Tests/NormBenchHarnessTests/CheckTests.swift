@@ -41,26 +41,26 @@ private func modify(_ records: [ResultRecord], _ change: (inout ResultRecord) ->
     @Test func slowerRelativeThroughputIsARegression() throws {
         // 20 → 12 clips/s in every cell on an unchanged machine: 40 % slower. Each cell
         // is inside its own noise allowance (50 %), the workload's geometric mean is not (30 %).
-        let slower = try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 12 }, against: run())
+        let slower = try check(modify(run()) { setTrainingSpeed(&$0, 12) }, against: run())
         #expect(!slower.passed)
         #expect(slower.regressions.map(\.metric) == ["trainClipsPerSecond/cal"])
         #expect(slower.regressions.first?.cell == "smoke (geomean of 4 cells)")
         #expect(slower.regressions.first?.change == "-40.00%")
         #expect(slower.rows.filter { $0.metric == "trainClipsPerSecond/cal" && $0.verdict == .withinTolerance }.count == 4)
         // One cell 2.5× slower: that cell fails, the geometric mean (0.4^¼ = 0.80) does not.
-        let oneCell = try check(modify(run()) { if $0.cell.norm == "gn" && $0.cell.batch == 8 { $0.throughput!.trainClipsPerSecond = 8 } }, against: run())
+        let oneCell = try check(modify(run()) { if $0.cell.norm == "gn" && $0.cell.batch == 8 { setTrainingSpeed(&$0, 8) } }, against: run())
         #expect(oneCell.regressions.map(\.cell) == ["smoke/gn_b8_w1_g4_s0_t2"], "\(oneCell.render())")
         // The same clips/s on a machine whose probes measured 0.6× as fast: not the code's fault.
         let slowMachine = try check(modify(run()) {
-            $0.throughput!.trainClipsPerSecond = 12
+            setTrainingSpeed(&$0, 12)
             $0.throughput!.evalClipsPerSecond *= 0.6
             $0.calibration = Calibration(convGFLOPS: 60, bandwidthGBps: 9)
         }, against: run())
         #expect(slowMachine.passed, "\(slowMachine.render())")
         // 20 % slower is inside the 30 % allowed for a noisy 2-core machine.
-        #expect(try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 16 }, against: run()).passed)
+        #expect(try check(modify(run()) { setTrainingSpeed(&$0, 16) }, against: run()).passed)
         // Faster passes.
-        let faster = try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 40 }, against: run())
+        let faster = try check(modify(run()) { setTrainingSpeed(&$0, 40) }, against: run())
         #expect(faster.passed)
         #expect(faster.rows.filter { $0.verdict == .improved }.count == 4 + 1)
     }
@@ -101,7 +101,13 @@ private func modify(_ records: [ResultRecord], _ change: (inout ResultRecord) ->
         try Data("{}".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: HarnessError.self) { try Baseline.read(path: path) }
         // Tolerances come from the file: 40 % slower passes with 50 % allowed.
-        let loose = try check(modify(run()) { $0.throughput!.trainClipsPerSecond = 12 }, against: run(), tolerances: CheckTolerances(throughputRelative: 0.5))
+        let loose = try check(modify(run()) { setTrainingSpeed(&$0, 12) }, against: run(), tolerances: CheckTolerances(throughputRelative: 0.5))
         #expect(loose.passed)
     }
+}
+
+/// Sets a record's training speed as a run would: clips/s and the median step time agree.
+func setTrainingSpeed(_ r: inout ResultRecord, _ clipsPerSecond: Double) {
+    r.throughput!.trainClipsPerSecond = clipsPerSecond
+    r.throughput!.stepSecondsMedian = Double(r.training!.samplesPerStep) / clipsPerSecond
 }

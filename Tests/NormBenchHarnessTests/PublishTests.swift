@@ -75,7 +75,7 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         #expect(page.contains("_Machine: test (2 logical CPUs); threads: 2; normbench 0, Swift 6, FFmpeg 5.1, oneDNN 2.6; data: synthetic (48 train / 32 eval clips, digest abc); commit 0; run 2026-01-01._"))
         #expect(page.contains("| method | batch | ledger peak | activations | parameters | process peak | predicted |"))
         #expect(page.contains("| BN | 8 | 8.0 | 7.0 | 1.0 | – | – |"))
-        #expect(page.contains("| BN | 20.0 (100 ms) | 20.0 (100 ms) |"))
+        #expect(page.contains("| BN | 20.0 (100 ms) | 20.0 (400 ms) |"))
         #expect(page.contains("| BN | 20.0 (conv 60) | 20.0 (conv 60) |"))
         let index = text(try Publisher.render(sweep()), "README.md")
         #expect(index.contains("| [video-cls](video-cls.md) | classification | BN, GN (G=4) | 2, 8 | 3 | 12 | 12 |"))

@@ -9,7 +9,7 @@ func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error:
         status: .completed, task: "classification",
         accuracy: Accuracy(top1Error: top1Error, evalLoss: 1.2),
         training: TrainingSummary(steps: 10, epochs: 2, samplesPerStep: batch, learningRate: 0.01, lossCurve: [LossPoint(step: 1, loss: 1.4)]),
-        throughput: Throughput(trainClipsPerSecond: 20, stepSecondsMedian: 0.1, stepSecondsP90: 0.12, evalClipsPerSecond: 60),
+        throughput: Throughput(trainClipsPerSecond: 20, stepSecondsMedian: Double(batch) / 20, stepSecondsP90: 0.12, evalClipsPerSecond: 60),
         timeShare: TimeShare(convolution: 0.6, normalization: 0.2, other: 0.2),
         memory: Memory(ledgerPeakBytes: 1 << 20, ledgerAtPeakBytes: ["activations": 1 << 19, "parameters": 1 << 19]),
         calibration: Calibration(convGFLOPS: 100, bandwidthGBps: 15),
