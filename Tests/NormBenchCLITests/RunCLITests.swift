@@ -120,4 +120,41 @@ import Testing
         #expect(r.stderrLines.count == 1)
         #expect(r.stderr.contains("\(bad):2: `sweep.batches`"), "stderr: \(r.stderr)")
     }
+
+    /// A user's folder of clips (made with the ffmpeg CLI): a corrupt clip stops the
+    /// run with one line naming it, or is skipped and reported with --skip-bad-clips.
+    @Test func folderDataSourceWithACorruptClip() throws {
+        let root = "\(folder)/mine"
+        try FileManager.default.createDirectory(atPath: "\(root)/clips", withIntermediateDirectories: true)
+        var csv = "path,label,split\n"
+        for i in 0..<6 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=32x24:rate=10:duration=0.8",
+                           "-vf", "hue=h=\(i * 60)", "-c:v", "libx264", "-pix_fmt", "yuv420p", "\(root)/clips/\(i).mp4"]
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            csv += "clips/\(i).mp4,\(i % 2),\(i < 4 ? "train" : "eval")\n"
+        }
+        try Data("not a video".utf8).write(to: URL(fileURLWithPath: "\(root)/clips/1.mp4"))
+        try csv.write(toFile: "\(root)/clips.csv", atomically: true, encoding: .utf8)
+        let yaml = "\(folder)/mine.yaml"
+        try """
+            name: mine
+            data:
+              source: folder
+              folder: {root: \(root), manifest: clips.csv, classes: 2}
+            clip: {frames: 2, stride: 2, size: 16}
+            model: {widths: [4, 8, 8]}
+            training: {steps: 2, warmupSteps: 0}
+            sweep: {norms: [gn], batches: [2], groups: [2], seeds: [0], threads: [1]}
+            """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        let strict = try BuiltBinary.run(["run", yaml, "--out", "\(folder)/mine-run"], timeout: 300)
+        #expect(strict.status == 1)
+        #expect(strict.stderrLines.count == 1 && strict.stderr.contains("clips/1.mp4"), "stderr: \(strict.stderr)")
+        let lenient = try BuiltBinary.run(["run", yaml, "--out", "\(folder)/mine-run2", "--skip-bad-clips"], timeout: 300)
+        #expect(lenient.status == 0, "stderr: \(lenient.stderr)")
+        #expect(lenient.stdout.contains("skipped [\"clips/1.mp4\"]"), "stdout: \(lenient.stdout)")
+    }
 }

@@ -48,12 +48,11 @@ public final class SweepRunner {
         try checkOrWriteManifest(manifest, folder: folder)
         display.line("run folder: \(folder) (\(cells.count) cells)")
 
-        // Data: generated once (cached), decoded once into memory for every cell.
-        guard spec.data.source == .synthetic else {
-            throw HarnessError.mismatch("\(spec.name): data.source folder is not supported by `normbench run` yet; use source: synthetic")
-        }
-        let (dataFolder, dataManifest) = try SyntheticDataset.prepare(spec) { self.display.line($0) }
-        let frames = spec.data.synthetic.frames
+        // Data: generated once (cached) or a user's folder, decoded once into memory for every cell.
+        let (dataFolder, dataManifest) = spec.data.source == .synthetic
+            ? try SyntheticDataset.prepare(spec) { self.display.line($0) }
+            : try FolderDataset.load(spec)
+        let frames = spec.framesPerClip
         let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
         let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
         let decodeFPS = Double(train.framesDecoded + eval.framesDecoded) / max(train.decodeSeconds + eval.decodeSeconds, 1e-9)

@@ -57,7 +57,10 @@ extension WorkloadSpec {
             .invalid(file: file, line: nil, key: key, problem: problem, example: example)
         }
         if data.source == .folder && data.folder == nil {
-            throw fail("data.folder", "is required when `data.source` is folder", "folder: {root: clips/, manifest: clips.csv}")
+            throw fail("data.folder", "is required when `data.source` is folder", "folder: {root: clips/, manifest: clips.csv, classes: 10}")
+        }
+        if data.source == .folder && task == .detection && data.folder?.boxes == nil {
+            throw fail("data.folder.boxes", "is required for a detection workload", "boxes: boxes.json")
         }
         if data.source == .synthetic && clip.sampling != "uniform" && (clip.frames - 1) * clip.stride + 1 > data.synthetic.frames {
             throw fail(
@@ -106,12 +109,16 @@ extension DataSpec {
         try r.string("cache", &cache, example: "cache: .normbench/cache")
         if var s = try r.section("synthetic") { try synthetic.read(&s) }
         if var s = try r.section("folder") {
-            var f = FolderSpec(root: "")
+            var f = FolderSpec(root: "", manifest: "", classes: 0)
             try s.string("root", &f.root, example: "root: my-clips/")
-            try s.optionalString("manifest", &f.manifest, example: "manifest: train.csv")
+            try s.string("manifest", &f.manifest, example: "manifest: clips.csv")
             try s.optionalString("boxes", &f.boxes, example: "boxes: boxes.json")
+            try s.int("classes", &f.classes, min: 1, example: "classes: 10")
             try s.finish()
-            if f.root.isEmpty { throw WorkloadError.invalid(file: r.file, line: nil, key: "data.folder.root", problem: "is required", example: "root: my-clips/") }
+            for (key, value, example) in [("root", f.root, "root: my-clips/"), ("manifest", f.manifest, "manifest: clips.csv")] where value.isEmpty {
+                throw WorkloadError.invalid(file: r.file, line: nil, key: "data.folder.\(key)", problem: "is required", example: example)
+            }
+            if f.classes == 0 { throw WorkloadError.invalid(file: r.file, line: nil, key: "data.folder.classes", problem: "is required", example: "classes: 10") }
             folder = f
         }
         try r.finish()

@@ -25,6 +25,17 @@ public struct WorkloadSpec: Codable, Sendable, Equatable {
     }
 
     public init(name: String) { self.name = name }
+
+    /// Classes the model predicts: the synthetic set's, or the folder's.
+    public var classes: Int {
+        data.source == .folder ? data.folder?.classes ?? 0 : data.synthetic.classes
+    }
+
+    /// Frames kept per clip in memory: every frame of a synthetic video; for a
+    /// folder, the first `span` frames (one window; shorter clips are an error).
+    public var framesPerClip: Int {
+        data.source == .folder ? (clip.frames - 1) * clip.stride + 1 : data.synthetic.frames
+    }
 }
 
 /// Where the clips come from.
@@ -78,12 +89,23 @@ public struct SyntheticSpec: Codable, Sendable, Equatable {
 
 /// A user's own clips.
 public struct FolderSpec: Codable, Sendable, Equatable {
-    /// Folder the manifest's paths are relative to.
+    /// Folder the manifest's and the boxes' paths are relative to.
     public var root: String
-    /// CSV manifest `path,label[,split]` (classification).
-    public var manifest: String?
-    /// JSON file of per-frame boxes (detection).
+    /// CSV manifest, one clip per line: `path,label,split` (split `train` or `eval`;
+    /// a header line is allowed). Detection clips use label -1 or any integer.
+    public var manifest: String
+    /// JSON file of per-frame boxes (detection): `{"clip.mp4": [[{"x0":..,"y0":..,"x1":..,"y1":..,"label":..}], ...]}`,
+    /// one list per frame, in pixels of the clip as stored.
     public var boxes: String?
+    /// Number of classes; labels are 0..<classes.
+    public var classes: Int
+
+    public init(root: String, manifest: String, boxes: String? = nil, classes: Int) {
+        self.root = root
+        self.manifest = manifest
+        self.boxes = boxes
+        self.classes = classes
+    }
 }
 
 /// How a training sample is cut from a video.

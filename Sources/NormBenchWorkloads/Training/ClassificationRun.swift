@@ -16,7 +16,7 @@ public enum ClassificationRun {
         progress: (CellProgress) -> Void = { _ in }
     ) throws -> CellMeasurement {
         let c = spec.clip
-        let classes = spec.data.synthetic.classes
+        let classes = spec.classes
         let model = try ResNet3D.classifier(
             ResNet3DConfig(
                 frames: c.frames, height: c.size, width: c.size, widths: spec.model.widths,

@@ -13,9 +13,9 @@ public enum DetectionRun {
     ) throws -> CellMeasurement {
         let c = spec.clip
         let model = try DetectionModel.make(
-            widths: spec.model.widths, classes: spec.data.synthetic.classes, normalization: cell.norm,
+            widths: spec.model.widths, classes: spec.classes, normalization: cell.norm,
             zeroInitLastGamma: spec.model.zeroInitLastGamma, seed: UInt64(cell.seed))
-        let head = CenterNetHead(classes: spec.data.synthetic.classes, stride: DetectionModel.stride)
+        let head = CenterNetHead(classes: spec.classes, stride: DetectionModel.stride)
         let grid = c.size / DetectionModel.stride
         func boxes(_ bank: ClipBank, _ s: BatchAssembler.Sample) -> [[SyntheticRenderer.Box]] {
             (0..<c.frames).map { bank.boxes[s.clip][s.start + $0 * c.stride] }

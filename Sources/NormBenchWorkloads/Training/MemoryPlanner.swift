@@ -38,12 +38,12 @@ public enum MemoryPlanner {
             case .classification:
                 model = try ResNet3D.classifier(
                     ResNet3DConfig(frames: c.frames, height: c.size, width: c.size, widths: spec.model.widths,
-                                   depths: spec.model.blocks, classes: spec.data.synthetic.classes,
+                                   depths: spec.model.blocks, classes: spec.classes,
                                    zeroInitLastNorm: spec.model.zeroInitLastGamma, seed: 0),
                     normalization: norm)
             case .detection:
                 model = try DetectionModel.make(
-                    widths: spec.model.widths, classes: spec.data.synthetic.classes, normalization: norm,
+                    widths: spec.model.widths, classes: spec.classes, normalization: norm,
                     zeroInitLastGamma: spec.model.zeroInitLastGamma, seed: 0)
             }
             let optimizer = SGD(parameters: model.parameters)
