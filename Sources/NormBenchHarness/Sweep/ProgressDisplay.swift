@@ -29,7 +29,7 @@ public final class ProgressDisplay: @unchecked Sendable {
     /// Step progress of the current cell.
     public func progress(_ label: String, _ p: CellProgress, elapsed: Double) {
         let eta = p.step > 0 ? elapsed / Double(p.step) * Double(p.steps - p.step) : 0
-        let text = String(format: "%@ step %d/%d loss %.3f %.1f clips/s ETA %@", label, p.step, p.steps, p.loss, p.clipsPerSecond, Self.duration(eta))
+        let text = String(format: "%@ step %d/%d epoch %.1f loss %.3f %.1f clips/s ETA %@", label, p.step, p.steps, p.epoch, p.loss, p.clipsPerSecond, Self.duration(eta))
         if interactive {
             write("\r\u{1B}[K" + text)
             statusShown = true

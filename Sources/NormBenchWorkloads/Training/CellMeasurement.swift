@@ -47,6 +47,8 @@ public struct CellMeasurement: Sendable {
 public struct CellProgress: Sendable {
     public var step: Int
     public var steps: Int
+    /// Epochs of the training clips done so far.
+    public var epoch: Double
     public var loss: Double
     /// Training clips per second over the steps so far (after warm-up).
     public var clipsPerSecond: Double

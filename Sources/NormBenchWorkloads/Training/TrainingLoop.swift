@@ -67,7 +67,7 @@ struct TrainingLoop {
             if step >= plan.warmupSteps { stepSeconds.append(seconds) }
             let measured = stepSeconds.reduce(0, +)
             progress(CellProgress(
-                step: step + 1, steps: plan.steps, loss: loss,
+                step: step + 1, steps: plan.steps, epoch: Double((step + 1) * plan.samplesPerStep) / Double(max(train.count, 1)), loss: loss,
                 clipsPerSecond: measured > 0 ? Double(stepSeconds.count * plan.samplesPerStep) / measured : 0))
         }
         let result = meter.stop()
