@@ -30,7 +30,7 @@ struct BenchNorms: ParsableCommand {
     @Option(help: "Timed repeats per measurement (the median is reported).")
     var repeats = 7
 
-    @Option(help: "GroupNorm groups (and EvoNorm's).")
+    @Option(help: "GroupNorm groups (and EvoNorm's) unless a method sets its own (gn:groups=16, gn:cpg=4).")
     var groups = 32
 
     func validate() throws {
@@ -86,7 +86,7 @@ struct BenchNorms: ParsableCommand {
             var layers: [(name: String, layer: any Layer, traffic: (fwd: (Int, Int), bwd: (Int, Int)))] = []
             for name in methods.split(separator: ",").map(String.init) {
                 var spec = try NormalizationSpec(parsing: name)
-                spec.groups = min(groups, c)
+                if !name.contains("groups=") && !name.contains("cpg=") { spec.groups = min(groups, c) }
                 spec.zeroInitLastGamma = false
                 guard let layer = try spec.make(channels: c, role: .standard) else { continue }
                 // (reads, writes) per element at minimum.
