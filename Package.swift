@@ -49,10 +49,11 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: speed),
-        .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo"], swiftSettings: speed),
-        .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine"], swiftSettings: speed),
-        .testTarget(name: "NormBenchWorkloadsTests", dependencies: ["NormBenchWorkloads", "NormBenchEngine"], swiftSettings: speed),
-        .testTarget(name: "NormBenchHarnessTests", dependencies: ["NormBenchHarness"], swiftSettings: speed),
-        .testTarget(name: "NormBenchCLITests", dependencies: ["normbench"], swiftSettings: speed),
+        .target(name: "NormBenchTestSupport", path: "Tests/NormBenchTestSupport"),
+        .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo", "NormBenchTestSupport"], swiftSettings: speed),
+        .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine", "NormBenchTestSupport"], swiftSettings: speed),
+        .testTarget(name: "NormBenchWorkloadsTests", dependencies: ["NormBenchWorkloads", "NormBenchEngine", "NormBenchTestSupport"], swiftSettings: speed),
+        .testTarget(name: "NormBenchHarnessTests", dependencies: ["NormBenchHarness", "NormBenchTestSupport"], swiftSettings: speed),
+        .testTarget(name: "NormBenchCLITests", dependencies: ["normbench", "NormBenchTestSupport"], swiftSettings: speed),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NormBenchTestSupport
 
 /// `normbench publish` and `normbench check` run as the built binary (found by
 /// `BuiltBinary`): exit codes, output, and what lands on disk. Records are written as JSON text, the
@@ -10,9 +11,7 @@ import Testing
     }
 
     static func folder() -> String {
-        let path = NSTemporaryDirectory() + "normbench-cli-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
+        scratchDirectory("cli")
     }
 
     /// Writes a smoke-like run (bn, gn × batch 2, 8) as record files.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NormBenchTestSupport
 
 /// `normbench run` as a built binary: a two-cell sweep end to end, resume after
 /// kill -9, and bad input. The workload is tiny (16×16 clips, 4 steps).
@@ -22,8 +23,7 @@ import Testing
     let workload: String
 
     init() throws {
-        folder = NSTemporaryDirectory() + "normbench-run-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        folder = scratchDirectory("run")
         workload = "\(folder)/tinyrun.yaml"
         try Self.tinyWorkload(cache: "\(folder)/cache").write(toFile: workload, atomically: true, encoding: .utf8)
     }

@@ -1,5 +1,6 @@
 import Testing
 import NormBenchEngine
+import NormBenchTestSupport
 
 @Suite struct ConvolutionTests {
     /// Small shapes that cover the cases oneDNN handles differently.

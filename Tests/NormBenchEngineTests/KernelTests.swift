@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NormBenchEngine
+import NormBenchTestSupport
 
 // Swift kernels against plain Double references, and their backward passes
 // against central differences of those references.

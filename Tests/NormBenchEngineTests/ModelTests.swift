@@ -1,5 +1,6 @@
 import Testing
 import NormBenchEngine
+import NormBenchTestSupport
 
 @Suite struct ModelTests {
     static let tiny = ResNet3DConfig(frames: 3, height: 6, width: 5, widths: [2, 3, 4], depths: [1, 1, 1], classes: 3, seed: 7)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NormBenchEngine
+import NormBenchTestSupport
 
 // GN / LN / IN / BN against the Double reference (forward), central differences
 // of the reference (backward), the exact identities, SyncBN = BN(concat),
@@ -26,18 +27,9 @@ let normShapes: [[Int]] = [
                 layer.gamma!.value.copy(from: tensor([c], gamma))
                 layer.beta!.value.copy(from: tensor([c], beta))
                 let run = runLayer(layer, shape: shape, x: x, w: w)
-                let label = "GN(G=\(groups)) \(shape)"
-                let ref = { (x: [Double], g: [Double], b: [Double]) in
-                    referenceGroupNorm(x, n: n, p: p, c: c, groups: groups, gamma: g, beta: b)
+                expectMatchesReference(run, x: x, gamma: gamma, beta: beta, w: w, "GN(G=\(groups)) \(shape)") {
+                    referenceGroupNorm($0, n: n, p: p, c: c, groups: groups, gamma: $1, beta: $2)
                 }
-                expectClose(run.y, ref(x.doubles, gamma.doubles, beta.doubles), "\(label) y")
-                let wd = w.doubles
-                expectClose(run.dx, centralDifference(x.doubles) { dot(ref($0, gamma.doubles, beta.doubles), wd) },
-                            atol: 1e-4, rtol: 1e-3, "\(label) dx")
-                expectClose(run.paramGrads[0], centralDifference(gamma.doubles) { dot(ref(x.doubles, $0, beta.doubles), wd) },
-                            atol: 1e-4, rtol: 1e-3, "\(label) dgamma")
-                expectClose(run.paramGrads[1], centralDifference(beta.doubles) { dot(ref(x.doubles, gamma.doubles, $0), wd) },
-                            atol: 1e-4, rtol: 1e-3, "\(label) dbeta")
             }
         }
     }
@@ -54,15 +46,9 @@ let normShapes: [[Int]] = [
             bn.beta!.value.copy(from: tensor([c], beta))
             let run = runLayer(bn, shape: shape, x: x, w: w)
             let label = "BN \(shape)"
-            let ref = { (x: [Double], g: [Double], b: [Double]) in referenceBatchNorm(x, n: n, p: p, c: c, gamma: g, beta: b) }
-            expectClose(run.y, ref(x.doubles, gamma.doubles, beta.doubles), "\(label) y")
-            let wd = w.doubles
-            expectClose(run.dx, centralDifference(x.doubles) { dot(ref($0, gamma.doubles, beta.doubles), wd) },
-                        atol: 1e-4, rtol: 1e-3, "\(label) dx")
-            expectClose(run.paramGrads[0], centralDifference(gamma.doubles) { dot(ref(x.doubles, $0, beta.doubles), wd) },
-                        atol: 1e-4, rtol: 1e-3, "\(label) dgamma")
-            expectClose(run.paramGrads[1], centralDifference(beta.doubles) { dot(ref(x.doubles, gamma.doubles, $0), wd) },
-                        atol: 1e-4, rtol: 1e-3, "\(label) dbeta")
+            expectMatchesReference(run, x: x, gamma: gamma, beta: beta, w: w, label) {
+                referenceBatchNorm($0, n: n, p: p, c: c, gamma: $1, beta: $2)
+            }
             // Running statistics: (1 − m)·(0, 1) + m·(mean, unbiased variance).
             let stats = referenceSetNorm(x.doubles, n: n, p: p, c: c, sets: c, setOf: { _, j in j },
                                          gamma: gamma.doubles, beta: beta.doubles, epsilon: 1e-5)

@@ -1,5 +1,7 @@
+import Testing
 import Foundation
 import NormBenchEngine
+import NormBenchTestSupport
 
 // Plain Double references for the normalization layers, written from the
 // formulas (not from the kernels): an activation is [n, p, c] in memory,
@@ -95,4 +97,17 @@ func runLayer(_ layer: any Layer, shape: [Int], x: [Float], w: [Float]) -> Layer
 
 extension Array where Element == Float {
     var doubles: [Double] { map(Double.init) }
+}
+
+/// Checks an affine normalization's output and its x, γ, β gradients against a
+/// Double reference `ref(x, γ, β)` and central differences of ⟨ref, w⟩.
+func expectMatchesReference(
+    _ run: LayerRun, x: [Float], gamma: [Float], beta: [Float], w: [Float], _ label: String,
+    sourceLocation: SourceLocation = #_sourceLocation, ref: ([Double], [Double], [Double]) -> [Double]
+) {
+    let (xd, gd, bd, wd) = (x.doubles, gamma.doubles, beta.doubles, w.doubles)
+    expectClose(run.y, ref(xd, gd, bd), "\(label) y", sourceLocation: sourceLocation)
+    expectClose(run.dx, centralDifference(xd) { dot(ref($0, gd, bd), wd) }, atol: 1e-4, rtol: 1e-3, "\(label) dx", sourceLocation: sourceLocation)
+    expectClose(run.paramGrads[0], centralDifference(gd) { dot(ref(xd, $0, bd), wd) }, atol: 1e-4, rtol: 1e-3, "\(label) dgamma", sourceLocation: sourceLocation)
+    expectClose(run.paramGrads[1], centralDifference(bd) { dot(ref(xd, gd, $0), wd) }, atol: 1e-4, rtol: 1e-3, "\(label) dbeta", sourceLocation: sourceLocation)
 }

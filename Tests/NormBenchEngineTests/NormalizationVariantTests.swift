@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NormBenchEngine
+import NormBenchTestSupport
 
 // Weight Standardization, Batch Renormalization, FRN + TLU, EvoNorm-S0 against
 // Double references and central differences; the factory, its parser and errors;
@@ -56,18 +57,9 @@ import NormBenchEngine
                 d.append(min(max((stats.mean[j] - Double(runMean[j])) / runStd, -limits.dMax), limits.dMax))
             }
             let run = runLayer(brn, shape: shape, x: x, w: w)
-            let ref = { (x: [Double], g: [Double], b: [Double]) in
-                referenceBatchNorm(x, n: n, p: p, c: c, gamma: g, beta: b, renorm: (r, d))
+            expectMatchesReference(run, x: x, gamma: gamma, beta: beta, w: w, "BRN step \(step) (rMax \(limits.rMax), dMax \(limits.dMax))") {
+                referenceBatchNorm($0, n: n, p: p, c: c, gamma: $1, beta: $2, renorm: (r, d))
             }
-            let label = "BRN step \(step) (rMax \(limits.rMax), dMax \(limits.dMax))"
-            expectClose(run.y, ref(x.doubles, gamma.doubles, beta.doubles), "\(label) y")
-            let wd = w.doubles
-            expectClose(run.dx, centralDifference(x.doubles) { dot(ref($0, gamma.doubles, beta.doubles), wd) },
-                        atol: 1e-4, rtol: 1e-3, "\(label) dx")
-            expectClose(run.paramGrads[0], centralDifference(gamma.doubles) { dot(ref(x.doubles, $0, beta.doubles), wd) },
-                        atol: 1e-4, rtol: 1e-3, "\(label) dgamma")
-            expectClose(run.paramGrads[1], centralDifference(beta.doubles) { dot(ref(x.doubles, gamma.doubles, $0), wd) },
-                        atol: 1e-4, rtol: 1e-3, "\(label) dbeta")
         }
         #expect(BatchRenormOptions(rMax: 3, dMax: 5, warmupSteps: 100).limits(step: 0) == (1, 0))
         #expect(BatchRenormOptions(rMax: 3, dMax: 5, warmupSteps: 100).limits(step: 50) == (2, 2.5))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NormBenchHarness
+import NormBenchTestSupport
 
 /// The smoke sweep's shape: bn, gn × batch 2, 8; 32 evaluation clips.
 private func run() -> [ResultRecord] {
@@ -90,7 +91,7 @@ private func modify(_ records: [ResultRecord], _ change: (inout ResultRecord) ->
     }
 
     @Test func baselineRoundTripsByteStable() throws {
-        let dir = temporaryDirectory()
+        let dir = scratchDirectory("harness")
         let path = "\(dir)/baseline/smoke.json"
         let baseline = Baseline(records: run(), tolerances: CheckTolerances(throughputRelative: 0.5))
         try baseline.write(path: path)

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 import NormBenchHarness
+import NormBenchTestSupport
 
 /// A small video-cls-like sweep: BN's error rises as the batch shrinks, GN's is flat.
 private func sweep() -> [ResultRecord] {
@@ -49,7 +50,7 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
             "video-cls-error.svg", "video-cls-memory.svg", "video-cls-throughput.svg", "video-cls.md",
         ])
         // Through the disk, too: two publishes of the same run folders (one per workload).
-        let runs = [temporaryDirectory(), temporaryDirectory()], out1 = temporaryDirectory(), out2 = temporaryDirectory()
+        let runs = [scratchDirectory("harness"), scratchDirectory("harness")], out1 = scratchDirectory("harness"), out2 = scratchDirectory("harness")
         for r in records { try RecordStore.write(r, in: runs[r.cell.workload == "groups" ? 0 : 1]) }
         let written = try Publisher.publish(runs: runs, out: out1)
         try Publisher.publish(runs: runs.reversed(), out: out2)
@@ -142,7 +143,7 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
     }
 
     @Test func badRecordIsNamedAndNothingIsWritten() throws {
-        let run = temporaryDirectory(), out = temporaryDirectory() + "/Results"
+        let run = scratchDirectory("harness"), out = scratchDirectory("harness") + "/Results"
         for r in sweep() { try RecordStore.write(r, in: run) }
         try Data("{\"schema\": 1}".utf8).write(to: URL(fileURLWithPath: "\(run)/cells/broken.json"))
         do {
@@ -155,10 +156,10 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
     }
 
     @Test func duplicateCellsAcrossRunsAreAnError() throws {
-        let a = temporaryDirectory(), b = temporaryDirectory()
+        let a = scratchDirectory("harness"), b = scratchDirectory("harness")
         try RecordStore.write(sweep()[0], in: a)
         try RecordStore.write(sweep()[0], in: b)
         #expect(throws: HarnessError.self) { try Publisher.readRecords([a, b]) }
-        #expect(throws: HarnessError.self) { try Publisher.readRecords([temporaryDirectory()]) }
+        #expect(throws: HarnessError.self) { try Publisher.readRecords([scratchDirectory("harness")]) }
     }
 }

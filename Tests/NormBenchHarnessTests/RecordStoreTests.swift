@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NormBenchHarness
+import NormBenchTestSupport
 
 /// A record with made-up numbers, for tests of storage and rendering only.
 func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error: Double = 0.25) -> ResultRecord {
@@ -19,15 +20,10 @@ func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error:
             swiftVersion: "6", ffmpegVersion: "5.1", oneDNNVersion: "2.6", gitCommit: "0", date: "2026-01-01T00:00:00Z"))
 }
 
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "normbench-test-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 @Suite struct RecordStoreTests {
     @Test func roundTripIsByteStable() throws {
-        let run = temporaryDirectory()
+        let run = scratchDirectory("harness")
         let records = [sampleRecord(norm: "gn"), sampleRecord(norm: "bn", batch: 8)]
         for r in records { try RecordStore.write(r, in: run) }
         let read = try RecordStore.readAll(run)
@@ -42,7 +38,7 @@ func temporaryDirectory() -> String {
     }
 
     @Test func corruptRecordIsNamed() throws {
-        let run = temporaryDirectory()
+        let run = scratchDirectory("harness")
         try RecordStore.write(sampleRecord(), in: run)
         let bad = "\(run)/cells/bad.json"
         try Data("{\"schema\": 1, \"cell\": ".utf8).write(to: URL(fileURLWithPath: bad))
@@ -54,7 +50,7 @@ func temporaryDirectory() -> String {
     /// A write that fails midway (disk full as root on a tiny tmpfs; a read-only
     /// folder otherwise) throws, keeps the old record and leaves no temporary file.
     @Test func failedWriteKeepsTheOldFile() throws {
-        let run = temporaryDirectory()
+        let run = scratchDirectory("harness")
         let mounted = getuid() == 0 && shell("mount -t tmpfs -o size=64k tmpfs \(run)") == 0
         defer { if mounted { _ = shell("umount \(run)") } }
         let record = sampleRecord()

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import NormBenchEngine
 import NormBenchWorkloads
+import NormBenchTestSupport
 
 @Suite struct CenterNetHeadTests {
     let head = CenterNetHead(classes: 2, stride: 4)
@@ -85,19 +86,5 @@ import NormBenchWorkloads
         #expect(order != TrainingPlan.order(clips: 10, samples: 25, seed: 6))
         // Every epoch is a permutation.
         #expect(Set(order[0..<10]) == Set(0..<10) && Set(order[10..<20]) == Set(0..<10))
-    }
-}
-
-/// dL/dx by central differences (the engine tests have the same helper; test targets cannot share it yet).
-func centralDifference(_ x: [Double], step h: Double, _ loss: ([Double]) -> Double) -> [Double] {
-    var x = x
-    return (0..<x.count).map { i in
-        let saved = x[i]
-        x[i] = saved + h
-        let plus = loss(x)
-        x[i] = saved - h
-        let minus = loss(x)
-        x[i] = saved
-        return (plus - minus) / (2 * h)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import NormBenchEngine
 import NormBenchWorkloads
+import NormBenchTestSupport
 
 /// Whole cells on a tiny workload (16×16 clips, a few steps).
 @Suite(.serialized) struct ClassificationRunTests {
@@ -10,7 +11,7 @@ import NormBenchWorkloads
     let eval: ClipBank
 
     init() throws {
-        var s = tinySpec(cache: scratchFolder())
+        var s = tinySpec(cache: scratchDirectory("data"))
         s.data.synthetic.width = 16
         s.data.synthetic.height = 16
         s.data.synthetic.trainClips = 8

@@ -2,13 +2,14 @@ import Foundation
 import Testing
 import NormBenchVideo
 import NormBenchWorkloads
+import NormBenchTestSupport
 
 /// A user's folder: clips written with the encoder, a CSV manifest, bad lines.
 @Suite struct FolderDatasetTests {
     let root: String
 
     init() throws {
-        root = scratchFolder()
+        root = scratchDirectory("data")
         try FileManager.default.createDirectory(atPath: "\(root)/clips", withIntermediateDirectories: true)
         for i in 0..<4 {
             let e = try VideoEncoder(path: "\(root)/clips/c\(i).mkv", width: 16, height: 16, fps: 25, codec: .ffv1)

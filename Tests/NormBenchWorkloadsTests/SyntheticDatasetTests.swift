@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import NormBenchWorkloads
+import NormBenchTestSupport
 
 func tinySpec(cache: String, codec: String = "ffv1", task: WorkloadSpec.Task = .classification) -> WorkloadSpec {
     var spec = WorkloadSpec(name: "tiny")
@@ -15,16 +16,11 @@ func tinySpec(cache: String, codec: String = "ffv1", task: WorkloadSpec.Task = .
     return spec
 }
 
-func scratchFolder() -> String {
-    let path = NSTemporaryDirectory() + "normbench-data-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 @Suite struct SyntheticDatasetTests {
     @Test func sameSeedGivesIdenticalFiles() throws {
-        let a = try SyntheticDataset.prepare(tinySpec(cache: scratchFolder()), threads: 2)
-        let b = try SyntheticDataset.prepare(tinySpec(cache: scratchFolder()), threads: 1)
+        let a = try SyntheticDataset.prepare(tinySpec(cache: scratchDirectory("data")), threads: 2)
+        let b = try SyntheticDataset.prepare(tinySpec(cache: scratchDirectory("data")), threads: 1)
         #expect(a.manifest.entries.count == 9)
         #expect(a.manifest == b.manifest)
         for e in a.manifest.entries {
@@ -33,7 +29,7 @@ func scratchFolder() -> String {
     }
 
     @Test func damagedFilesAreRegeneratedAndReported() throws {
-        let spec = tinySpec(cache: scratchFolder())
+        let spec = tinySpec(cache: scratchDirectory("data"))
         let first = try SyntheticDataset.prepare(spec)
         let victim = "\(first.folder)/\(first.manifest.entries[2].path)"
         let original = FileManager.default.contents(atPath: victim)!
@@ -53,7 +49,7 @@ func scratchFolder() -> String {
 
     /// FFV1 is lossless: the bank holds exactly the rendered frames.
     @Test func bankHoldsRenderedFramesExactly() throws {
-        let spec = tinySpec(cache: scratchFolder(), codec: "ffv1")
+        let spec = tinySpec(cache: scratchDirectory("data"), codec: "ffv1")
         let (folder, manifest) = try SyntheticDataset.prepare(spec)
         let bank = try ClipBank.decode(manifest: manifest, folder: folder, split: "eval", size: 32, frames: 6)
         #expect(bank.count == 3)
@@ -68,7 +64,7 @@ func scratchFolder() -> String {
     }
 
     @Test func corruptClipIsNamedOrSkipped() throws {
-        let spec = tinySpec(cache: scratchFolder())
+        let spec = tinySpec(cache: scratchDirectory("data"))
         let (folder, manifest) = try SyntheticDataset.prepare(spec)
         let bad = manifest.entries.first { $0.split == "eval" }!.path
         try Data("not a video".utf8).write(to: URL(fileURLWithPath: "\(folder)/\(bad)"))
@@ -83,7 +79,7 @@ func scratchFolder() -> String {
 
 @Suite struct BatchAssemblerTests {
     @Test func normalizesWindowsAndFlips() throws {
-        let spec = tinySpec(cache: scratchFolder())
+        let spec = tinySpec(cache: scratchDirectory("data"))
         let (folder, manifest) = try SyntheticDataset.prepare(spec)
         let bank = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 32, frames: 6)
         let a = BatchAssembler(frames: 2, stride: 2, mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1])

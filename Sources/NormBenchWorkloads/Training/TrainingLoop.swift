@@ -75,7 +75,7 @@ struct TrainingLoop {
         if spec.training.preciseBNBatches > 0 && cell.norm.method.usesBatchStatistics {
             let batches = spec.training.preciseBNBatches
             let precise = TrainingPlan.order(clips: train.count, samples: batches * cell.batch, seed: cell.seed + 1)
-            PreciseBN.recompute(layers: model.leaves, batches: batches) { k in
+            PreciseBN.recompute(model: model, batches: batches) { k in
                 let samples = (0..<cell.batch).map { BatchAssembler.Sample(clip: precise[k * cell.batch + $0], start: maxStart / 2) }
                 _ = model.forward(assembler.assemble(samples, from: train), mode: .training)
             }
@@ -130,16 +130,5 @@ struct CellMeter {
             normalization: s[.normalization] ?? 0,
             other: (s[.other] ?? 0) + (s[.loss] ?? 0) + (s[.optimizer] ?? 0),
             ledger: MemoryLedger.current.snapshot(), processPeak: ProcessMemory.highWaterMark())
-    }
-}
-
-extension Layer {
-    /// This layer's leaf layers, depth first (a container's children, recursively).
-    public var leaves: [any Layer] {
-        switch self {
-        case let s as Sequential: return s.layers.flatMap(\.leaves)
-        case let r as ResidualBlock: return r.branch.leaves + (r.shortcut?.leaves ?? [])
-        default: return [self]
-        }
     }
 }

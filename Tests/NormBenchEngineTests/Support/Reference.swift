@@ -37,22 +37,6 @@ func expectClose(
     expectClose(actual.map { Float($0) }, expected, atol: atol, rtol: rtol, label, sourceLocation: sourceLocation)
 }
 
-/// dL/dx by central differences: (L(x + h·e_i) − L(x − h·e_i)) / 2h for every i.
-func centralDifference(_ x: [Double], step h: Double = 1e-5, _ loss: ([Double]) -> Double) -> [Double] {
-    var x = x
-    var grad = [Double](repeating: 0, count: x.count)
-    for i in 0..<x.count {
-        let saved = x[i]
-        x[i] = saved + h
-        let plus = loss(x)
-        x[i] = saved - h
-        let minus = loss(x)
-        x[i] = saved
-        grad[i] = (plus - minus) / (2 * h)
-    }
-    return grad
-}
-
 /// Deterministic test data: `count` normal samples scaled by `scale`, shifted by `mean`.
 func randomValues(_ count: Int, seed: UInt64, mean: Float = 0, scale: Float = 1) -> [Float] {
     var g = SeededGenerator(seed: seed)

@@ -1,4 +1,5 @@
 import Foundation
+import NormBenchTestSupport
 
 /// Runs the ffmpeg CLI (the reference) and makes fixtures in a temporary directory.
 enum FFmpegCLI {
@@ -37,11 +38,7 @@ enum FFmpegCLI {
     }
 
     /// A fresh temporary directory.
-    static func temporaryDirectory(_ label: String) -> String {
-        let dir = NSTemporaryDirectory() + "normbench-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func temporaryDirectory(_ label: String) -> String { scratchDirectory(label) }
 }
 
 /// Fixtures shared by the suites: made once per test process, on first use.
