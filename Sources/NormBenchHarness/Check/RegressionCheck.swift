@@ -90,7 +90,9 @@ public enum RegressionCheck {
             }
             let now = Baseline.metrics(of: record)
             let evalClips = entry.metrics["data.evalClips"] ?? Double(record.data.evalClips)
-            for metric in entry.metrics.keys.sorted() {
+            // Evaluation and decoding run once per cell or run, for well under a second:
+            // too short for a per-cell gate; they are judged by the workload's geometric mean.
+            for metric in entry.metrics.keys.sorted() where !(metric.hasSuffix("/cal") && metric != "trainClipsPerSecond/cal") {
                 let b = entry.metrics[metric]!
                 guard let c = now[metric] else {
                     throw HarnessError.mismatch("\(run): cell \(label) has no `\(metric)` but baseline \(baselinePath) does (\(metric.hasSuffix("/cal") ? "throughput or calibration missing" : "metric missing")); the record was written by another normbench, re-run the cell or update the baseline")

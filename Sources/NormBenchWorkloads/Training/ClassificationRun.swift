@@ -37,13 +37,13 @@ public enum ClassificationRun {
 
         var scores: [Float] = []
         var lossSum = 0.0
-        let seconds = loop.evaluate(eval, batch: 16) { samples, input in
+        let evalSpeed = loop.evaluate(eval, batch: 16) { samples, input in
             let logits = model.forward(input, mode: .evaluation)
             let labels = samples.map { eval.labels[$0.clip] }
             lossSum += Losses.softmaxCrossEntropy(logits: logits, labels: labels, gradLogits: nil).loss * Double(samples.count)
             scores += logits.array
         }
-        var m = loop.measurement(outcome, evalLoss: lossSum / Double(max(eval.count, 1)), evalClips: eval.count, evalSeconds: seconds)
+        var m = loop.measurement(outcome, evalLoss: lossSum / Double(max(eval.count, 1)), evalClipsPerSecond: evalSpeed)
         m.top1Error = ClassificationMetrics.topKError(scores: scores, labels: eval.labels, classes: classes, k: 1)
         if classes > 5 { m.top5Error = ClassificationMetrics.topKError(scores: scores, labels: eval.labels, classes: classes, k: 5) }
         return m

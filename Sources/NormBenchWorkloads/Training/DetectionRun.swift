@@ -36,7 +36,7 @@ public enum DetectionRun {
         var detections: [DetectionMetrics.Box] = []
         var truths: [DetectionMetrics.Box] = []
         var lossSum = 0.0
-        let seconds = loop.evaluate(eval, batch: 8) { samples, input in
+        let evalSpeed = loop.evaluate(eval, batch: 8) { samples, input in
             let output = model.forward(input, mode: .evaluation)
             let sampleBoxes = samples.map { boxes(eval, $0) }
             lossSum += head.loss(output, head.targets(sampleBoxes, h: grid, w: grid), grad: nil) * Double(samples.count)
@@ -50,7 +50,7 @@ public enum DetectionRun {
             }
         }
         let summary = DetectionMetrics.summary(detections: detections, truths: truths)
-        var m = loop.measurement(outcome, evalLoss: lossSum / Double(max(eval.count, 1)), evalClips: eval.count, evalSeconds: seconds)
+        var m = loop.measurement(outcome, evalLoss: lossSum / Double(max(eval.count, 1)), evalClipsPerSecond: evalSpeed)
         m.mAP50 = summary.mAP50
         m.mAP = summary.mAP
         return m

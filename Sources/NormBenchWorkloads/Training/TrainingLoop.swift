@@ -83,24 +83,28 @@ struct TrainingLoop {
         return Outcome(lossCurve: lossCurve, stepSeconds: stepSeconds, meter: result)
     }
 
-    /// Runs `body` over the evaluation clips' centre windows in batches of `batch`;
-    /// returns the seconds it took.
+    /// Runs `body` over the evaluation clips' centre windows in batches of `batch`.
+    /// - Returns: clips per second after the first batch (which creates the
+    ///   convolution primitives for the evaluation shapes), or over all batches
+    ///   when there is only one.
     func evaluate(_ eval: ClipBank, batch: Int, _ body: ([BatchAssembler.Sample], Tensor) -> Void) -> Double {
         let start = (eval.framesPerClip - assembler.span) / 2
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        var t0 = DispatchTime.now().uptimeNanoseconds
+        var timed = 0
         for first in stride(from: 0, to: eval.count, by: batch) {
             let samples = (first..<min(first + batch, eval.count)).map { BatchAssembler.Sample(clip: $0, start: start) }
             body(samples, assembler.assemble(samples, from: eval))
+            if first == 0 && eval.count > batch { t0 = DispatchTime.now().uptimeNanoseconds } else { timed += samples.count }
         }
-        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        return Double(timed) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, 1e-9)
     }
 
     /// The measurement record of a finished cell (metrics filled in by the task).
-    func measurement(_ o: Outcome, evalLoss: Double, evalClips: Int, evalSeconds: Double) -> CellMeasurement {
+    func measurement(_ o: Outcome, evalLoss: Double, evalClipsPerSecond: Double) -> CellMeasurement {
         CellMeasurement(
             evalLoss: evalLoss, lossCurve: o.lossCurve, steps: plan.steps, epochs: plan.epochs,
             samplesPerStep: plan.samplesPerStep, peakLearningRate: Double(plan.schedule.base), stepSeconds: o.stepSeconds,
-            evalClipsPerSecond: Double(evalClips) / max(evalSeconds, 1e-9),
+            evalClipsPerSecond: evalClipsPerSecond,
             convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
             ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak)
     }
