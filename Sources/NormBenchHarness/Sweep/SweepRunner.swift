@@ -31,6 +31,7 @@ public final class SweepRunner {
     public let spec: WorkloadSpec
     public let options: RunOptions
     private let display: ProgressDisplay
+    private var environment = Environment.current()
 
     public init(spec: WorkloadSpec, options: RunOptions, display: ProgressDisplay = ProgressDisplay()) {
         self.spec = spec
@@ -42,6 +43,9 @@ public final class SweepRunner {
     /// - Throws: `HarnessError` (output not writable, run folder of another sweep),
     ///   `DatasetError` (bad clips), `WorkloadError`, `NormalizationError`.
     public func run() throws -> (folder: String, records: [ResultRecord]) {
+        // The environment (commit included) is read once, when the run starts: the
+        // working tree may move on while a long sweep runs.
+        environment = Environment.current()
         let cells = try spec.cells()
         let folder = try runFolder()
         let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
@@ -86,7 +90,7 @@ public final class SweepRunner {
                     cell: cell.key, status: .overBudget,
                     note: "predicted peak \(predicted) bytes > budget \(budget) bytes", task: spec.task.rawValue,
                     memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:], predictedPeakBytes: predicted),
-                    data: data, environment: .current())
+                    data: data, environment: environmentNow())
             }
         }
         let calibration = Calibration.measure(threads: cell.threads)
@@ -123,9 +127,16 @@ public final class SweepRunner {
                 ledgerPeakBytes: m.ledger.peakTotal,
                 ledgerAtPeakBytes: Dictionary(uniqueKeysWithValues: m.ledger.atPeak.map { ($0.key.rawValue, $0.value) }),
                 processPeakBytes: m.processPeakBytes),
-            calibration: calibration, data: data, environment: .current())
+            calibration: calibration, data: data, environment: environmentNow())
         display.finish(label, record)
         return record
+    }
+
+    /// The run's environment with this moment's date.
+    private func environmentNow() -> Environment {
+        var e = environment
+        e.date = ISO8601DateFormatter().string(from: Date())
+        return e
     }
 
     /// The run folder: `--out`, or the latest run of this workload when resuming, or a new one.
