@@ -31,7 +31,9 @@ public final class SweepRunner {
     public let spec: WorkloadSpec
     public let options: RunOptions
     private let display: ProgressDisplay
-    private var environment = Environment.current()
+    /// Read once, when the runner is made (commit included): the working tree may
+    /// move on while a long sweep runs.
+    private let environment = Environment.current()
 
     public init(spec: WorkloadSpec, options: RunOptions, display: ProgressDisplay = ProgressDisplay()) {
         self.spec = spec
@@ -43,9 +45,6 @@ public final class SweepRunner {
     /// - Throws: `HarnessError` (output not writable, run folder of another sweep),
     ///   `DatasetError` (bad clips), `WorkloadError`, `NormalizationError`.
     public func run() throws -> (folder: String, records: [ResultRecord]) {
-        // The environment (commit included) is read once, when the run starts: the
-        // working tree may move on while a long sweep runs.
-        environment = Environment.current()
         let cells = try spec.cells()
         let folder = try runFolder()
         let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
