@@ -157,4 +157,22 @@ import NormBenchTestSupport
         #expect(lenient.status == 0, "stderr: \(lenient.stderr)")
         #expect(lenient.stdout.contains("skipped [\"clips/1.mp4\"]"), "stdout: \(lenient.stdout)")
     }
+
+    /// A cell whose loss becomes non-finite is recorded as diverged; the sweep goes on.
+    @Test func divergedCellIsRecordedAndTheSweepContinues() throws {
+        let yaml = "\(folder)/diverge.yaml"
+        try Self.tinyWorkload(cache: "\(folder)/cache")
+            .replacingOccurrences(of: "training: {steps: 6, warmupSteps: 0, baseLR: 0.05, referenceBatch: 2}",
+                                  with: "training: {steps: 20, warmupSteps: 0, baseLR: 10, referenceBatch: 1}")
+            .replacingOccurrences(of: "norms: [bn, gn]", with: "norms: [none, bn]")
+            .write(toFile: yaml, atomically: true, encoding: .utf8)
+        let r = try BuiltBinary.run(["run", yaml, "--out", "\(folder)/diverge"], timeout: 300)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let recs = try records("\(folder)/diverge")
+        let none = recs["none_b2_w1_g-_s0_t1.json"]
+        #expect(none?["status"] as? String == "diverged")
+        #expect((none?["note"] as? String)?.contains("training diverged at step") == true)
+        #expect(recs["bn_b2_w1_g-_s0_t1.json"]?["status"] as? String == "completed")
+        #expect(r.stdout.contains("diverged"))
+    }
 }

@@ -96,15 +96,7 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
         self.affine = affine
         self.reducer = reducer
         self.renorm = renorm
-        if affine {
-            let g = Parameter(name: "gamma", role: .normScale, shape: [channels])
-            g.value.fill(initialGamma)
-            gamma = g
-            beta = Parameter(name: "beta", role: .normShift, shape: [channels])
-        } else {
-            gamma = nil
-            beta = nil
-        }
+        (gamma, beta) = Parameter.normAffine(channels: channels, initialGamma: initialGamma, affine: affine)
         runningMean = Tensor(shape: [channels], category: .parameters, zeroed: true)
         runningVariance = Tensor(shape: [channels], category: .parameters)
         runningVariance.fill(1)

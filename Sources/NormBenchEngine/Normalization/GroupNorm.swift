@@ -57,15 +57,7 @@ public final class GroupNorm: Layer {
         self.epsilon = epsilon
         self.affine = affine
         self.name = name
-        if affine {
-            let g = Parameter(name: "gamma", role: .normScale, shape: [channels])
-            g.value.fill(initialGamma)
-            gamma = g
-            beta = Parameter(name: "beta", role: .normShift, shape: [channels])
-        } else {
-            gamma = nil
-            beta = nil
-        }
+        (gamma, beta) = Parameter.normAffine(channels: channels, initialGamma: initialGamma, affine: affine)
     }
 
     /// GroupNorm with `channelsPerGroup` channels in each group.

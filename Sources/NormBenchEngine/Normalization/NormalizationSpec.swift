@@ -174,3 +174,14 @@ public struct NormalizationSpec: NormalizationFactory, Equatable, Sendable {
         method == .groupNormWS ? WeightStandardization(epsilon: weightStandardizationEpsilon) : nil
     }
 }
+
+extension Parameter {
+    /// γ (filled with `initialGamma`) and β of a normalization over `channels`
+    /// channels, or nil for both when the layer is not affine.
+    static func normAffine(channels: Int, initialGamma: Float, affine: Bool = true) -> (gamma: Parameter?, beta: Parameter?) {
+        guard affine else { return (nil, nil) }
+        let gamma = Parameter(name: "gamma", role: .normScale, shape: [channels])
+        gamma.value.fill(initialGamma)
+        return (gamma, Parameter(name: "beta", role: .normShift, shape: [channels]))
+    }
+}

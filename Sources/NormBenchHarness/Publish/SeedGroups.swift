@@ -91,10 +91,13 @@ struct WorkloadGrid {
         SeedStatistics(records(method, batch: batch).filter { $0.status == .completed }.compactMap(metric))
     }
 
-    /// Whether every seed of (method, batch) was skipped as over the memory budget.
-    func overBudget(_ method: MethodKey, batch: Int) -> Bool {
+    /// Why (method, batch) has no measurement: "over budget" or "diverged" when
+    /// every seed ended that way, else "–".
+    func missing(_ method: MethodKey, batch: Int) -> String {
         let rs = records(method, batch: batch)
-        return !rs.isEmpty && rs.allSatisfy { $0.status == .overBudget }
+        if !rs.isEmpty && rs.allSatisfy({ $0.status == .overBudget }) { return "over budget" }
+        if !rs.isEmpty && rs.allSatisfy({ $0.status == .diverged }) { return "diverged" }
+        return "–"
     }
 
     /// Row labels: "BN", "GN (G=32)"; workers and threads only when they vary.

@@ -58,7 +58,7 @@ struct WorkloadPage {
                     let text = format(s)
                     row.append(s.mean == best[b] && grid.methods.count > 1 ? "**\(text)**" : text)
                 } else {
-                    row.append(grid.overBudget(m, batch: b) ? "over budget" : "–")
+                    row.append(grid.missing(m, batch: b))
                 }
             }
             table.rows.append(row + extraCells(m))
@@ -135,7 +135,7 @@ struct WorkloadPage {
                 if let clips, let step {
                     row.append("\(Format.fixed(clips.mean, 1)) (\(Format.fixed(step.mean * 1000, 0)) ms)")
                 } else {
-                    row.append(grid.overBudget(m, batch: b) ? "over budget" : "–")
+                    row.append(grid.missing(m, batch: b))
                 }
             }
             table.rows.append(row)
@@ -160,6 +160,7 @@ struct WorkloadPage {
                 row.append(processPeak.map(Format.mib) ?? "–")
                 row.append(r.memory.predictedPeakBytes.map(Format.mib) ?? "–")
                 if r.status == .overBudget { row[0] += " (over budget, not run)" }
+                if r.status == .diverged { row[0] += " (diverged)" }
                 table.rows.append(row)
             }
         }

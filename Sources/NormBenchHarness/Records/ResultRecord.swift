@@ -28,6 +28,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case completed
         /// Predicted peak memory above `--memory-budget`; not run.
         case overBudget = "over-budget"
+        /// Training produced a non-finite loss; `note` says at which step.
+        case diverged
     }
 
     public init(

@@ -17,6 +17,7 @@ public enum SummaryTable {
                 let group = records.filter { ($0.cell.groups == "-" ? $0.cell.norm : "\($0.cell.norm) G=\($0.cell.groups)") == name && $0.cell.batch == b }
                 if group.isEmpty { return "" }
                 if group.allSatisfy({ $0.status == .overBudget }) { return "over budget" }
+                if group.allSatisfy({ $0.status == .diverged }) { return "diverged" }
                 let ok = group.filter { $0.status == .completed }
                 let errors = ok.compactMap { $0.accuracy?.top1Error ?? $0.accuracy?.mAP50.map { 1 - $0 } }
                 let metric = errors.isEmpty ? "-" : meanStd(errors.map { $0 * 100 })

@@ -95,15 +95,19 @@ public final class SweepRunner {
         let calibration = Calibration.measure(threads: cell.threads)
         let started = Date()
         let m: CellMeasurement
-        switch spec.task {
-        case .classification:
-            m = try ClassificationRun.run(spec: spec, cell: cell.settings, train: train, eval: eval) { p in
-                self.display.progress(label, p, elapsed: Date().timeIntervalSince(started))
+        do {
+            let progress = { (p: CellProgress) in self.display.progress(label, p, elapsed: Date().timeIntervalSince(started)) }
+            switch spec.task {
+            case .classification: m = try ClassificationRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, progress: progress)
+            case .detection: m = try DetectionRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, progress: progress)
             }
-        case .detection:
-            m = try DetectionRun.run(spec: spec, cell: cell.settings, train: train, eval: eval) { p in
-                self.display.progress(label, p, elapsed: Date().timeIntervalSince(started))
-            }
+        } catch let error as TrainingError {
+            // A method that diverges at some setting is a result, not a broken sweep.
+            display.line("\(label): \(error)")
+            return ResultRecord(
+                cell: cell.key, status: .diverged, note: "\(error)", task: spec.task.rawValue,
+                memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:]), calibration: calibration,
+                data: data, environment: environmentNow())
         }
         let steps = m.stepSeconds.sorted()
         let median = steps.isEmpty ? 0 : steps[steps.count / 2]
