@@ -52,37 +52,30 @@ public enum Elementwise {
 
     /// y = a + b. `y` may be `a` or `b`.
     public static func add(_ a: Tensor, _ b: Tensor, into y: Tensor) {
-        precondition(a.count == b.count && a.count == y.count,
-                     "Elementwise.add: a \(a.shape), b \(b.shape), y \(y.shape) element counts differ")
-        let ap = UncheckedSendable(a.data), bp = UncheckedSendable(b.data), yp = UncheckedSendable(y.data)
-        blocks(a.count) { r in
-            let a = ap.value, b = bp.value, y = yp.value
-            var i = r.lowerBound
-            while i &+ 8 <= r.upperBound {
-                let s = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-                    + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(y + i).storeBytes(of: s, as: SIMD8<Float>.self)
-                i &+= 8
-            }
-            while i < r.upperBound { y[i] = a[i] + b[i]; i &+= 1 }
-        }
+        sum(a, b, into: y, relu: false, "Elementwise.add")
     }
 
     /// y = a + b followed by ReLU, in one pass (the end of a residual block).
     public static func addReLU(_ a: Tensor, _ b: Tensor, into y: Tensor) {
+        sum(a, b, into: y, relu: true, "Elementwise.addReLU")
+    }
+
+    /// y = a + b, clamped at 0 when `relu`.
+    private static func sum(_ a: Tensor, _ b: Tensor, into y: Tensor, relu: Bool, _ name: String) {
         precondition(a.count == b.count && a.count == y.count,
-                     "Elementwise.addReLU: a \(a.shape), b \(b.shape), y \(y.shape) element counts differ")
+                     "\(name): a \(a.shape), b \(b.shape), y \(y.shape) element counts differ")
         let ap = UncheckedSendable(a.data), bp = UncheckedSendable(b.data), yp = UncheckedSendable(y.data)
+        let floor: Float = relu ? 0 : -.infinity
         blocks(a.count) { r in
             let a = ap.value, b = bp.value, y = yp.value
             var i = r.lowerBound
             while i &+ 8 <= r.upperBound {
                 let s = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
                     + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(y + i).storeBytes(of: s.replacing(with: 0, where: s .< 0), as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(y + i).storeBytes(of: s.replacing(with: floor, where: s .< floor), as: SIMD8<Float>.self)
                 i &+= 8
             }
-            while i < r.upperBound { y[i] = max(a[i] + b[i], 0); i &+= 1 }
+            while i < r.upperBound { y[i] = Swift.max(a[i] + b[i], floor); i &+= 1 }
         }
     }
 
