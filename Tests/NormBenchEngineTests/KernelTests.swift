@@ -166,10 +166,8 @@ private func dbl(_ a: [Float]) -> [Double] { a.map(Double.init) }
         let shape = [2, 4, 9, 9, 24], count = shape.reduce(1, *)
         let x = tensor(shape, randomValues(count, seed: 80)), b = tensor(shape, randomValues(count, seed: 81))
         let pool = PoolGeometry(kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1])
-        func run(_ threads: Int) -> [[Float]] {
-            let saved = Parallel.threads
-            Parallel.threads = threads
-            defer { Parallel.threads = saved }
+        func run(_ threads: Int) -> [[Float]] { Parallel.$scopedThreads.withValue(threads) { compute() } }
+        func compute() -> [[Float]] {
             let y = Tensor(shape: shape, category: .activations)
             Elementwise.addReLU(x, b, into: y)
             let p = Tensor(shape: pool.outputShape(shape), category: .activations)

@@ -257,17 +257,17 @@ let normShapes: [[Int]] = [
         let shape = [3, 8, 32, 32, 32]
         let count = shape.reduce(1, *)
         let x = randomValues(count, seed: 51, mean: 2, scale: 3), w = randomValues(count, seed: 52)
-        let saved = Parallel.threads
-        defer { Parallel.threads = saved }
         var runs: [[LayerRun]] = []
         for threads in [1, 2] {
-            Parallel.threads = threads
-            runs.append([
-                runLayer(try GroupNorm(channels: 32, groups: 8), shape: shape, x: x, w: w),
-                runLayer(BatchNorm(channels: 32), shape: shape, x: x, w: w),
-                runLayer(FilterResponseNorm(channels: 32), shape: shape, x: x, w: w),
-                runLayer(try EvoNormS0(channels: 32, groups: 4), shape: shape, x: x, w: w),
-            ])
+            try Parallel.$scopedThreads.withValue(threads) {
+                #expect(Parallel.threads == threads)
+                runs.append([
+                    runLayer(try GroupNorm(channels: 32, groups: 8), shape: shape, x: x, w: w),
+                    runLayer(BatchNorm(channels: 32), shape: shape, x: x, w: w),
+                    runLayer(FilterResponseNorm(channels: 32), shape: shape, x: x, w: w),
+                    runLayer(try EvoNormS0(channels: 32, groups: 4), shape: shape, x: x, w: w),
+                ])
+            }
         }
         for k in 0..<runs[0].count {
             #expect(runs[0][k].y == runs[1][k].y, "layer \(k): forward differs between 1 and 2 threads")

@@ -30,10 +30,11 @@ import NormBenchTestSupport
 
     /// Runs one cell with its own ledger (other suites allocate concurrently).
     func run(_ norm: String, batch: Int, workers: Int, seed: Int = 0, ledger: MemoryLedger = MemoryLedger()) throws -> CellMeasurement {
-        Parallel.threads = 2
         let settings = CellSettings(norm: try NormalizationSpec(parsing: norm), batch: batch, workers: workers, seed: seed)
-        return try MemoryLedger.$scoped.withValue(ledger) {
-            try ClassificationRun.run(spec: spec, cell: settings, train: train, eval: eval)
+        return try Parallel.$scopedThreads.withValue(2) {
+            try MemoryLedger.$scoped.withValue(ledger) {
+                try ClassificationRun.run(spec: spec, cell: settings, train: train, eval: eval)
+            }
         }
     }
 
@@ -65,12 +66,11 @@ import NormBenchTestSupport
     /// The planner's linear prediction (from batch 2 and 4 on 2 threads) is within
     /// 5 % of a measured step at batch 8 and 16.
     @Test(arguments: [8, 16]) func memoryPredictionMatchesMeasurement(batch: Int) throws {
-        Parallel.threads = 2
         let norm = try NormalizationSpec(parsing: "bn")
-        let (predicted, measured) = try MemoryLedger.$scoped.withValue(MemoryLedger()) {
+        let (predicted, measured) = try Parallel.$scopedThreads.withValue(2) { try MemoryLedger.$scoped.withValue(MemoryLedger()) {
             (try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: batch, workers: 1),
              try MemoryPlanner.measurePeak(spec: spec, norm: norm, batch: batch))
-        }
+        } }
         #expect(abs(Double(predicted - measured)) <= 0.05 * Double(measured), "predicted \(predicted), measured \(measured)")
     }
 }

@@ -13,12 +13,17 @@ public enum Parallel {
     /// Threads used by the engine's kernels (and by the convolution library,
     /// which the engine configures from this value). Set once before work starts.
     public static var threads: Int {
-        get { threadCount.load(ordering: .relaxed) }
+        get { scopedThreads ?? threadCount.load(ordering: .relaxed) }
         set {
             precondition(newValue >= 1, "Parallel.threads must be >= 1, got \(newValue)")
             threadCount.store(newValue, ordering: .relaxed)
         }
     }
+
+    /// A thread count for the current task only, inside `$scopedThreads.withValue(n) { ... }`:
+    /// tests running concurrently each get their own without touching the
+    /// process-wide setting.
+    @TaskLocal public static var scopedThreads: Int?
 
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, on up to `threads` threads.
     ///
