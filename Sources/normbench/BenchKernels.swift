@@ -159,7 +159,7 @@ struct BenchKernels: ParsableCommand {
 }
 
 /// The 1-minute load average (other processes on the machine skew every number here).
-private func loadAverage() -> String {
+func loadAverage() -> String {
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
 }
 

@@ -66,6 +66,50 @@ private func modify(_ records: [ResultRecord], _ change: (inout ResultRecord) ->
         #expect(faster.rows.filter { $0.verdict == .improved }.count == 4 + 1)
     }
 
+    @Test func calibrationAroundTheCellAndTheDecode() throws {
+        // The index is the geometric mean of every probe: before and after the cell.
+        let c = Calibration(convGFLOPS: 100, bandwidthGBps: 16, convGFLOPSAfter: 25, bandwidthGBpsAfter: 4)
+        #expect(abs(c.index - 20) < 1e-12)
+        #expect(Calibration(convGFLOPS: 100, bandwidthGBps: 16).index == 40)
+        #expect(Calibration(convGFLOPS: 0, bandwidthGBps: 16).index == 0)
+        // Half the clips/s while the machine measured half as fast after the cell
+        // (probes 0.5^½ of before on average): the normalised speed fell by 0.5^½ only.
+        let slowedDuring = try check(modify(run()) {
+            setTrainingSpeed(&$0, 10)
+            $0.calibration = $0.calibration!.followed(by: Calibration(convGFLOPS: 50, bandwidthGBps: 7.5))
+        }, against: run())
+        let row = slowedDuring.rows.first { $0.cell == "smoke (geomean of 4 cells)" && $0.metric == "trainClipsPerSecond/cal" }
+        #expect(row?.current == "0.7071", "\(slowedDuring.render())")
+        #expect(slowedDuring.render().contains("note: the machine's speed moved during 4 of 4 cells (calibration before vs after differs by up to 100%)"))
+        let steady = try check(modify(run()) { $0.calibration = $0.calibration!.followed(by: Calibration(convGFLOPS: 90, bandwidthGBps: 15)) }, against: run())
+        #expect(steady.notes.isEmpty)
+        // Decode speed is divided by the probes taken right after the decode, not the cell's.
+        let decoded = modify(run()) {
+            $0.throughput!.decodeFramesPerSecond = 1000
+            $0.throughput!.decodeCalibration = Calibration(convGFLOPS: 100, bandwidthGBps: 15)
+        }
+        let slowDecodeMachine = try check(modify(decoded) {
+            $0.throughput!.decodeFramesPerSecond = 500
+            $0.throughput!.decodeCalibration = Calibration(convGFLOPS: 50, bandwidthGBps: 7.5)
+        }, against: decoded)
+        #expect(slowDecodeMachine.passed, "\(slowDecodeMachine.render())")
+        let slowDecode = try check(modify(decoded) { $0.throughput!.decodeFramesPerSecond = 500 }, against: decoded)
+        #expect(slowDecode.regressions.map(\.metric) == ["decodeFramesPerSecond/cal"], "\(slowDecode.render())")
+    }
+
+    @Test func baselineFromSeveralRunsTakesTheMedianSpeed() throws {
+        let speeds: [Double] = [20, 10, 40]
+        let runs = speeds.enumerated().map { k, v in (folder: "run\(k)", records: modify(run()) { setTrainingSpeed(&$0, v) }) }
+        let baseline = try Baseline(runs: runs)
+        let median = Baseline(records: run())
+        #expect(baseline.cells.map(\.metrics) == median.cells.map(\.metrics))
+        #expect(baseline.madeFrom.hasSuffix("(throughput: median of 3 runs)"))
+        // A deterministic metric that differs between the runs: not reproducible, no baseline.
+        let differing = [(folder: "a", records: run()), (folder: "b", records: modify(run()) { $0.accuracy!.top1Error! += 0.01 })]
+        #expect(throws: HarnessError.self) { try Baseline(runs: differing) }
+        #expect(throws: HarnessError.self) { try Baseline(runs: [(folder: "a", records: run()), (folder: "b", records: Array(run().dropLast()))]) }
+    }
+
     @Test func ledgerMemoryIsExact() throws {
         let more = try check(modify(run()) { $0.memory.ledgerPeakBytes += 1; $0.memory.ledgerAtPeakBytes["activations"]! += 1 }, against: run())
         #expect(!more.passed)

@@ -5,7 +5,7 @@ import Foundation
 /// compares, plus the tolerances to compare them with.
 ///
 /// Throughput is stored normalised by the run's own calibration (see
-/// `Baseline.calibrationIndex`), so the baseline carries no absolute speed of
+/// `Calibration.index`), so the baseline carries no absolute speed of
 /// the machine it was made on.
 public struct Baseline: Codable, Sendable, Equatable {
     public var schema = Baseline.currentSchema
@@ -42,15 +42,46 @@ public struct Baseline: Codable, Sendable, Equatable {
         madeFrom = envs.sorted().joined(separator: "; ")
     }
 
-    /// Geometric mean of the calibration probes (conv GFLOP/s × memory GB/s)^½:
-    /// one number for the machine's speed at that moment, covering both the
-    /// compute-bound and the memory-bound part of a training step.
-    public static func calibrationIndex(_ c: Calibration) -> Double {
-        (c.convGFLOPS * c.bandwidthGBps).squareRoot()
+    /// A baseline from several runs of the same sweep: throughput (`/cal`) is the
+    /// median over the runs, so one run on a busy machine does not set the bar;
+    /// every other metric must be identical in every run.
+    /// - Throws: `HarnessError.mismatch` when the runs hold different cells or a
+    ///   deterministic metric differs between them (the sweep is not reproducible
+    ///   on this machine, and a baseline of it would fail at random).
+    public init(runs: [(folder: String, records: [ResultRecord])], tolerances: CheckTolerances = .standard) throws {
+        guard let first = runs.first else { throw HarnessError.mismatch("no runs to make a baseline from") }
+        var base = Baseline(records: first.records, tolerances: tolerances)
+        for run in runs.dropFirst() {
+            let other = Baseline(records: run.records, tolerances: tolerances)
+            guard other.cells.map(\.cell) == base.cells.map(\.cell) else {
+                throw HarnessError.mismatch("\(run.folder): holds other cells than \(first.folder); pass runs of the same sweep")
+            }
+            for (a, b) in zip(base.cells, other.cells) {
+                let label = "\(a.cell.workload)/\(a.cell.id)"
+                if a.status != b.status || a.dataDigest != b.dataDigest {
+                    throw HarnessError.mismatch("\(run.folder): cell \(label) has status or data digest unlike \(first.folder); pass runs of the same sweep and data")
+                }
+                for (name, value) in a.metrics where !name.hasSuffix("/cal") && b.metrics[name] != value {
+                    throw HarnessError.mismatch("\(run.folder): cell \(label) has \(name) = \(b.metrics[name].map { "\($0)" } ?? "none") but \(first.folder) has \(value); the runs are not reproducible (same build, CPU and threads?), so no baseline was written")
+                }
+            }
+        }
+        for k in base.cells.indices {
+            for name in base.cells[k].metrics.keys where name.hasSuffix("/cal") {
+                let values = runs.compactMap { run in
+                    run.records.first { $0.cell == base.cells[k].cell }.flatMap { Baseline.metrics(of: $0)[name] }
+                }.sorted()
+                base.cells[k].metrics[name] = values.count % 2 == 1
+                    ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+            }
+        }
+        if runs.count > 1 { base.madeFrom += " (throughput: median of \(runs.count) runs)" }
+        self = base
     }
 
     /// The compared metrics of a record, by name. Throughput metrics end in
-    /// `/cal`: the raw speed divided by `calibrationIndex`.
+    /// `/cal`: the raw speed divided by the calibration index (`Calibration.index`)
+    /// measured around the cell (decoding: right after the decode).
     public static func metrics(of r: ResultRecord) -> [String: Double] {
         var m: [String: Double] = [:]
         m["data.trainClips"] = Double(r.data.trainClips)
@@ -65,8 +96,7 @@ public struct Baseline: Codable, Sendable, Equatable {
         if let t = r.training { m["training.steps"] = Double(t.steps) }
         m["ledgerPeakBytes"] = Double(r.memory.ledgerPeakBytes)
         for (category, bytes) in r.memory.ledgerAtPeakBytes { m["ledgerAtPeak.\(category)"] = Double(bytes) }
-        if let t = r.throughput, let c = r.calibration, calibrationIndex(c) > 0 {
-            let index = calibrationIndex(c)
+        if let t = r.throughput, let index = r.calibration?.index, index > 0 {
             // Training speed at the median step (samples per step / median step time):
             // one slow step, preempted by another process on a shared 2-core machine,
             // moves the mean but not the median.
@@ -74,7 +104,10 @@ public struct Baseline: Codable, Sendable, Equatable {
             let train = samples > 0 && t.stepSecondsMedian > 0 ? samples / t.stepSecondsMedian : t.trainClipsPerSecond
             m["trainClipsPerSecond/cal"] = train / index
             m["evalClipsPerSecond/cal"] = t.evalClipsPerSecond / index
-            if let d = t.decodeFramesPerSecond { m["decodeFramesPerSecond/cal"] = d / index }
+            if let d = t.decodeFramesPerSecond {
+                let decodeIndex = t.decodeCalibration?.index ?? index
+                if decodeIndex > 0 { m["decodeFramesPerSecond/cal"] = d / decodeIndex }
+            }
         }
         return m
     }

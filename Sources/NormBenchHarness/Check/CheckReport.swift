@@ -21,6 +21,8 @@ public struct CheckReport: Sendable {
 
     public var rows: [Row]
     public var cells: Int
+    /// Warnings printed above the verdict (e.g. a machine that was busy during the run).
+    public var notes: [String] = []
 
     public var regressions: [Row] { rows.filter { $0.verdict == .regression } }
     public var passed: Bool { regressions.isEmpty }
@@ -42,6 +44,7 @@ public struct CheckReport: Sendable {
                 if n == 0 { text += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
             }
         }
+        for note in notes { text += "note: \(note)\n" }
         let unchanged = rows.count - moved.count
         let improved = rows.filter { $0.verdict == .improved }.count
         text += "\(rows.count) metrics in \(cells) cells: \(unchanged) unchanged, \(moved.count - improved - regressions.count) moved within tolerance, \(improved) improved, \(regressions.count) regressed\n"

@@ -105,7 +105,24 @@ public enum RegressionCheck {
             }
         }
         rows += aggregateThroughput(baseline: baseline, current: current)
-        return CheckReport(rows: rows, cells: baseline.cells.count)
+        var report = CheckReport(rows: rows, cells: baseline.cells.count)
+        if let note = unsteadyMachineNote(records) { report.notes.append(note) }
+        return report
+    }
+
+    /// A warning when the calibration probes before and after some cells differ
+    /// by more than 20 %: the machine's speed moved while the run measured (other
+    /// processes, frequency changes), so its throughput verdicts are less certain.
+    static func unsteadyMachineNote(_ records: [ResultRecord]) -> String? {
+        let drifts = records.compactMap { r -> Double? in
+            guard let c = r.calibration, let conv = c.convGFLOPSAfter, let bandwidth = c.bandwidthGBpsAfter,
+                  c.convGFLOPS > 0, c.bandwidthGBps > 0, conv > 0, bandwidth > 0 else { return nil }
+            let ratio = ((conv * bandwidth) / (c.convGFLOPS * c.bandwidthGBps)).squareRoot()
+            return max(ratio, 1 / ratio) - 1
+        }
+        let unsteady = drifts.filter { $0 > 0.2 }
+        guard let worst = unsteady.max() else { return nil }
+        return "the machine's speed moved during \(unsteady.count) of \(records.count) cells (calibration before vs after differs by up to \(Format.fixed(worst * 100, 0))%); throughput verdicts are less certain: re-run on a quiet machine (`normbench bench calibrate` shows how steady it is)"
     }
 
     /// Per workload and throughput metric: the geometric mean over its cells of

@@ -144,15 +144,22 @@ public struct Throughput: Codable, Sendable, Equatable {
     public var stepSecondsMedian: Double
     public var stepSecondsP90: Double
     public var evalClipsPerSecond: Double
-    /// Decoding of the data set, measured separately from training.
+    /// Decoding of the data set, measured separately from training (once per run).
     public var decodeFramesPerSecond: Double?
+    /// The calibration probes measured right after that decode, which
+    /// `normbench check` divides decode speed by (nil in older records).
+    public var decodeCalibration: Calibration?
 
-    public init(trainClipsPerSecond: Double, stepSecondsMedian: Double, stepSecondsP90: Double, evalClipsPerSecond: Double, decodeFramesPerSecond: Double? = nil) {
+    public init(
+        trainClipsPerSecond: Double, stepSecondsMedian: Double, stepSecondsP90: Double, evalClipsPerSecond: Double,
+        decodeFramesPerSecond: Double? = nil, decodeCalibration: Calibration? = nil
+    ) {
         self.trainClipsPerSecond = trainClipsPerSecond
         self.stepSecondsMedian = stepSecondsMedian
         self.stepSecondsP90 = stepSecondsP90
         self.evalClipsPerSecond = evalClipsPerSecond
         self.decodeFramesPerSecond = decodeFramesPerSecond
+        self.decodeCalibration = decodeCalibration
     }
 }
 
@@ -188,17 +195,40 @@ public struct Memory: Codable, Sendable, Equatable {
     }
 }
 
-/// Machine speed measured in the same process as the cell, so throughput can be
-/// compared across runs as a ratio (`normbench check`).
+/// Machine speed measured in the same process as the cell, just before it and
+/// again just after it, so throughput can be compared across runs as a ratio
+/// (`normbench check`).
 public struct Calibration: Codable, Sendable, Equatable {
     /// A fixed 3D convolution's forward speed.
     public var convGFLOPS: Double
     /// A streaming reduction's speed.
     public var bandwidthGBps: Double
+    /// The same two probes after the cell (nil in older records and for a
+    /// cell that did not run).
+    public var convGFLOPSAfter: Double?
+    public var bandwidthGBpsAfter: Double?
 
-    public init(convGFLOPS: Double, bandwidthGBps: Double) {
+    public init(convGFLOPS: Double, bandwidthGBps: Double, convGFLOPSAfter: Double? = nil, bandwidthGBpsAfter: Double? = nil) {
         self.convGFLOPS = convGFLOPS
         self.bandwidthGBps = bandwidthGBps
+        self.convGFLOPSAfter = convGFLOPSAfter
+        self.bandwidthGBpsAfter = bandwidthGBpsAfter
+    }
+
+    /// This calibration with `later`'s probes as the after-cell ones.
+    public func followed(by later: Calibration) -> Calibration {
+        Calibration(convGFLOPS: convGFLOPS, bandwidthGBps: bandwidthGBps, convGFLOPSAfter: later.convGFLOPS, bandwidthGBpsAfter: later.bandwidthGBps)
+    }
+
+    /// One number for the machine's speed while the cell ran: the geometric mean
+    /// of every probe taken (conv GFLOP/s and memory GB/s, before and after),
+    /// covering both the compute-bound and the memory-bound part of a step.
+    public var index: Double {
+        var probes = [convGFLOPS, bandwidthGBps]
+        if let c = convGFLOPSAfter, let b = bandwidthGBpsAfter { probes += [c, b] }
+        guard probes.allSatisfy({ $0 > 0 && $0.isFinite }) else { return 0 }
+        let root = probes.reduce(1, *).squareRoot()
+        return probes.count == 2 ? root : root.squareRoot()
     }
 }
 

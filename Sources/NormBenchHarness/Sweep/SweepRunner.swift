@@ -59,6 +59,8 @@ public final class SweepRunner {
         let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
         let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
         let decodeFPS = Double(train.framesDecoded + eval.framesDecoded) / max(train.decodeSeconds + eval.decodeSeconds, 1e-9)
+        // The machine's speed right after the decode, which `normbench check` divides decode speed by.
+        let decodeCalibration = Calibration.measure(threads: Parallel.threads)
         display.line(String(format: "data: %@ (decoded %d frames at %.0f frames/s%@)", dataManifest.description,
                             train.framesDecoded + eval.framesDecoded, decodeFPS,
                             train.skipped.isEmpty && eval.skipped.isEmpty ? "" : "; skipped \(train.skipped + eval.skipped)"))
@@ -70,14 +72,17 @@ public final class SweepRunner {
                 display.line("cell \(k + 1)/\(cells.count) \(cell.key.id): done earlier, kept")
                 continue
             }
-            let record = try runCell(cell, index: k, of: cells.count, train: train, eval: eval, data: data, decodeFPS: decodeFPS)
+            let record = try runCell(
+                cell, index: k, of: cells.count, train: train, eval: eval, data: data,
+                decode: (decodeFPS, decodeCalibration))
             try RecordStore.write(record, in: folder)
         }
         return (folder, try RecordStore.readAll(folder))
     }
 
     private func runCell(
-        _ cell: SweepCell, index k: Int, of n: Int, train: ClipBank, eval: ClipBank, data: DataSummary, decodeFPS: Double
+        _ cell: SweepCell, index k: Int, of n: Int, train: ClipBank, eval: ClipBank, data: DataSummary,
+        decode: (framesPerSecond: Double, calibration: Calibration)
     ) throws -> ResultRecord {
         Parallel.threads = cell.threads
         let label = "cell \(k + 1)/\(n) \(cell.key.norm) b=\(cell.key.batch) W=\(cell.key.workers) G=\(cell.key.groups) seed=\(cell.key.seed) T=\(cell.threads)"
@@ -109,6 +114,7 @@ public final class SweepRunner {
                 memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:]), calibration: calibration,
                 data: data, environment: environmentNow())
         }
+        let calibrationAfter = Calibration.measure(threads: cell.threads)
         let steps = m.stepSeconds.sorted()
         let median = steps.isEmpty ? 0 : steps[steps.count / 2]
         let p90 = steps.isEmpty ? 0 : steps[min(steps.count - 1, Int(Double(steps.count) * 0.9))]
@@ -123,14 +129,14 @@ public final class SweepRunner {
             throughput: Throughput(
                 trainClipsPerSecond: measured > 0 ? Double(steps.count * m.samplesPerStep) / measured : 0,
                 stepSecondsMedian: median, stepSecondsP90: p90, evalClipsPerSecond: m.evalClipsPerSecond,
-                decodeFramesPerSecond: decodeFPS),
+                decodeFramesPerSecond: decode.framesPerSecond, decodeCalibration: decode.calibration),
             timeShare: TimeShare(
                 convolution: m.convolutionSeconds / total, normalization: m.normalizationSeconds / total, other: m.otherSeconds / total),
             memory: Memory(
                 ledgerPeakBytes: m.ledger.peakTotal,
                 ledgerAtPeakBytes: Dictionary(uniqueKeysWithValues: m.ledger.atPeak.map { ($0.key.rawValue, $0.value) }),
                 processPeakBytes: m.processPeakBytes),
-            calibration: calibration, data: data, environment: environmentNow())
+            calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
         display.finish(label, record)
         return record
     }

@@ -84,19 +84,21 @@ struct TrainingLoop {
     }
 
     /// Runs `body` over the evaluation clips' centre windows in batches of `batch`.
-    /// - Returns: clips per second after the first batch (which creates the
-    ///   convolution primitives for the evaluation shapes), or over all batches
-    ///   when there is only one.
+    /// - Returns: clips per second of the median batch after the first (which
+    ///   creates the convolution primitives for the evaluation shapes), or of the
+    ///   first when it is the only one. A median, because an evaluation pass is
+    ///   short and one preempted batch would move a mean.
     func evaluate(_ eval: ClipBank, batch: Int, _ body: ([BatchAssembler.Sample], Tensor) -> Void) -> Double {
         let start = (eval.framesPerClip - assembler.span) / 2
-        var t0 = DispatchTime.now().uptimeNanoseconds
-        var timed = 0
+        var rates: [Double] = []
         for first in stride(from: 0, to: eval.count, by: batch) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
             let samples = (first..<min(first + batch, eval.count)).map { BatchAssembler.Sample(clip: $0, start: start) }
             body(samples, assembler.assemble(samples, from: eval))
-            if first == 0 && eval.count > batch { t0 = DispatchTime.now().uptimeNanoseconds } else { timed += samples.count }
+            rates.append(Double(samples.count) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, 1e-9))
         }
-        return Double(timed) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, 1e-9)
+        if rates.count > 1 { rates.removeFirst() }
+        return rates.isEmpty ? 0 : rates.sorted()[rates.count / 2]
     }
 
     /// The measurement record of a finished cell (metrics filled in by the task).
