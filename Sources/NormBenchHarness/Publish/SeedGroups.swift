@@ -91,6 +91,14 @@ struct WorkloadGrid {
         SeedStatistics(records(method, batch: batch).filter { $0.status == .completed }.compactMap(metric))
     }
 
+    /// The completed seed of (method, batch) that trained fastest. The seeds do
+    /// the same work at the same shapes, so their speeds differ by what else ran
+    /// on the machine; the fastest is the least disturbed (timeit's reasoning).
+    func fastest(_ method: MethodKey, batch: Int) -> ResultRecord? {
+        records(method, batch: batch).filter { $0.status == .completed && $0.throughput != nil }
+            .max { $0.throughput!.trainClipsPerSecond < $1.throughput!.trainClipsPerSecond }
+    }
+
     /// Why (method, batch) has no measurement: "over budget" or "diverged" when
     /// every seed ended that way, else "–".
     func missing(_ method: MethodKey, batch: Int) -> String {
