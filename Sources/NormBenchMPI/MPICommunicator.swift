@@ -105,8 +105,19 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
+    /// A barrier that sleeps while it waits: ranks with nothing left to do (a
+    /// distributed sweep's ranks that finished their cells, ranks waiting for
+    /// rank 0 to prepare the data) would otherwise spin on a core in
+    /// `MPI_Barrier` that the working ranks need. Polls every millisecond.
     public func barrier() {
-        locked { Self.check(MPI_Barrier(nb_mpi_comm_world()), "MPI_Barrier") }
+        var request: MPI_Request? = nil
+        locked { Self.check(MPI_Ibarrier(nb_mpi_comm_world(), &request), "MPI_Ibarrier") }
+        while true {
+            var done: Int32 = 0
+            locked { Self.check(MPI_Test(&request, &done, nb_mpi_status_ignore()), "MPI_Test") }
+            if done != 0 { return }
+            usleep(1000)
+        }
     }
 
     public func send(_ bytes: [UInt8], to destination: Int, tag: Int) {
