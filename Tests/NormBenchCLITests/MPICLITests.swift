@@ -169,6 +169,35 @@ import NormBenchTestSupport
         }
     }
 
+    /// Detection cells (`DetectionRun`, no linear layer) through the same data-parallel loop.
+    @Test func detectionDataParallelEqualsTheSimulation() throws {
+        let yaml = try write("""
+            name: mpidet
+            description: detection on two MPI ranks
+            task: detection
+            data:
+              cache: \(folder)/cache
+              synthetic: {trainClips: 16, evalClips: 8, classes: 2, objects: 2, frames: 6, width: 32, height: 32}
+            clip: {frames: 2, stride: 1, size: 32, sampling: dense}
+            model: {architecture: resnet3d-tiny-dense, widths: [8, 8, 8]}
+            training: {steps: 8, warmupSteps: 2, baseLR: 0.02, referenceBatch: 2}
+            sweep: {norms: [bn, syncbn], batches: [2], seeds: [0], threads: [1]}
+            """, "mpidet.yaml")
+        let sim = try BuiltBinary.run(["run", yaml, "--workers", "2", "--out", "\(folder)/dsim", "--final-state", "\(folder)/dsim-state"], timeout: 300)
+        #expect(sim.status == 0, "simulation: \(sim.stderr)")
+        let dp = try mpirun(["run", yaml, "--distributed", "--out", "\(folder)/ddp", "--final-state", "\(folder)/ddp-state"])
+        #expect(dp.status == 0, "data-parallel: \(dp.stderr)")
+        let simRecords = try records("\(folder)/dsim"), dpRecords = try records("\(folder)/ddp")
+        for cell in ["bn_b2_w2_g-_s0_t1", "syncbn_b2_w2_g-_s0_t1"] {
+            let sa = simRecords["\(cell).json"]?["accuracy"] as? [String: Double], da = dpRecords["\(cell).json"]?["accuracy"] as? [String: Double]
+            #expect(sa?["mAP50"] != nil && sa?["mAP50"] == da?["mAP50"] && sa?["mAP"] == da?["mAP"], "\(cell): mAP")
+            let ss = try floats("\(folder)/dsim-state/\(cell).f32"), ds = try floats("\(folder)/ddp-state/\(cell).f32")
+            #expect(ss.count == ds.count)
+            let bad = ss.indices.filter { i in i < ds.count && Double(abs(ss[i] - ds[i])) > 1e-5 + 1e-4 * Double(abs(ss[i])) }
+            #expect(bad.isEmpty, "\(cell): \(bad.count) state elements beyond tolerance")
+        }
+    }
+
     /// Ranks started with different seeds: exit 2, one line from rank 0, no run folder.
     @Test func mismatchedRanksStopBeforeAnyWork() throws {
         let yaml = try write(Self.workload(name: "mpimismatch", cache: "\(folder)/cache", steps: 4, norms: "[gn]"), "mpimismatch.yaml")
