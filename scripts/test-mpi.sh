@@ -10,4 +10,4 @@ scripts/setup.sh libopenmpi-dev openmpi-bin
 swift build -c release --traits MPI --scratch-path .build-mpi --product normbench
 # As in scripts/test.sh: OpenMP threads must not spin in the test process.
 export OMP_WAIT_POLICY=passive
-swift test -c release --traits MPI --scratch-path .build-mpi --filter MPICLITests "$@"
+swift test -c release --traits MPI --scratch-path .build-mpi --filter 'MPICLITests|DistributedFlagsCLITests' "$@"
