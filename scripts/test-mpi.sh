@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh libopenmpi-dev openmpi-bin
-swift build -c release --traits MPI --scratch-path .build-mpi --product normbench
-# As in scripts/test.sh: OpenMP threads must not spin in the test process.
+# `swift test` builds the normbench binary the tests run (the test target depends
+# on it): no separate `swift build` (it would compile everything a second time,
+# with other flags). As in scripts/test.sh: OpenMP threads must not spin in the test process.
 export OMP_WAIT_POLICY=passive
 swift test -c release --traits MPI --scratch-path .build-mpi --filter 'MPICLITests|DistributedFlagsCLITests' "$@"
