@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Release builds target x86-64-v3 (AVX2 + FMA) on x86_64: with the baseline
@@ -17,6 +17,12 @@ if !portable {
 }
 #endif
 
+// The MPI variant is a package trait (docs/distributed.md): off by default, so the
+// default build needs neither Open MPI's headers nor its library. With
+// `--traits MPI` the CLI links `NormBenchMPI` (the only importer of `CMPI`) and
+// compiles its `#if NORMBENCH_MPI` paths (`run --distributed`, `--distribute-cells`).
+let mpi: Set<String> = ["MPI"]
+
 let package = Package(
     name: "normbench",
     platforms: [.macOS(.v13)],
@@ -27,6 +33,10 @@ let package = Package(
         .library(name: "NormBenchWorkloads", targets: ["NormBenchWorkloads"]),
         .library(name: "NormBenchHarness", targets: ["NormBenchHarness"]),
     ],
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training and distributed sweeps over MPI ranks (Open MPI: libopenmpi-dev)."),
+        .default(enabledTraits: []),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -34,6 +44,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat"),
         .systemLibrary(name: "CDNNL"),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c"),
         .target(name: "NormBenchVideo", dependencies: ["CFFmpeg"], swiftSettings: speed),
         .target(name: "NormBenchEngine", dependencies: ["CDNNL"], swiftSettings: speed),
         .target(
@@ -41,19 +52,28 @@ let package = Package(
             dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],
             swiftSettings: speed),
         .target(name: "NormBenchHarness", dependencies: ["NormBenchWorkloads", "NormBenchEngine", "NormBenchVideo"], swiftSettings: speed),
+        // Without the trait this module compiles empty (its sources are `#if NORMBENCH_MPI`),
+        // so `swift build` of every target never looks for mpi.h.
+        .target(
+            name: "NormBenchMPI",
+            dependencies: ["NormBenchEngine", .target(name: "CMPI", condition: .when(traits: mpi))],
+            swiftSettings: speed + [.define("NORMBENCH_MPI", .when(traits: mpi))]),
         .executableTarget(
             name: "normbench",
             dependencies: [
                 "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads", "NormBenchHarness",
+                .target(name: "NormBenchMPI", condition: .when(traits: mpi)),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            swiftSettings: speed),
+            swiftSettings: speed + [.define("NORMBENCH_MPI", .when(traits: mpi))]),
         .target(name: "NormBenchTestSupport", path: "Tests/NormBenchTestSupport"),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo", "NormBenchTestSupport"], swiftSettings: speed),
         .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine", "NormBenchTestSupport"], swiftSettings: speed),
         .testTarget(name: "NormBenchWorkloadsTests", dependencies: ["NormBenchWorkloads", "NormBenchEngine", "NormBenchTestSupport"], swiftSettings: speed),
         .testTarget(name: "NormBenchHarnessTests", dependencies: ["NormBenchHarness", "NormBenchTestSupport"], swiftSettings: speed),
-        .testTarget(name: "NormBenchCLITests", dependencies: ["normbench", "NormBenchTestSupport"], swiftSettings: speed),
+        .testTarget(
+            name: "NormBenchCLITests", dependencies: ["normbench", "NormBenchTestSupport"],
+            swiftSettings: speed + [.define("NORMBENCH_MPI", .when(traits: mpi))]),
     ]
 )

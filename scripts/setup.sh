@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages normbench builds against (Debian/Ubuntu), once.
 # Uses sudo when not root; runs `apt-get update` first; never prompts.
+# Extra package names given as arguments are installed too (scripts/mpi.sh: Open MPI).
 set -euo pipefail
 
-packages=(pkg-config ffmpeg libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libdnnl-dev)
+packages=(pkg-config ffmpeg libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libdnnl-dev "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -10,7 +10,10 @@ struct Run: ParsableCommand {
         discussion: """
         Cells = norms × batches × groups (GroupNorm family) × seeds × threads. Each finished cell \
         is written atomically to <out>/cells/<cell>.json; --resume skips cells that have a record. \
-        Exit codes: 0 ok; 1 a cell, the data or the output failed (one line on stderr); 2 bad workload or options.
+        With the MPI build (scripts/mpi.sh), `mpirun -np W normbench run <workload> --distributed` trains \
+        every cell data-parallel, one worker per rank, and `mpirun -np K ... --distribute-cells` spreads \
+        the cells over K ranks; rank 0 writes the records (docs/distributed.md). \
+        Exit codes: 0 ok; 1 a cell, the data, the output or an MPI rank failed (one line on stderr); 2 bad workload or options.
         """)
 
     @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
@@ -27,12 +30,26 @@ struct Run: ParsableCommand {
     @Option(help: "Skip cells whose predicted peak memory exceeds this (e.g. 2GiB, 512MiB).") var memoryBudget: String?
     @Flag(help: "Count and skip clips that fail to decode instead of stopping.") var skipBadClips = false
     @Option(help: "Folder of workload files.") var workloads = "Workloads"
+    @Flag(help: "Train data-parallel over MPI ranks, one worker per rank (W = ranks); start with mpirun. Needs the MPI build.")
+    var distributed = false
+    @Flag(help: "Spread the sweep's cells over MPI ranks, each cell whole on one rank; start with mpirun. Needs the MPI build.")
+    var distributeCells = false
+    @Option(help: .hidden) var finalState: String?
 
     func run() throws {
         OpenMPRuntime.preferPassiveWaitPolicy()
         let spec: WorkloadSpec
         var options = RunOptions()
+        let launch = MPILaunch.current
+        let mode: DistributionMode? = distributed ? .dataParallel : distributeCells ? .cells : nil
         do {
+            try MPILaunch.validate(mode: mode, bothFlags: distributed && distributeCells, launch: launch)
+            if mode == .dataParallel, let launch {
+                // Every rank is one worker: W is the number of ranks.
+                if let workers, workers != launch.size {
+                    throw UsageError(message: "--workers \(workers) does not match the \(launch.size) MPI ranks: with --distributed every rank is one worker; pass --workers \(launch.size) or start \(workers) ranks (mpirun -np \(workers))")
+                }
+            }
             let catalog = WorkloadCatalog(directory: workloads)
             let path = try catalog.path(for: workload)
             var o = SweepOverrides()
@@ -50,17 +67,31 @@ struct Run: ParsableCommand {
                 }
             }
             if let workers { guard workers >= 1 else { throw UsageError(message: "--workers must be at least 1, got \(workers)") }; o.workers = workers }
+            if mode == .dataParallel, let launch { o.workers = launch.size }
             if let epochs { guard epochs >= 1 else { throw UsageError(message: "--epochs must be at least 1, got \(epochs)") }; o.epochs = epochs }
             if let steps { guard steps >= 1 else { throw UsageError(message: "--steps must be at least 1, got \(steps)") }; o.steps = steps }
             spec = try o.apply(to: try WorkloadSpec.load(path: path), file: path)
             _ = try spec.cells()  // groups that do not divide a width fail here, before any work
+            if mode == .dataParallel, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "brn" }) {
+                throw UsageError(message: "--distributed does not support brn: Batch Renorm's forward reads running statistics that the single-process simulation updates between workers, so replicas cannot give its numbers; run brn with --distribute-cells or without mpirun")
+            }
             options.out = out
+            options.finalStateFolder = finalState
             options.resume = resume
             options.skipBadClips = skipBadClips
             options.memoryBudget = try memoryBudget.map(parseBytes)
         } catch {
-            printError("normbench run: \(error)")
+            // Under mpirun every rank parses the same options: rank 0 speaks for all.
+            if (launch?.rank ?? 0) == 0 {
+                printError("normbench run: \(error)")
+            } else {
+                usleep(500_000)  // mpirun stops the job when a rank exits: give rank 0 time to print
+            }
             throw ExitCode(2)
+        }
+        if let mode {
+            try runDistributed(spec: spec, options: options, mode: mode)
+            return
         }
         do {
             let (folder, records) = try SweepRunner(spec: spec, options: options).run()

@@ -63,6 +63,35 @@ import NormBenchTestSupport
         #expect(ledger.snapshot().liveTotal == 0)
     }
 
+    /// The data-parallel loop over a group of one (W = 1) trains exactly as the
+    /// simulation: the same loss at every step, evaluation and final state
+    /// (parameters and running statistics), for per-worker BN with its
+    /// running-statistics exchange, SyncBN with its reducer, and PreciseBN after
+    /// both. The gradient all-reduce moves every parameter once per step.
+    @Test(arguments: ["bn", "syncbn", "gn:groups=2"]) func dataParallelOverOneRankEqualsTheSimulation(norm: String) throws {
+        var precise = spec
+        precise.training.preciseBNBatches = 2
+        let settings = CellSettings(norm: try NormalizationSpec(parsing: norm), batch: 2, workers: 1, seed: 0)
+        func cell(_ options: CellRunOptions) throws -> CellMeasurement {
+            try Parallel.$scopedThreads.withValue(1) {
+                try MemoryLedger.$scoped.withValue(MemoryLedger()) {
+                    try ClassificationRun.run(spec: precise, cell: settings, train: train, eval: eval, options: options)
+                }
+            }
+        }
+        let simulated = try cell(CellRunOptions(keepFinalState: true))
+        let parallel = try cell(CellRunOptions(dataParallel: SingleProcessCommunicator(), keepFinalState: true))
+        #expect(parallel.lossCurve.map(\.loss) == simulated.lossCurve.map(\.loss))
+        #expect(parallel.evalLoss == simulated.evalLoss && parallel.top1Error == simulated.top1Error)
+        #expect(parallel.finalState == simulated.finalState)
+        #expect(simulated.collective == nil)
+        let c = try #require(parallel.collective)
+        #expect(c.ranks == 1 && c.replicasIdentical)
+        #expect(c.gradientBytesPerStep > 0 && c.gradientBytesPerStep <= 4 * simulated.finalState!.count)  // state = parameters + BN running statistics
+        #expect(c.gradientSeconds.count == simulated.stepSeconds.count)
+        #expect((c.syncBNCallsPerStep > 0) == norm.hasPrefix("syncbn"))
+    }
+
     /// The planner's linear prediction (from batch 2 and 4 on 2 threads) is within
     /// 5 % of a measured step at batch 8 and 16.
     @Test(arguments: [8, 16]) func memoryPredictionMatchesMeasurement(batch: Int) throws {

@@ -79,6 +79,27 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
     public let renorm: BatchRenormOptions?
     /// Training-mode forwards so far (drives the BRN warm-up).
     public private(set) var step = 0
+    /// Data-parallel replicas (`RunningStatisticsExchange`): when true, training
+    /// forwards (outside PreciseBN) leave the running statistics alone and queue
+    /// their batch statistics in `pendingRunningUpdates`; `applyRunningUpdate`
+    /// applies one later with the same arithmetic, so every replica can replay
+    /// every worker's update in rank order.
+    public var defersRunningUpdates = false
+    /// Batch statistics of the deferred training forwards, oldest first.
+    public private(set) var pendingRunningUpdates: [RunningUpdate] = []
+
+    /// One training forward's contribution to the running statistics.
+    public struct RunningUpdate: Equatable, Sendable {
+        /// Batch mean per channel.
+        public var mean: [Double]
+        /// Unbiased batch variance per channel; nil for a one-element set (no update).
+        public var unbiasedVariance: [Double]?
+
+        public init(mean: [Double], unbiasedVariance: [Double]?) {
+            self.mean = mean
+            self.unbiasedVariance = unbiasedVariance
+        }
+    }
 
     public var kind: LayerKind { .normalization }
     public var parameters: [Parameter] { affine ? [gamma!, beta!] : [] }
@@ -177,7 +198,10 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
         let limits = renorm?.limits(step: step)
         let stats = Tensor(shape: [c, 5], category: .activations)
         let coef = workspace.floatBuffer(plan.n * Coef.rows * c)
-        let m = Double(momentum)
+        let deferred = defersRunningUpdates && precise == nil
+        if deferred {
+            pendingRunningUpdates.append(RunningUpdate(mean: mean, unbiasedVariance: count > 1 ? m2.map { $0 / (count - 1) } : nil))
+        }
         for j in 0..<c {
             let variance = max(0, m2[j] / count)
             let rstd = 1 / (variance + Double(epsilon)).squareRoot()
@@ -192,10 +216,7 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
                 precise!.mean[j] += mean[j]
                 precise!.variance[j] += unbiased ?? Double(runningVariance.data[j])
             }
-            runningMean.data[j] = Float((1 - m) * Double(runningMean.data[j]) + m * mean[j])
-            if let unbiased {
-                runningVariance.data[j] = Float((1 - m) * Double(runningVariance.data[j]) + m * unbiased)
-            }
+            if !deferred { updateRunning(j, mean: mean[j], unbiased: unbiased) }
             let (hi, lo) = splitMean(mean[j])
             let g = Double(gamma?.value.data[j] ?? 1)
             stats.data[5 * j] = hi
@@ -210,6 +231,31 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
         NormKernels.apply(x.data, y.data, plan, coef: coef)
         saved = (x, stats, count)
         return y
+    }
+
+    /// running = (1 − m)·running + m·batch for channel `j` (the variance only when
+    /// the batch has an unbiased estimate).
+    @inline(__always)
+    private func updateRunning(_ j: Int, mean: Double, unbiased: Double?) {
+        let m = Double(momentum)
+        runningMean.data[j] = Float((1 - m) * Double(runningMean.data[j]) + m * mean)
+        if let unbiased {
+            runningVariance.data[j] = Float((1 - m) * Double(runningVariance.data[j]) + m * unbiased)
+        }
+    }
+
+    /// Applies one (possibly another replica's) training forward's update to the
+    /// running statistics, exactly as that forward would have.
+    public func applyRunningUpdate(_ update: RunningUpdate) {
+        precondition(update.mean.count == channels && (update.unbiasedVariance?.count ?? channels) == channels,
+                     "\(name).applyRunningUpdate: \(update.mean.count) means for \(channels) channels")
+        for j in 0..<channels { updateRunning(j, mean: update.mean[j], unbiased: update.unbiasedVariance?[j]) }
+    }
+
+    /// Removes and returns the queued updates (see `defersRunningUpdates`).
+    public func takePendingRunningUpdates() -> [RunningUpdate] {
+        defer { pendingRunningUpdates = [] }
+        return pendingRunningUpdates
     }
 
     private func setForwardCoef(_ coef: UnsafeMutablePointer<Float>, _ plan: NormPlan, _ j: Int,

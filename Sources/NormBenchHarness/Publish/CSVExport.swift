@@ -11,8 +11,15 @@ enum CSVExport {
         "data_digest", "cpu", "git_commit", "date",
     ]
 
+    /// Appended only when some record ran under MPI, so other exports keep their bytes.
+    static let distributedHeader = [
+        "distributed_mode", "ranks", "hosts", "allreduce_s_median", "allreduce_bytes_per_step",
+        "syncbn_s_median", "syncbn_bytes_per_step", "statistics_s_median", "statistics_bytes_per_step",
+    ]
+
     static func render(_ records: [ResultRecord]) -> String {
-        var lines = [header.joined(separator: ",")]
+        let distributed = records.contains { $0.distributed != nil }
+        var lines = [(header + (distributed ? distributedHeader : [])).joined(separator: ",")]
         for r in records.sorted(by: { $0.cell < $1.cell }) {
             let c = r.cell
             let fields: [String?] = [
@@ -30,9 +37,20 @@ enum CSVExport {
                 number(r.calibration?.convGFLOPS), number(r.calibration?.bandwidthGBps),
                 r.data.digest, r.environment.cpuModel, r.environment.gitCommit, r.environment.date,
             ]
-            lines.append(fields.map { quote($0 ?? "") }.joined(separator: ","))
+            var extra: [String?] = []
+            if distributed { extra = distributedFields(r.distributed) }
+            lines.append((fields + extra).map { quote($0 ?? "") }.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func distributedFields(_ d: DistributedRun?) -> [String?] {
+        let collective = d?.collective
+        var out: [String?] = [d?.mode, d.map { String($0.ranks) }, d.map { String($0.hosts) }]
+        out += [number(collective?.gradientAllReduceSecondsMedian), collective.map { String($0.gradientBytesPerStep) }]
+        out += [number(collective?.syncBNSecondsMedian), collective.map { String($0.syncBNBytesPerStep) }]
+        out += [number(collective?.statisticsSecondsMedian), collective.map { String($0.statisticsBytesPerStep) }]
+        return out
     }
 
     /// Shortest text that reads back to the same Double (Swift's description).

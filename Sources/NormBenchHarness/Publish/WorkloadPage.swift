@@ -34,6 +34,7 @@ struct WorkloadPage {
         if isGroupAblation { md += groupSection() }
         if hasMAP { md += detectionSection() }
         if hasThroughput { md += throughputSection() }
+        if hasCollective { md += collectiveSection() }
         md += memorySection()
         if hasTimeShare { md += timeShareSection() }
         return md

@@ -23,6 +23,9 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var calibration: Calibration?
     public var data: DataSummary
     public var environment: Environment
+    /// How ranks ran the cell, for runs under MPI (`run --distributed` or
+    /// `--distribute-cells`); absent for single-process runs.
+    public var distributed: DistributedRun? = nil
 
     public enum Status: String, Codable, Sendable {
         case completed

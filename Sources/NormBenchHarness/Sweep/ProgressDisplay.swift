@@ -3,8 +3,10 @@ import NormBenchWorkloads
 
 /// Progress of a sweep on standard output: one status line redrawn in place on
 /// a terminal; plain lines (every 10 % of a cell's steps) otherwise, so logs and
-/// CI output stay readable.
+/// CI output stay readable. Thread-safe: a distributed sweep's rank 0 reports
+/// other ranks' records from a second thread.
 public final class ProgressDisplay: @unchecked Sendable {
+    private let lock = NSRecursiveLock()
     private let interactive: Bool
     private var lastDecile = -1
     private var statusShown = false
@@ -22,12 +24,14 @@ public final class ProgressDisplay: @unchecked Sendable {
 
     /// A line of its own.
     public func line(_ text: String) {
+        lock.lock(); defer { lock.unlock() }
         clearStatus()
         write(text + "\n")
     }
 
     /// Step progress of the current cell.
     public func progress(_ label: String, _ p: CellProgress, elapsed: Double) {
+        lock.lock(); defer { lock.unlock() }
         let eta = p.step > 0 ? elapsed / Double(p.step) * Double(p.steps - p.step) : 0
         let text = String(format: "%@ step %d/%d epoch %.1f loss %.3f %.1f clips/s ETA %@", label, p.step, p.steps, p.epoch, p.loss, p.clipsPerSecond, Self.duration(eta))
         if interactive {
@@ -44,6 +48,7 @@ public final class ProgressDisplay: @unchecked Sendable {
 
     /// The cell's result line.
     public func finish(_ label: String, _ r: ResultRecord) {
+        lock.lock(); defer { lock.unlock() }
         lastDecile = -1
         var parts: [String] = []
         if let e = r.accuracy?.top1Error { parts.append(String(format: "top-1 error %.1f%%", e * 100)) }

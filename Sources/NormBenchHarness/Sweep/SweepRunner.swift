@@ -13,6 +13,9 @@ public struct RunOptions: Sendable {
     /// Count and skip clips that fail to decode instead of stopping.
     public var skipBadClips = false
     public var resultsRoot = "Results"
+    /// Debugging and tests: write each cell's trained state (`ModelState.values`,
+    /// little-endian float32) to `<folder>/<cell>.f32`.
+    public var finalStateFolder: String?
 
     public init() {}
 }
@@ -30,10 +33,12 @@ public struct RunManifest: Codable, Sendable, Equatable {
 public final class SweepRunner {
     public let spec: WorkloadSpec
     public let options: RunOptions
-    private let display: ProgressDisplay
+    let display: ProgressDisplay
     /// Read once, when the runner is made (commit included): the working tree may
     /// move on while a long sweep runs.
-    private let environment = Environment.current()
+    let environment = Environment.current()
+    /// Set by `runDistributed`: how the ranks run this sweep, stamped on every record.
+    var distribution: DistributedRun?
 
     public init(spec: WorkloadSpec, options: RunOptions, display: ProgressDisplay = ProgressDisplay()) {
         self.spec = spec
@@ -51,10 +56,33 @@ public final class SweepRunner {
         try checkOrWriteManifest(manifest, folder: folder)
         display.line("run folder: \(folder) (\(cells.count) cells)")
 
-        // Data: generated once (cached) or a user's folder, decoded once into memory for every cell.
-        let (dataFolder, dataManifest) = spec.data.source == .synthetic
+        let (train, eval, data, decode) = try decodeData(try prepareData())
+
+        for (k, cell) in cells.enumerated() {
+            let path = RecordStore.path(of: cell.key, in: folder)
+            if options.resume, FileManager.default.fileExists(atPath: path), (try? RecordStore.read(path: path)) != nil {
+                display.line("cell \(k + 1)/\(cells.count) \(cell.key.id): done earlier, kept")
+                continue
+            }
+            let record = try runCell(
+                cell, index: k, of: cells.count, train: train, eval: eval, data: data, decode: decode,
+                cellOptions: CellRunOptions(keepFinalState: options.finalStateFolder != nil))
+            try RecordStore.write(record, in: folder)
+        }
+        return (folder, try RecordStore.readAll(folder))
+    }
+
+    /// Data: generated once (cached) or a user's folder.
+    func prepareData() throws -> (folder: String, manifest: DatasetManifest) {
+        spec.data.source == .synthetic
             ? try SyntheticDataset.prepare(spec) { self.display.line($0) }
             : try FolderDataset.load(spec)
+    }
+
+    /// Decodes the data set once into memory for every cell.
+    func decodeData(_ source: (folder: String, manifest: DatasetManifest)) throws
+        -> (train: ClipBank, eval: ClipBank, data: DataSummary, decode: (framesPerSecond: Double, calibration: Calibration)) {
+        let (dataFolder, dataManifest) = source
         let frames = spec.framesPerClip
         let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
         let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
@@ -65,24 +93,12 @@ public final class SweepRunner {
                             train.framesDecoded + eval.framesDecoded, decodeFPS,
                             train.skipped.isEmpty && eval.skipped.isEmpty ? "" : "; skipped \(train.skipped + eval.skipped)"))
         let data = DataSummary(description: dataManifest.description, trainClips: train.count, evalClips: eval.count, digest: dataManifest.digest)
-
-        for (k, cell) in cells.enumerated() {
-            let path = RecordStore.path(of: cell.key, in: folder)
-            if options.resume, FileManager.default.fileExists(atPath: path), (try? RecordStore.read(path: path)) != nil {
-                display.line("cell \(k + 1)/\(cells.count) \(cell.key.id): done earlier, kept")
-                continue
-            }
-            let record = try runCell(
-                cell, index: k, of: cells.count, train: train, eval: eval, data: data,
-                decode: (decodeFPS, decodeCalibration))
-            try RecordStore.write(record, in: folder)
-        }
-        return (folder, try RecordStore.readAll(folder))
+        return (train, eval, data, (decodeFPS, decodeCalibration))
     }
 
-    private func runCell(
+    func runCell(
         _ cell: SweepCell, index k: Int, of n: Int, train: ClipBank, eval: ClipBank, data: DataSummary,
-        decode: (framesPerSecond: Double, calibration: Calibration)
+        decode: (framesPerSecond: Double, calibration: Calibration), cellOptions: CellRunOptions = CellRunOptions()
     ) throws -> ResultRecord {
         Parallel.threads = cell.threads
         let label = "cell \(k + 1)/\(n) \(cell.key.norm) b=\(cell.key.batch) W=\(cell.key.workers) G=\(cell.key.groups) seed=\(cell.key.seed) T=\(cell.threads)"
@@ -103,8 +119,8 @@ public final class SweepRunner {
         do {
             let progress = { (p: CellProgress) in self.display.progress(label, p, elapsed: Date().timeIntervalSince(started)) }
             switch spec.task {
-            case .classification: m = try ClassificationRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, progress: progress)
-            case .detection: m = try DetectionRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, progress: progress)
+            case .classification: m = try ClassificationRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, options: cellOptions, progress: progress)
+            case .detection: m = try DetectionRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, options: cellOptions, progress: progress)
             }
         } catch let error as TrainingError {
             // A method that diverges at some setting is a result, not a broken sweep.
@@ -120,7 +136,7 @@ public final class SweepRunner {
         let p90 = steps.isEmpty ? 0 : steps[min(steps.count - 1, Int(Double(steps.count) * 0.9))]
         let measured = steps.reduce(0, +)
         let total = max(m.convolutionSeconds + m.normalizationSeconds + m.otherSeconds, 1e-12)
-        let record = ResultRecord(
+        var record = ResultRecord(
             cell: cell.key, status: .completed, task: spec.task.rawValue,
             accuracy: Accuracy(top1Error: m.top1Error, top5Error: m.top5Error, mAP50: m.mAP50, mAP: m.mAP, evalLoss: m.evalLoss),
             training: TrainingSummary(
@@ -137,19 +153,21 @@ public final class SweepRunner {
                 ledgerAtPeakBytes: Dictionary(uniqueKeysWithValues: m.ledger.atPeak.map { ($0.key.rawValue, $0.value) }),
                 processPeakBytes: m.processPeakBytes),
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
+        record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }
+        if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: cell.key, in: folder) }
         display.finish(label, record)
         return record
     }
 
     /// The run's environment with this moment's date.
-    private func environmentNow() -> Environment {
+    func environmentNow() -> Environment {
         var e = environment
         e.date = ISO8601DateFormatter().string(from: Date())
         return e
     }
 
     /// The run folder: `--out`, or the latest run of this workload when resuming, or a new one.
-    private func runFolder() throws -> String {
+    func runFolder() throws -> String {
         if let out = options.out { return out }
         let root = "\(options.resultsRoot)/\(spec.name)"
         if options.resume {
@@ -165,7 +183,7 @@ public final class SweepRunner {
     }
 
     /// A new run writes `run.json`; a resumed run must describe the same sweep.
-    private func checkOrWriteManifest(_ manifest: RunManifest, folder: String) throws {
+    func checkOrWriteManifest(_ manifest: RunManifest, folder: String) throws {
         let path = "\(folder)/run.json"
         if let data = FileManager.default.contents(atPath: path) {
             guard let old = try? JSONDecoder().decode(RunManifest.self, from: data) else {

@@ -41,6 +41,10 @@ public struct CellMeasurement: Sendable {
     public var ledger: MemoryLedger.Snapshot
     /// Process high-water mark over the cell, when the system reports it.
     public var processPeakBytes: Int?
+    /// Data-parallel runs: what the collectives cost.
+    public var collective: CollectiveMeasurement? = nil
+    /// The trained model's state, when `CellRunOptions.keepFinalState` asked for it.
+    public var finalState: [Float]? = nil
 }
 
 /// Progress of a cell, reported once per step.

@@ -12,7 +12,7 @@ import NormBenchEngine
 /// cell of a sweep.
 public enum ClassificationRun {
     public static func run(
-        spec: WorkloadSpec, cell: CellSettings, train: ClipBank, eval: ClipBank,
+        spec: WorkloadSpec, cell: CellSettings, train: ClipBank, eval: ClipBank, options: CellRunOptions = CellRunOptions(),
         progress: (CellProgress) -> Void = { _ in }
     ) throws -> CellMeasurement {
         let c = spec.clip
@@ -24,7 +24,7 @@ public enum ClassificationRun {
                 seed: UInt64(cell.seed)),
             normalization: cell.norm)
         let loop = TrainingLoop(spec: spec, cell: cell, train: train)
-        let outcome = try loop.run(model: model, progress: progress) { samples, scale in
+        let outcome = try loop.run(model: model, options: options, progress: progress) { samples, scale in
             let input = StepProfiler.shared.measure(.other) { loop.assembler.assemble(samples, from: train) }
             let logits = model.forward(input, mode: .training)
             let grad = Tensor(shape: logits.shape, category: .workspace)

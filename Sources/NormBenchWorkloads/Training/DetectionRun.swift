@@ -8,7 +8,7 @@ import NormBenchEngine
 /// (clip, frame) as one image: mAP@0.5 and mAP@[.5:.95].
 public enum DetectionRun {
     public static func run(
-        spec: WorkloadSpec, cell: CellSettings, train: ClipBank, eval: ClipBank,
+        spec: WorkloadSpec, cell: CellSettings, train: ClipBank, eval: ClipBank, options: CellRunOptions = CellRunOptions(),
         progress: (CellProgress) -> Void = { _ in }
     ) throws -> CellMeasurement {
         let c = spec.clip
@@ -22,7 +22,7 @@ public enum DetectionRun {
         }
 
         let loop = TrainingLoop(spec: spec, cell: cell, train: train)
-        let outcome = try loop.run(model: model, progress: progress) { samples, scale in
+        let outcome = try loop.run(model: model, options: options, progress: progress) { samples, scale in
             let input = StepProfiler.shared.measure(.other) { loop.assembler.assemble(samples, from: train) }
             let targets = StepProfiler.shared.measure(.loss) { head.targets(samples.map { boxes(train, $0) }, h: grid, w: grid) }
             let output = model.forward(input, mode: .training)

@@ -30,10 +30,18 @@ struct TrainingLoop {
         var lossCurve: [(step: Int, loss: Double)]
         var stepSeconds: [Double]
         var meter: CellMeter.Result
+        var collective: CollectiveMeasurement? = nil
+        var finalState: [Float]? = nil
     }
 
+    /// Trains the cell. With `options.dataParallel` this process is worker
+    /// `rank` of W ranks: it draws the step's samples exactly as the simulation
+    /// does and keeps its own share (samples rank·b ..< (rank + 1)·b), runs one
+    /// micro-batch with loss scale 1/W, and `DataParallelStep` exchanges the loss,
+    /// the running statistics and the gradients before the same SGD update runs
+    /// on every rank.
     func run(
-        model: Sequential, progress: (CellProgress) -> Void,
+        model: Sequential, options: CellRunOptions = CellRunOptions(), progress: (CellProgress) -> Void,
         microStep: ([BatchAssembler.Sample], Float) throws -> Double
     ) throws -> Outcome {
         let optimizer = SGD(
@@ -41,6 +49,10 @@ struct TrainingLoop {
             weightDecay: Float(spec.training.weightDecay), decayNormalization: spec.training.weightDecayNorm)
         let order = TrainingPlan.order(clips: train.count, samples: plan.steps * plan.samplesPerStep, seed: cell.seed)
         var g = SeededGenerator(seed: UInt64(cell.seed) &+ 0x5EED)
+        let parallel = options.dataParallel.map { communicator -> DataParallelStep in
+            precondition(communicator.size == cell.workers, "TrainingLoop: \(communicator.size) ranks for W = \(cell.workers) workers")
+            return DataParallelStep(model: model, communicator: communicator, method: cell.norm.method)
+        }
         let microBatches = cell.norm.method == .syncBatchNorm ? 1 : cell.workers
         let perMicroBatch = plan.samplesPerStep / microBatches
         let flip = spec.clip.flip
@@ -53,12 +65,22 @@ struct TrainingLoop {
             let t0 = DispatchTime.now().uptimeNanoseconds
             StepProfiler.shared.measure(.optimizer) { optimizer.zeroGradients() }
             var loss = 0.0
-            for m in 0..<microBatches {
-                let samples = (0..<perMicroBatch).map { k -> BatchAssembler.Sample in
-                    let clip = order[step * plan.samplesPerStep + m * perMicroBatch + k]
-                    return .init(clip: clip, start: Int(g.next() % UInt64(maxStart + 1)), flip: flip && g.next() & 1 == 1)
+            if let parallel {
+                parallel.beginStep()
+                let all = (0..<plan.samplesPerStep).map { k -> BatchAssembler.Sample in
+                    .init(clip: order[step * plan.samplesPerStep + k], start: Int(g.next() % UInt64(maxStart + 1)), flip: flip && g.next() & 1 == 1)
                 }
-                loss += try microStep(samples, 1 / Float(microBatches)) / Double(microBatches)
+                let rank = parallel.communicator.rank
+                let local = try microStep(Array(all[(rank * cell.batch)..<((rank + 1) * cell.batch)]), 1 / Float(cell.workers))
+                loss = parallel.finishStep(localLoss: local, measure: step >= plan.warmupSteps)
+            } else {
+                for m in 0..<microBatches {
+                    let samples = (0..<perMicroBatch).map { k -> BatchAssembler.Sample in
+                        let clip = order[step * plan.samplesPerStep + m * perMicroBatch + k]
+                        return .init(clip: clip, start: Int(g.next() % UInt64(maxStart + 1)), flip: flip && g.next() & 1 == 1)
+                    }
+                    loss += try microStep(samples, 1 / Float(microBatches)) / Double(microBatches)
+                }
             }
             StepProfiler.shared.measure(.optimizer) { optimizer.step(learningRate: plan.schedule.rate(at: step)) }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -71,6 +93,7 @@ struct TrainingLoop {
                 clipsPerSecond: measured > 0 ? Double(stepSeconds.count * plan.samplesPerStep) / measured : 0))
         }
         let result = meter.stop()
+        parallel?.detach()
 
         if spec.training.preciseBNBatches > 0 && cell.norm.method.usesBatchStatistics {
             let batches = spec.training.preciseBNBatches
@@ -80,7 +103,9 @@ struct TrainingLoop {
                 _ = model.forward(assembler.assemble(samples, from: train), mode: .training)
             }
         }
-        return Outcome(lossCurve: lossCurve, stepSeconds: stepSeconds, meter: result)
+        return Outcome(
+            lossCurve: lossCurve, stepSeconds: stepSeconds, meter: result, collective: parallel?.measurement(),
+            finalState: options.keepFinalState ? ModelState.values(of: model) : nil)
     }
 
     /// Runs `body` over the evaluation clips' centre windows in batches of `batch`.
@@ -108,7 +133,7 @@ struct TrainingLoop {
             samplesPerStep: plan.samplesPerStep, peakLearningRate: Double(plan.schedule.base), stepSeconds: o.stepSeconds,
             evalClipsPerSecond: evalClipsPerSecond,
             convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
-            ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak)
+            ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak, collective: o.collective, finalState: o.finalState)
     }
 }
 

@@ -33,8 +33,13 @@ enum BuiltBinary {
 
     /// Runs `normbench <args>`; kills it after `timeout` seconds (a hang is a failure, not a stuck suite).
     static func run(_ args: [String], timeout: Double = 120) throws -> Output {
+        try runProcess(try locate(), args, timeout: timeout)
+    }
+
+    /// Runs any executable (e.g. `/usr/bin/env mpirun ... normbench ...`) the same way.
+    static func runProcess(_ executable: String, _ args: [String], timeout: Double = 120) throws -> Output {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: try locate())
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
