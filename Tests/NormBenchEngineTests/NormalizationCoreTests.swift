@@ -114,9 +114,9 @@ let normShapes: [[Int]] = [
         bn.gamma!.value.copy(from: tensor([c], gamma))
         let whole = runLayer(bn, shape: full, x: x, w: dy)
 
-        let group = LocalGroupReducer(workers: workers)
+        let group = LocalCommunicatorGroup(size: workers)
         let layers = (0..<workers).map { rank -> BatchNorm in
-            let l = BatchNorm(channels: c, reducer: group.endpoint(rank: rank))
+            let l = BatchNorm(channels: c, reducer: CommunicatorReducer(communicator: group.endpoint(rank: rank), meter: CollectiveMeter()))
             l.gamma!.value.copy(from: tensor([c], gamma))
             return l
         }

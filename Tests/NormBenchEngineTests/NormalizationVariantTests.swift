@@ -151,8 +151,7 @@ import NormBenchTestSupport
         let model = Sequential([outer, block])
         #expect(NormalizationLayers.leaves(of: model).count == 4)
         #expect(NormalizationLayers.batchNorms(in: model).map { ObjectIdentifier($0) } == [outer, inner, short].map { ObjectIdentifier($0) })
-        let group = LocalGroupReducer(workers: 1)
-        NormalizationLayers.synchronize(model, reducer: group.endpoint(rank: 0))
+        NormalizationLayers.synchronize(model, reducer: CommunicatorReducer(communicator: SingleProcessCommunicator(), meter: CollectiveMeter()))
         #expect(inner.reducer != nil && outer.reducer != nil && short.reducer != nil)
         let x = randomValues(2 * 3 * 4, seed: 7, mean: 3)
         PreciseBN.recompute(model: model, batches: 1) { _ in _ = model.forward(tensor([2, 3, 4], x), mode: .training) }

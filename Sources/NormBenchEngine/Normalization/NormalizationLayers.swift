@@ -18,7 +18,7 @@ public enum NormalizationLayers {
 
     /// Makes every BatchNorm of `model` synchronize through `reducer` (nil: per-worker BN).
     /// With W workers in one process, give each worker's model replica the endpoint of
-    /// its rank: `LocalGroupReducer(workers: W).endpoint(rank: r)`.
+    /// its rank: `CommunicatorReducer` over `LocalCommunicatorGroup(size: W).endpoint(rank: r)`.
     public static func synchronize(_ model: any Layer, reducer: (any StatisticsReducer)?) {
         for bn in batchNorms(in: model) { bn.reducer = reducer }
     }
