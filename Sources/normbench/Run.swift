@@ -89,6 +89,9 @@ struct Run: ParsableCommand {
             }
             throw ExitCode(2)
         }
+        if spec.training.workers == 1, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
+            printError("normbench run: note: with 1 worker, syncbn computes the same statistics as bn (one batch either way); pass --workers 2 or more to see SyncBN's effect")
+        }
         if let mode {
             try runDistributed(spec: spec, options: options, mode: mode)
             return
