@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.0
 import PackageDescription
 
 // Release builds target x86-64-v3 (AVX2 + FMA) on x86_64: with the baseline
@@ -17,11 +17,19 @@ if !portable {
 }
 #endif
 
-// The MPI variant is a package trait (docs/distributed.md): off by default, so the
-// default build needs neither Open MPI's headers nor its library. With
-// `--traits MPI` the CLI links `NormBenchMPI` (the only importer of `CMPI`) and
-// compiles its `#if NORMBENCH_MPI` paths (`run --distributed`, `--distribute-cells`).
-let mpi: Set<String> = ["MPI"]
+// The MPI variant (docs/distributed.md) is built with NORMBENCH_MPI=1 (scripts/mpi.sh,
+// into its own scratch path .build-mpi): only then does the package declare `CMPI`
+// (Open MPI's headers through pkg-config) and `NormBenchMPI` (its only importer),
+// link them into the CLI and compile the `#if NORMBENCH_MPI` paths (`run
+// --distributed`, `--distribute-cells`, the MPI tests). The default build needs
+// neither Open MPI's headers nor its library. (A package trait would say the same,
+// but needs tools version 6.1, and the README promises any Swift 6.)
+let mpiBuild = Context.environment["NORMBENCH_MPI"] == "1"
+let mpiDefine: [SwiftSetting] = mpiBuild ? [.define("NORMBENCH_MPI")] : []
+let mpiTargets: [Target] = !mpiBuild ? [] : [
+    .systemLibrary(name: "CMPI", pkgConfig: "ompi-c"),
+    .target(name: "NormBenchMPI", dependencies: ["NormBenchEngine", "CMPI"], swiftSettings: speed + mpiDefine),
+]
 
 let package = Package(
     name: "normbench",
@@ -33,10 +41,6 @@ let package = Package(
         .library(name: "NormBenchWorkloads", targets: ["NormBenchWorkloads"]),
         .library(name: "NormBenchHarness", targets: ["NormBenchHarness"]),
     ],
-    traits: [
-        .trait(name: "MPI", description: "Data-parallel training and distributed sweeps over MPI ranks (Open MPI: libopenmpi-dev)."),
-        .default(enabledTraits: []),
-    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
@@ -44,7 +48,6 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat"),
         .systemLibrary(name: "CDNNL"),
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c"),
         .target(name: "NormBenchVideo", dependencies: ["CFFmpeg"], swiftSettings: speed),
         .target(name: "NormBenchEngine", dependencies: ["CDNNL"], swiftSettings: speed),
         .target(
@@ -52,21 +55,14 @@ let package = Package(
             dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],
             swiftSettings: speed),
         .target(name: "NormBenchHarness", dependencies: ["NormBenchWorkloads", "NormBenchEngine", "NormBenchVideo"], swiftSettings: speed),
-        // Without the trait this module compiles empty (its sources are `#if NORMBENCH_MPI`),
-        // so `swift build` of every target never looks for mpi.h.
-        .target(
-            name: "NormBenchMPI",
-            dependencies: ["NormBenchEngine", .target(name: "CMPI", condition: .when(traits: mpi))],
-            swiftSettings: speed + [.define("NORMBENCH_MPI", .when(traits: mpi))]),
         .executableTarget(
             name: "normbench",
             dependencies: [
                 "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads", "NormBenchHarness",
-                .target(name: "NormBenchMPI", condition: .when(traits: mpi)),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: speed + [.define("NORMBENCH_MPI", .when(traits: mpi))]),
+            ] + (mpiBuild ? ["NormBenchMPI"] : []),
+            swiftSettings: speed + mpiDefine),
         .target(name: "NormBenchTestSupport", path: "Tests/NormBenchTestSupport"),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo", "NormBenchTestSupport"], swiftSettings: speed),
         .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine", "NormBenchTestSupport"], swiftSettings: speed),
@@ -74,6 +70,6 @@ let package = Package(
         .testTarget(name: "NormBenchHarnessTests", dependencies: ["NormBenchHarness", "NormBenchTestSupport"], swiftSettings: speed),
         .testTarget(
             name: "NormBenchCLITests", dependencies: ["normbench", "NormBenchTestSupport"],
-            swiftSettings: speed + [.define("NORMBENCH_MPI", .when(traits: mpi))]),
-    ]
+            swiftSettings: speed + mpiDefine),
+    ] + mpiTargets
 )

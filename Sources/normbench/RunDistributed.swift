@@ -20,7 +20,7 @@ struct MPILaunch {
         return nil
     }
 
-    /// Whether this binary was built with the MPI trait.
+    /// Whether this binary was built with NORMBENCH_MPI=1 (the MPI variant).
     static var built: Bool {
         #if NORMBENCH_MPI
         return true
@@ -42,7 +42,7 @@ struct MPILaunch {
         }
         let flag = mode == .dataParallel ? "--distributed" : "--distribute-cells"
         guard built else {
-            throw UsageError(message: "\(flag) needs the MPI build of normbench; build it with scripts/mpi.sh (installs Open MPI, then swift build -c release --traits MPI --scratch-path .build-mpi)")
+            throw UsageError(message: "\(flag) needs the MPI build of normbench; build it with scripts/mpi.sh (installs Open MPI, then NORMBENCH_MPI=1 swift build -c release --scratch-path .build-mpi)")
         }
         guard launch != nil else {
             throw UsageError(message: "\(flag) runs one process per MPI rank; start it with mpirun, e.g. mpirun -np 2 normbench run smoke \(flag)")

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import NormBenchTestSupport
 
-/// The MPI build under `mpirun -np 2` (exists only with `--traits MPI`; run by
+/// The MPI build under `mpirun -np 2` (exists only in the NORMBENCH_MPI=1 build; run by
 /// scripts/test-mpi.sh): data-parallel training gives the single-process
 /// simulation's numbers, a distributed sweep gives the serial sweep's records,
 /// and failures stop the job with one line and leave whole records.
