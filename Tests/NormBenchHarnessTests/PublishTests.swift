@@ -63,6 +63,13 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         #expect(try FileManager.default.contentsOfDirectory(atPath: out1).filter { $0.hasPrefix(".") }.isEmpty)
     }
 
+    @Test func docsLinksFollowTheOutputFolder() {
+        #expect(Publisher.docsLink(from: "Results") == "../docs")
+        #expect(Publisher.docsLink(from: "Results/distributed") == "../../docs")
+        #expect(Publisher.docsLink(from: "./Results/x/..") == "../docs")
+        #expect(Publisher.docsLink(from: "/nowhere/else") == "../docs")
+    }
+
     @Test func accuracyTableIsMeanAndStdOverSeedsWithBestMarked() throws {
         let page = text(try Publisher.render(sweep()), "video-cls.md")
         // bn b2: 30, 32, 34 → 32.0 ± 2.0; gn b2: 25.0 ± 0.0 (best); bn b8: 21.0 ± 1.0 (best); gn b8: 25.0 ± 1.0.

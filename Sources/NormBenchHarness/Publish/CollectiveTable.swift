@@ -29,7 +29,7 @@ extension WorkloadPage {
         md += "\nMedians over the steps after warm-up, on rank 0; KiB = payload a rank hands to or receives from MPI per step "
         md += "(an all-reduce's buffer; an all-gather's gathered values). Waiting for the slowest rank counts as collective time. "
         md += "SyncBN's exchanges run inside the normalization layers, so they are also in the normalization time share. "
-        md += "Records: `distributed.collective` ([docs/distributed.md](../docs/distributed.md)). " + Provenance.line(rows) + "\n\n"
+        md += "Records: `distributed.collective` ([docs/distributed.md](\(docs)/distributed.md)). " + Provenance.line(rows) + "\n\n"
         return md
     }
 }

@@ -22,7 +22,7 @@ public enum Publisher {
     @discardableResult
     public static func publish(runs: [String], out: String) throws -> [String] {
         let records = try readRecords(runs)
-        let files = try render(records)
+        let files = try render(records, docs: docsLink(from: out))
         for file in files { try AtomicFile.write(file.contents, to: "\(out)/\(file.path)") }
         return files.map { "\(out)/\($0.path)" }
     }
@@ -46,27 +46,40 @@ public enum Publisher {
         return records.sorted { $0.cell < $1.cell }
     }
 
-    /// Renders the published files for `records`, sorted by path.
-    public static func render(_ records: [ResultRecord]) throws -> [File] {
+    /// The repository's docs folder relative to `out`, for the pages' links:
+    /// `../docs` from `Results`, `../../docs` from `Results/distributed` (paths
+    /// are taken relative to the working directory, the repository root when
+    /// publishing as documented; elsewhere `../docs`).
+    public static func docsLink(from out: String) -> String {
+        let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        let target = URL(fileURLWithPath: out, relativeTo: URL(fileURLWithPath: root + "/")).standardizedFileURL.path
+        guard target.hasPrefix(root + "/") else { return "../docs" }
+        let depth = target.dropFirst(root.count + 1).split(separator: "/").count
+        return String(repeating: "../", count: depth) + "docs"
+    }
+
+    /// Renders the published files for `records`, sorted by path; `docs` is the
+    /// docs folder as the pages link to it.
+    public static func render(_ records: [ResultRecord], docs: String = "../docs") throws -> [File] {
         let sorted = records.sorted { $0.cell < $1.cell }
         let byWorkload = Dictionary(grouping: sorted, by: \.cell.workload)
         var files = [File(path: "cells.csv", contents: Data(CSVExport.render(sorted).utf8))]
         var pages: [WorkloadPage] = []
         for workload in byWorkload.keys.sorted() {
-            let page = WorkloadPage(workload: workload, records: byWorkload[workload]!)
+            let page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs)
             pages.append(page)
             files.append(File(path: "\(workload).md", contents: Data(page.markdown().utf8)))
             for (name, svg) in page.charts() { files.append(File(path: name, contents: Data(svg.utf8))) }
         }
-        files.append(File(path: "README.md", contents: Data(index(pages, records: sorted).utf8)))
+        files.append(File(path: "README.md", contents: Data(index(pages, records: sorted, docs: docs).utf8)))
         return files.sorted { $0.path < $1.path }
     }
 
-    private static func index(_ pages: [WorkloadPage], records: [ResultRecord]) -> String {
+    private static func index(_ pages: [WorkloadPage], records: [ResultRecord], docs: String) -> String {
         var md = "# normbench results\n\n"
         md += "Rendered by `normbench publish` from \(records.count) result records. The JSON records are the source of truth; "
         md += "these tables, [cells.csv](cells.csv) and the charts are rendered from them and regenerate byte for byte. "
-        md += "Batch = clips per worker (the GN paper's \"batch size per GPU\"). Format: [docs/results-format.md](../docs/results-format.md).\n\n"
+        md += "Batch = clips per worker (the GN paper's \"batch size per GPU\"). Format: [docs/results-format.md](\(docs)/results-format.md).\n\n"
         var table = MarkdownTable(header: ["workload", "task", "methods", "batches", "seeds", "cells", "completed"], textColumns: 4)
         for page in pages {
             let g = page.grid

@@ -5,9 +5,12 @@ import Foundation
 /// ablation like Table 3) and the SVG charts they link to.
 struct WorkloadPage {
     let grid: WorkloadGrid
+    /// The repository's docs folder as seen from the published page.
+    let docs: String
 
-    init(workload: String, records: [ResultRecord]) {
+    init(workload: String, records: [ResultRecord], docs: String = "../docs") {
         grid = WorkloadGrid(workload: workload, records: records)
+        self.docs = docs
     }
 
     var name: String { grid.workload }
