@@ -37,7 +37,7 @@ struct BenchDecode: ParsableCommand {
         // (one round = each once), so a busy machine slows them alike.
         print("full decode + scale to 112x112 RGB (one clip)")
         let full = DecodeOptions(sampling: .all, resize: .exact(width: 112, height: 112))
-        var variants: [(String, () throws -> Void)] = [("ffmpeg CLI (reference)", { try timeFFmpegCLI(gop250) })]
+        var variants: [(String, () throws -> Void)] = [("ffmpeg CLI (reference)", { _ = try timeFFmpegCLI(gop250) })]
         for threads in [1, 2, 0] {
             var o = full
             o.threads = threads

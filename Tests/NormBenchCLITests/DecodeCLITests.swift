@@ -24,22 +24,22 @@ struct DecodeCLITests {
             do {
                 try FileManager.default.createDirectory(atPath: dir + "/a-directory.mp4", withIntermediateDirectories: true)
                 let src = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p"]
-                try ffmpeg(src + [good])
-                try ffmpeg(src + ["-movflags", "+faststart", goodFastStart])
-                try ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", dir + "/audio-only.m4a"])
-                FileManager.default.createFile(atPath: dir + "/empty.mp4", contents: Data())
-                FileManager.default.createFile(atPath: dir + "/text.mp4", contents: Data("this is not a video\n".utf8))
+                _ = try ffmpeg(src + [good])
+                _ = try ffmpeg(src + ["-movflags", "+faststart", goodFastStart])
+                _ = try ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", dir + "/audio-only.m4a"])
+                try Data().write(to: URL(fileURLWithPath: dir + "/empty.mp4"))
+                try Data("this is not a video\n".utf8).write(to: URL(fileURLWithPath: dir + "/text.mp4"))
                 var rng: UInt64 = 12345
                 let noise = (0..<40_000).map { _ -> UInt8 in rng = rng &* 6364136223846793005 &+ 1442695040888963407; return UInt8(rng >> 56) }
-                FileManager.default.createFile(atPath: dir + "/random.mp4", contents: Data(noise))
+                try Data(noise).write(to: URL(fileURLWithPath: dir + "/random.mp4"))
                 let fastStart = try Data(contentsOf: URL(fileURLWithPath: goodFastStart))
-                FileManager.default.createFile(atPath: dir + "/truncated.mp4", contents: fastStart.prefix(fastStart.count * 6 / 10))
+                try Data(fastStart.prefix(fastStart.count * 6 / 10)).write(to: URL(fileURLWithPath: dir + "/truncated.mp4"))
                 var plain = try Data(contentsOf: URL(fileURLWithPath: good))
-                FileManager.default.createFile(atPath: dir + "/no-moov.mp4", contents: plain.prefix(plain.count * 6 / 10))
+                try Data(plain.prefix(plain.count * 6 / 10)).write(to: URL(fileURLWithPath: dir + "/no-moov.mp4"))
                 // Corrupt packets mid-stream: scramble bytes inside mdat (the moov at the end stays intact).
                 let start = plain.count / 3
                 for i in stride(from: start, to: start + 3000, by: 7) { plain[i] ^= 0xA5 }
-                FileManager.default.createFile(atPath: corrupt, contents: plain)
+                try plain.write(to: URL(fileURLWithPath: corrupt))
                 bad = [
                     ("missing", dir + "/does-not-exist.mp4", "no such file"),
                     ("directory", dir + "/a-directory.mp4", "is a directory"),
