@@ -126,58 +126,36 @@ public final class EvoNormS0: Layer {
         saved = nil
         let plan = NormPlan(shape: x.shape)
         let c = channels, cpg = c / groups
-        // Pass 1 per chunk and channel: Σ dy·num, Σ dy, Σ dy·x²·sig·(1 − sig).
+        // Pass 1 per sample and channel: Σ dy·num, Σ dy, Σ dy·x²·sig·(1 − sig).
         let partial = workspace.doubleBuffer(3 * c * (plan.chunks + plan.n))
-        let box = UncheckedSendable((x.data, gradOutput.data, v.value.data, partial))
-        Parallel.forEach(chunks: plan.chunks) { k in
-            let (x, dy, vv, partial) = box.value
-            let (s, lo, hi) = plan.rows(k)
-            let out = partial + k &* 3 &* c
-            out.update(repeating: 0, count: 3 * c)
-            // Float sums per block of rows, folded into Double per block.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
-                let a = tmp.baseAddress!, b = a + c, t = b + c
-                var r0 = lo
-                while r0 < hi {
-                    let nb = min(hi, r0 &+ plan.blockRows) &- r0
-                    a.update(repeating: 0, count: 3 * c)
-                    var o = (s &* plan.p &+ r0) &* c
-                    for _ in 0..<nb {
-                        let xr = x + o, gr = dy + o
-                        var j = 0
-                        while j &+ 8 <= c {
-                            let xv = load8(xr + j), g = load8(gr + j)
-                            let sig = Self.sigmoid(load8(vv + j) * xv)
-                            let gx = g * xv
-                            store8(load8(a + j).addingProduct(gx, sig), a + j)
-                            store8(load8(b + j) + g, b + j)
-                            store8(load8(t + j).addingProduct(gx * xv, sig * (1 - sig)), t + j)
-                            j &+= 8
-                        }
-                        while j < c {
-                            let xv = xr[j], g = gr[j]
-                            let sig = Self.sigmoid(vv[j] * xv)
-                            let gx = g * xv
-                            a[j].addProduct(gx, sig)
-                            b[j] += g
-                            t[j].addProduct(gx * xv, sig * (1 - sig))
-                            j &+= 1
-                        }
-                        o &+= c
-                    }
-                    for j in 0..<3 * c { out[j] += Double(a[j]) }
-                    r0 &+= nb
-                }
+        let sums = partial + 3 * c * plan.chunks
+        let xs = x.data, dys = gradOutput.data, vv = v.value.data
+        NormKernels.channelSums(plan, quantities: 3, chunkStats: partial, sums: [sums, sums + c, sums + 2 * c], sampleStride: 3 * c) { _, o, a in
+            let b = a + c, t = b + c
+            let xr = xs + o, gr = dys + o
+            var j = 0
+            while j &+ 8 <= c {
+                let xv = load8(xr + j), g = load8(gr + j)
+                let sig = Self.sigmoid(load8(vv + j) * xv)
+                let gx = g * xv
+                store8(load8(a + j).addingProduct(gx, sig), a + j)
+                store8(load8(b + j) + g, b + j)
+                store8(load8(t + j).addingProduct(gx * xv, sig * (1 - sig)), t + j)
+                j &+= 8
+            }
+            while j < c {
+                let xv = xr[j], g = gr[j]
+                let sig = Self.sigmoid(vv[j] * xv)
+                let gx = g * xv
+                a[j].addProduct(gx, sig)
+                b[j] += g
+                t[j].addProduct(gx * xv, sig * (1 - sig))
+                j &+= 1
             }
         }
-        let sums = partial + 3 * c * plan.chunks
         let coef = workspace.floatBuffer(plan.n * 6 * c)
         for s in 0..<plan.n {
             let dst = sums + s * 3 * c
-            dst.update(repeating: 0, count: 3 * c)
-            for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
-                for i in 0..<3 * c { dst[i] += partial[k * 3 * c + i] }
-            }
             for g in 0..<groups {
                 let set = s * groups + g
                 let rstd = Double(stats.data[3 * set + 2])

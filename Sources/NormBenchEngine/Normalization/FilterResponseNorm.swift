@@ -83,7 +83,7 @@ public final class FilterResponseNorm: Layer {
         saved = nil
         let plan = NormPlan(shape: x.shape)
         let c = channels
-        // Per chunk: Σ dz·x, Σ dz, Σ dy·(1 − m) per channel, in Double.
+        // Per sample and channel: Σ dz·x, Σ dz, Σ dy·(1 − m), in Double.
         let partial = workspace.doubleBuffer(3 * c * (plan.chunks + plan.n))
         let coef = workspace.floatBuffer(plan.n * 3 * c)
         for i in 0..<plan.n * c {
@@ -92,54 +92,32 @@ public final class FilterResponseNorm: Layer {
             coef[s * 3 * c + c + j] = beta.value.data[j]
             coef[s * 3 * c + 2 * c + j] = tau.value.data[j]
         }
-        let box = UncheckedSendable((x.data, gradOutput.data, UnsafePointer(coef), partial))
-        Parallel.forEach(chunks: plan.chunks) { k in
-            let (x, dy, coef, partial) = box.value
-            let (s, lo, hi) = plan.rows(k)
+        let sums = partial + 3 * c * plan.chunks
+        let xs = x.data, dys = gradOutput.data
+        NormKernels.channelSums(plan, quantities: 3, chunkStats: partial, sums: [sums, sums + c, sums + 2 * c], sampleStride: 3 * c) { s, o, a in
             let sc = coef + s &* 3 &* c, sh = sc + c, th = sh + c
-            let out = partial + k &* 3 &* c
-            out.update(repeating: 0, count: 3 * c)
-            // Float sums per block of rows, folded into Double per block.
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * c) { tmp in
-                let a = tmp.baseAddress!, b = a + c, t = b + c
-                var r0 = lo
-                while r0 < hi {
-                    let nb = min(hi, r0 &+ plan.blockRows) &- r0
-                    a.update(repeating: 0, count: 3 * c)
-                    var o = (s &* plan.p &+ r0) &* c
-                    for _ in 0..<nb {
-                        let xr = x + o, gr = dy + o
-                        var j = 0
-                        while j &+ 8 <= c {
-                            let xv = load8(xr + j), g = load8(gr + j)
-                            let dz = g.replacing(with: 0, where: load8(sh + j).addingProduct(xv, load8(sc + j)) .<= load8(th + j))
-                            store8(load8(a + j).addingProduct(dz, xv), a + j)
-                            store8(load8(b + j) + dz, b + j)
-                            store8(load8(t + j) + (g - dz), t + j)
-                            j &+= 8
-                        }
-                        while j < c {
-                            let xv = xr[j], g = gr[j]
-                            let dz: Float = sh[j].addingProduct(xv, sc[j]) > th[j] ? g : 0
-                            a[j].addProduct(dz, xv)
-                            b[j] += dz
-                            t[j] += g - dz
-                            j &+= 1
-                        }
-                        o &+= c
-                    }
-                    for j in 0..<3 * c { out[j] += Double(a[j]) }
-                    r0 &+= nb
-                }
+            let b = a + c, t = b + c
+            let xr = xs + o, gr = dys + o
+            var j = 0
+            while j &+ 8 <= c {
+                let xv = load8(xr + j), g = load8(gr + j)
+                let dz = g.replacing(with: 0, where: load8(sh + j).addingProduct(xv, load8(sc + j)) .<= load8(th + j))
+                store8(load8(a + j).addingProduct(dz, xv), a + j)
+                store8(load8(b + j) + dz, b + j)
+                store8(load8(t + j) + (g - dz), t + j)
+                j &+= 8
+            }
+            while j < c {
+                let xv = xr[j], g = gr[j]
+                let dz: Float = sh[j].addingProduct(xv, sc[j]) > th[j] ? g : 0
+                a[j].addProduct(dz, xv)
+                b[j] += dz
+                t[j] += g - dz
+                j &+= 1
             }
         }
-        let sums = partial + 3 * c * plan.chunks
         for s in 0..<plan.n {
             let dst = sums + s * 3 * c
-            dst.update(repeating: 0, count: 3 * c)
-            for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
-                for i in 0..<3 * c { dst[i] += partial[k * 3 * c + i] }
-            }
             for j in 0..<c {
                 let r = Double(rstd.data[s * c + j])
                 gamma.grad.data[j] += Float(r * dst[j])

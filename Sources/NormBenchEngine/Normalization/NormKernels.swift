@@ -231,59 +231,72 @@ enum NormKernels {
         }
     }
 
+    /// Per-(sample, channel) sums of `quantities` values over a sample's rows: the
+    /// reduction every normalization backward starts with. Each chunk adds its rows
+    /// into Float partial sums per block of `plan.blockRows` rows, folded into Double
+    /// per block; chunks are then merged per sample in chunk order, so the result is
+    /// the same for any thread count.
+    ///
+    /// `row(sample, offset, acc)` adds one row's values (elements `offset ..< offset + c`
+    /// of the caller's `[n, p, c]` tensors) into `acc[q·c + j]` for each quantity q.
+    /// Shapes: chunkStats `[chunks][quantities][c]` Double (scratch); `sums[q]` is
+    /// quantity q's output, sample s at `sums[q] + s·sampleStride`, c Doubles.
+    @inline(__always)
+    static func channelSums(
+        _ plan: NormPlan, quantities m: Int, chunkStats: UnsafeMutablePointer<Double>,
+        sums: [UnsafeMutablePointer<Double>], sampleStride: Int,
+        row: (_ sample: Int, _ offset: Int, _ acc: UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let c = plan.c
+        let box = UncheckedSendable(chunkStats)
+        Parallel.forEach(chunks: plan.chunks) { k in
+            let (sample, lo, hi) = plan.rows(k)
+            let out = box.value + k &* m &* c
+            out.update(repeating: 0, count: m * c)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: m * c) { tmp in
+                let acc = tmp.baseAddress!
+                var r0 = lo
+                while r0 < hi {
+                    let nb = min(hi, r0 &+ plan.blockRows) &- r0
+                    acc.update(repeating: 0, count: m * c)
+                    var offset = (sample &* plan.p &+ r0) &* c
+                    for _ in 0..<nb {
+                        row(sample, offset, acc)
+                        offset &+= c
+                    }
+                    for j in 0..<m * c { out[j] += Double(acc[j]) }
+                    r0 &+= nb
+                }
+            }
+        }
+        for s in 0..<plan.n {
+            for q in 0..<m { (sums[q] + s * sampleStride).update(repeating: 0, count: c) }
+            for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
+                for q in 0..<m {
+                    let src = chunkStats + (k * m + q) * c, dst = sums[q] + s * sampleStride
+                    for j in 0..<c { dst[j] += src[j] }
+                }
+            }
+        }
+    }
+
     /// Per-(sample, channel) Σdy and Σdy·(x − mean), merged in chunk order.
     ///
-    /// Float partial sums per block, folded into Double per block.
     /// Shapes: x, dy `[n, p, c]`; coef `[n][Coef.rows][c]` (rows meanHi, meanLo used);
     /// chunkStats `[chunks][2][c]` Double (scratch); sumDy, sumDyXc `[n][c]` Double (out).
     static func gradientSums(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>,
         chunkStats: UnsafeMutablePointer<Double>, sumDy: UnsafeMutablePointer<Double>, sumDyXc: UnsafeMutablePointer<Double>
     ) {
-        let box = UncheckedSendable((x, dy, coef, chunkStats))
-        Parallel.forEach(chunks: plan.chunks) { k in
-            let (x, dy, coef, stats) = box.value
-            let c = plan.c
-            let (sample, lo, hi) = plan.rows(k)
+        let c = plan.c
+        channelSums(plan, quantities: 2, chunkStats: chunkStats, sums: [sumDy, sumDyXc], sampleStride: c) { sample, offset, acc in
             let cf = coef + sample &* Coef.rows &* c
             let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
-            let outDy = stats + k &* 2 &* c, outDyXc = outDy + c
-            outDy.update(repeating: 0, count: 2 * c)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * c) { tmp in
-                let s = tmp.baseAddress!, q = s + c
-                var r0 = lo
-                while r0 < hi {
-                    let nb = min(hi, r0 &+ plan.blockRows) &- r0
-                    s.update(repeating: 0, count: 2 * c)
-                    var offset = (sample &* plan.p &+ r0) &* c
-                    for _ in 0..<nb {
-                        let xr = x + offset, gr = dy + offset
-                        for j in 0..<c {
-                            let g = gr[j]
-                            s[j] += g
-                            q[j].addProduct(g, (xr[j] - mh[j]) - ml[j])
-                        }
-                        offset &+= c
-                    }
-                    for j in 0..<c {
-                        outDy[j] += Double(s[j])
-                        outDyXc[j] += Double(q[j])
-                    }
-                    r0 &+= nb
-                }
-            }
-        }
-        let c = plan.c
-        for s in 0..<plan.n {
-            let a = sumDy + s * c, b = sumDyXc + s * c
-            a.update(repeating: 0, count: c)
-            b.update(repeating: 0, count: c)
-            for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
-                let src = chunkStats + k * 2 * c
-                for j in 0..<c {
-                    a[j] += src[j]
-                    b[j] += src[c + j]
-                }
+            let xr = x + offset, gr = dy + offset, q = acc + c
+            for j in 0..<c {
+                let g = gr[j]
+                acc[j] += g
+                q[j].addProduct(g, (xr[j] - mh[j]) - ml[j])
             }
         }
     }
