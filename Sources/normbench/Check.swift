@@ -6,17 +6,24 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare a run with a committed baseline, metric by metric.",
         discussion: """
-            Deterministic metrics (accuracy, ledger memory, clip and step counts) must match within tight \
-            tolerances; throughput is compared relative to the calibration measured in the same run. \
-            Tolerances live in the baseline file (docs/results-format.md). \
+            First line: the run's numerics fingerprint (oneDNN ISA and kernels, caches, build, threads, \
+            libraries) against the baseline's. On a fingerprint the baseline knows, deterministic metrics \
+            (accuracy, ledger memory, clip and step counts) must match within tight tolerances and \
+            throughput is compared relative to the calibration measured in the same run. On another, \
+            accuracy is compared statistically with the spread the baseline measured over seeds and \
+            fingerprints, throughput is reported but not gated. Tolerances live in the baseline file \
+            (docs/results-format.md). \
             Exit codes: 0 pass, 1 regression, 2 error (bad files, mismatched workloads or cells).
             """)
 
     @Option(help: "Baseline file, e.g. Results/baseline/smoke.json.")
     var baseline: String
 
-    @Flag(help: "Write the run's metrics as the new baseline instead of checking (keeps the old file's tolerances). Several run folders of the same sweep: throughput is their median, every other metric must agree.")
+    @Flag(help: "Write the runs' metrics as the new baseline instead of checking (keeps the old file's tolerances). Several run folders of the same sweep, on one or more fingerprints: per fingerprint, throughput is their median and every other metric must agree.")
     var updateBaseline = false
+
+    @Option(name: .customLong("spread"), help: ArgumentHelp("With --update-baseline (repeatable): a run folder of more seeds (or another CPU, ONEDNN_MAX_CPU_ISA) whose accuracy spread judges runs on fingerprints the baseline does not know.", valueName: "run-dir"))
+    var spreadDirectories: [String] = []
 
     @Argument(help: ArgumentHelp("The run folder to check (its cells/*.json); with --update-baseline, one or more.", valueName: "run-dir"))
     var runDirectories: [String]
@@ -26,18 +33,28 @@ struct Check: ParsableCommand {
             guard updateBaseline || runDirectories.count == 1 else {
                 throw HarnessError.mismatch("check compares one run folder (got \(runDirectories.count)); several are for --update-baseline")
             }
-            let runs = try runDirectories.map { folder in
-                let records = try RecordStore.readAll(folder)
+            guard updateBaseline || spreadDirectories.isEmpty else {
+                throw HarnessError.mismatch("--spread goes with --update-baseline")
+            }
+            let read = { (folder: String) throws -> (folder: String, records: [ResultRecord]) in
+                let records = try RecordStore.readUnique(folder)
                 guard !records.isEmpty else {
                     throw HarnessError.mismatch("\(folder): no result records (cells/*.json); pass a run folder written by `normbench run`")
                 }
                 return (folder: folder, records: records)
             }
+            let runs = try runDirectories.map(read)
             if updateBaseline {
-                let tolerances = FileManager.default.fileExists(atPath: baseline) ? try Baseline.read(path: baseline).tolerances : .standard
-                let made = try Baseline(runs: runs, tolerances: tolerances)
+                var tolerances = CheckTolerances.standard
+                if FileManager.default.fileExists(atPath: baseline) {
+                    do { tolerances = try Baseline.read(path: baseline).tolerances } catch {
+                        print("note: \(error); writing it with the standard tolerances")
+                    }
+                }
+                let made = try Baseline(runs: runs, spreadRuns: spreadDirectories.map(read), tolerances: tolerances)
                 try made.write(path: baseline)
-                print("wrote baseline \(baseline): \(made.cells.count) cells of \(made.workloads.joined(separator: ", ")) from \(runs.count) run\(runs.count == 1 ? "" : "s")")
+                let samples = made.spreads.map(\.sources.count)
+                print("wrote baseline \(baseline): \(made.cells.count) cells of \(made.workloads.joined(separator: ", ")) on \(made.fingerprints.count) fingerprint\(made.fingerprints.count == 1 ? "" : "s"), spreads of \(samples.min() ?? 0)-\(samples.max() ?? 0) seeds×fingerprints per cell group")
                 return
             }
             let report = try RegressionCheck.compare(

@@ -151,6 +151,13 @@ public enum Convolution3D {
         return DNNL.shared.implementation(geometry, pass)
     }
 
+    /// Every oneDNN convolution executed since the last call, one line per pass,
+    /// layer shape (batch aside) and thread count, with the implementation that ran it (sorted).
+    /// What decides a result's bits: see `NumericsFingerprint`.
+    public static func takeExecutedImplementations() -> [String] {
+        DNNL.shared.takeExecuted()
+    }
+
     /// Scratchpad bytes `pass` allocates per call as workspace.
     public static func scratchpadBytes(_ pass: ConvolutionPass, geometry: ConvolutionGeometry) -> Int {
         DNNL.shared.scratchpadBytes(geometry, pass)

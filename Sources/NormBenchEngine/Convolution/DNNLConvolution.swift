@@ -19,6 +19,8 @@ final class DNNL: @unchecked Sendable {
     private let stream: dnnl_stream_t
     private let lock = NSLock()
     private var cache: [Key: Primitive] = [:]
+    /// The implementation of every primitive executed since the last `takeExecuted()`.
+    private var executed: [Key: String] = [:]
 
     /// Primitives depend on the thread count: oneDNN partitions work and sizes
     /// per-thread scratchpads for the OpenMP threads at creation time.
@@ -77,6 +79,21 @@ final class DNNL: @unchecked Sendable {
         return primitive(geometry, pass).implementation
     }
 
+    /// One line per (pass, layer shape, threads) executed since the last call with
+    /// the implementation that ran it, sorted and without repeats; starts a new
+    /// record. The batch is left out: the cell fixes it, and cells that differ only
+    /// in batch should share a fingerprint when oneDNN picks the same kernels.
+    func takeExecuted() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        let lines = Set(executed.map { key, implementation in
+            let g = key.geometry
+            return "\(key.pass) \(g.input)x\(g.inChannels)->\(g.outChannels) k\(g.kernel) s\(g.stride) p\(g.padding) t\(key.threads): \(implementation)"
+        })
+        executed = [:]
+        return lines.sorted()
+    }
+
     /// Scratchpad bytes a pass needs (ledger: workspace, per call).
     func scratchpadBytes(_ geometry: ConvolutionGeometry, _ pass: ConvolutionPass) -> Int {
         lock.lock()
@@ -96,6 +113,7 @@ final class DNNL: @unchecked Sendable {
         defer { lock.unlock() }
         _ = nb_omp_set_num_threads(Int32(Parallel.threads))
         let p = primitive(geometry, pass)
+        executed[Key(geometry: geometry, pass: pass, threads: Parallel.threads)] = p.implementation
         let scratch = p.scratchpadBytes > 0
             ? Tensor(shape: [(p.scratchpadBytes + 3) / 4], category: .workspace) : nil
         var memories: [dnnl_memory_t] = []

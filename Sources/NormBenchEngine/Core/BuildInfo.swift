@@ -26,6 +26,38 @@ public enum BuildInfo {
         return "\(v.pointee.major).\(v.pointee.minor).\(v.pointee.patch)"
     }
 
+    /// The instruction set oneDNN dispatches its kernels for on this machine
+    /// (`avx512_core`, `avx2`, ...): the CPU's best, or less when the
+    /// `ONEDNN_MAX_CPU_ISA` environment variable caps it.
+    public static var oneDNNISA: String {
+        let isa = dnnl_get_effective_cpu_isa()
+        let names: [(dnnl_cpu_isa_t, String)] = [
+            (dnnl_cpu_isa_sse41, "sse41"), (dnnl_cpu_isa_avx, "avx"), (dnnl_cpu_isa_avx2, "avx2"),
+            (dnnl_cpu_isa_avx2_vnni, "avx2_vnni"), (dnnl_cpu_isa_avx512_mic, "avx512_mic"),
+            (dnnl_cpu_isa_avx512_mic_4ops, "avx512_mic_4ops"), (dnnl_cpu_isa_avx512_core, "avx512_core"),
+            (dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"), (dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"),
+            (dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"),
+        ]
+        return names.first { $0.0 == isa }?.1 ?? "isa 0x\(String(isa.rawValue, radix: 16))"
+    }
+
+    /// The CPU's data caches as Linux reports them for CPU 0 ("L1d 32K L2 1024K
+    /// L3 32768K"; "unknown" elsewhere). oneDNN sizes its kernels' blocking by
+    /// these, so two CPUs with the same ISA can still sum in another order.
+    public static var cacheSizes: String {
+        let root = "/sys/devices/system/cpu/cpu0/cache"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else { return "unknown" }
+        func field(_ dir: String, _ name: String) -> String? {
+            (try? String(contentsOfFile: "\(root)/\(dir)/\(name)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let caches = entries.filter { $0.hasPrefix("index") }.sorted().compactMap { dir -> String? in
+            guard let level = field(dir, "level"), let type = field(dir, "type"), type != "Instruction",
+                  let size = field(dir, "size") else { return nil }
+            return "L\(level)\(type == "Data" ? "d" : "") \(size)"
+        }
+        return caches.isEmpty ? "unknown" : caches.joined(separator: " ")
+    }
+
     /// The CPU model name from /proc/cpuinfo ("unknown" elsewhere).
     public static var cpuModel: String {
         cpuInfoField("model name") ?? "unknown"

@@ -31,6 +31,9 @@ public final class SGD {
         if velocity.isEmpty {
             velocity = parameters.map { Tensor(shape: $0.value.shape, category: .optimizerState, zeroed: true) }
         }
+        if let scale = FaultInjection.gradientScale {
+            for p in parameters { Elementwise.scale(p.grad, by: scale) }
+        }
         for (p, v) in zip(parameters, velocity) {
             let isNorm = p.role == .normScale || p.role == .normShift
             let wd = isNorm && !decayNormalization ? 0 : weightDecay

@@ -1,82 +1,141 @@
 import Foundation
 
-/// A committed summary of a run that later runs are checked against
-/// (`Results/baseline/<name>.json`): per cell, the metrics `normbench check`
-/// compares, plus the tolerances to compare them with.
+/// A committed summary of runs that later runs are checked against
+/// (`Results/baseline/<name>.json`).
+///
+/// - `cells`: the cells a checked run must hold; per cell, the exact metric
+///   values measured on each numerics fingerprint (`NumericsFingerprint`) the
+///   baseline was made on. A run with one of these fingerprints must reproduce
+///   them (accuracy and memory exactly, throughput within the tolerances).
+/// - `spreads`: per cell group (a cell without its seed) and accuracy metric, the
+///   values measured over several seeds and fingerprints. A run on a fingerprint
+///   the baseline does not know is judged against these statistically.
 ///
 /// Throughput is stored normalised by the run's own calibration (see
-/// `Calibration.index`), so the baseline carries no absolute speed of
-/// the machine it was made on.
+/// `Calibration.index`), so the baseline carries no absolute speed.
 public struct Baseline: Codable, Sendable, Equatable {
     public var schema = Baseline.currentSchema
-    public static let currentSchema = 1
+    public static let currentSchema = 2
 
     public var workloads: [String]
     public var tolerances: CheckTolerances
+    /// The fingerprints of the exact entries, by id.
+    public var fingerprints: [String: NumericsFingerprint]
     public var cells: [Cell]
-    /// Provenance of the run it was made from (machine, commit), for people.
+    public var spreads: [Spread]
+    /// Provenance of the runs it was made from (machine, commit), for people.
     public var madeFrom: String
 
-    /// One cell's metrics: name → value (see `Baseline.metrics(of:)` for names).
+    /// One cell a checked run must hold.
     public struct Cell: Codable, Sendable, Equatable {
         public var cell: CellKey
         public var status: ResultRecord.Status
         public var dataDigest: String
+        /// The cell's metrics (`Baseline.metrics(of:)`) per fingerprint it was measured on.
+        public var entries: [Entry]
+    }
+
+    public struct Entry: Codable, Sendable, Equatable {
+        /// `NumericsFingerprint.id`, or "unknown" for records without one.
+        public var fingerprint: String
         public var metrics: [String: Double]
     }
 
-    public init(workloads: [String], tolerances: CheckTolerances, cells: [Cell], madeFrom: String) {
-        self.workloads = workloads
-        self.tolerances = tolerances
-        self.cells = cells
-        self.madeFrom = madeFrom
+    /// The accuracy metrics of one cell group over seeds and fingerprints.
+    public struct Spread: Codable, Sendable, Equatable {
+        /// `Baseline.group(of:)`: the cell id without its seed.
+        public var group: String
+        /// "s<seed>@<fingerprint>" per sample, in the order of the values.
+        public var sources: [String]
+        /// Metric name → one value per source.
+        public var samples: [String: [Double]]
     }
 
-    /// A baseline from a run's records.
-    public init(records: [ResultRecord], tolerances: CheckTolerances = .standard) {
-        let sorted = records.sorted { $0.cell < $1.cell }
-        workloads = Set(sorted.map(\.cell.workload)).sorted()
-        self.tolerances = tolerances
-        cells = sorted.map { Cell(cell: $0.cell, status: $0.status, dataDigest: $0.data.digest, metrics: Baseline.metrics(of: $0)) }
-        let envs = Set(sorted.map { "\($0.environment.cpuModel), \($0.environment.logicalCPUs) CPUs, commit \($0.environment.gitCommit), \($0.environment.date.prefix(10))" })
-        madeFrom = envs.sorted().joined(separator: "; ")
+    /// Metrics that depend on the float trajectory of training: exact on a known
+    /// fingerprint, statistical on another.
+    public static let statisticalMetrics: Set<String> = ["top1Error", "top5Error", "mAP50", "mAP", "evalLoss"]
+
+    /// Which cells are the same experiment up to the seed.
+    public static func group(of key: CellKey) -> String {
+        "\(key.workload)/\(key.norm.replacingOccurrences(of: "+", with: "-"))_b\(key.batch)_w\(key.workers)_g\(key.groups)_t\(key.threads)"
     }
 
-    /// A baseline from several runs of the same sweep: throughput (`/cal`) is the
-    /// median over the runs, so one run on a busy machine does not set the bar;
-    /// every other metric must be identical in every run.
-    /// - Throws: `HarnessError.mismatch` when the runs hold different cells or a
-    ///   deterministic metric differs between them (the sweep is not reproducible
-    ///   on this machine, and a baseline of it would fail at random).
-    public init(runs: [(folder: String, records: [ResultRecord])], tolerances: CheckTolerances = .standard) throws {
+    /// A baseline from runs of one sweep, measured on one or more fingerprints,
+    /// plus optional runs of more seeds (or other fingerprints) for the spreads.
+    ///
+    /// Each `runs` folder must hold the same cells: they become the cells a checked
+    /// run must hold. Runs on the same fingerprint must agree on every metric but
+    /// throughput (`/cal`), which is their median; otherwise the sweep is not
+    /// reproducible and no baseline is made. Spreads take one value per distinct
+    /// (seed, fingerprint) from every completed record of `runs` and `spreadRuns`.
+    /// - Throws: `HarnessError.mismatch` naming the folder and cell that disagree.
+    public init(runs: [(folder: String, records: [ResultRecord])], spreadRuns: [(folder: String, records: [ResultRecord])] = [], tolerances: CheckTolerances = .standard) throws {
         guard let first = runs.first else { throw HarnessError.mismatch("no runs to make a baseline from") }
-        var base = Baseline(records: first.records, tolerances: tolerances)
-        for run in runs.dropFirst() {
-            let other = Baseline(records: run.records, tolerances: tolerances)
-            guard other.cells.map(\.cell) == base.cells.map(\.cell) else {
-                throw HarnessError.mismatch("\(run.folder): holds other cells than \(first.folder); pass runs of the same sweep")
-            }
-            for (a, b) in zip(base.cells, other.cells) {
-                let label = "\(a.cell.workload)/\(a.cell.id)"
-                if a.status != b.status || a.dataDigest != b.dataDigest {
-                    throw HarnessError.mismatch("\(run.folder): cell \(label) has status or data digest unlike \(first.folder); pass runs of the same sweep and data")
+        let keys = first.records.map(\.cell).sorted()
+        var cells: [Cell] = []
+        var fingerprints: [String: NumericsFingerprint] = [:]
+        for key in keys {
+            var byFingerprint: [String: [(folder: String, metrics: [String: Double])]] = [:]
+            var reference: ResultRecord?
+            for run in runs {
+                guard run.records.map(\.cell).sorted() == keys, let r = run.records.first(where: { $0.cell == key }) else {
+                    throw HarnessError.mismatch("\(run.folder): holds other cells than \(first.folder); pass runs of the same sweep (more seeds go in --spread)")
                 }
-                for (name, value) in a.metrics where !name.hasSuffix("/cal") && b.metrics[name] != value {
-                    throw HarnessError.mismatch("\(run.folder): cell \(label) has \(name) = \(b.metrics[name].map { "\($0)" } ?? "none") but \(first.folder) has \(value); the runs are not reproducible (same build, CPU and threads?), so no baseline was written")
+                if let ref = reference, ref.status != r.status || ref.data.digest != r.data.digest {
+                    throw HarnessError.mismatch("\(run.folder): cell \(key.workload)/\(key.id) has status or data digest unlike \(first.folder); pass runs of the same sweep and data")
                 }
+                reference = reference ?? r
+                let id = r.fingerprint?.id ?? "unknown"
+                if let f = r.fingerprint { fingerprints[id] = f }
+                byFingerprint[id, default: []].append((run.folder, Baseline.metrics(of: r)))
             }
-        }
-        for k in base.cells.indices {
-            for name in base.cells[k].metrics.keys where name.hasSuffix("/cal") {
-                let values = runs.compactMap { run in
-                    run.records.first { $0.cell == base.cells[k].cell }.flatMap { Baseline.metrics(of: $0)[name] }
-                }.sorted()
-                base.cells[k].metrics[name] = values.count % 2 == 1
-                    ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+            var entries: [Entry] = []
+            for (id, measured) in byFingerprint.sorted(by: { $0.key < $1.key }) {
+                var metrics = measured[0].metrics
+                for other in measured.dropFirst() {
+                    for (name, value) in metrics where !name.hasSuffix("/cal") && other.metrics[name] != value {
+                        throw HarnessError.mismatch("\(other.folder): cell \(key.workload)/\(key.id) has \(name) = \(other.metrics[name].map { "\($0)" } ?? "none") but \(measured[0].folder) has \(value) on the same fingerprint \(id); the runs are not reproducible, so no baseline was written")
+                    }
+                }
+                for name in metrics.keys where name.hasSuffix("/cal") {
+                    metrics[name] = Self.median(measured.compactMap { $0.metrics[name] })
+                }
+                entries.append(Entry(fingerprint: id, metrics: metrics))
             }
+            cells.append(Cell(cell: key, status: reference!.status, dataDigest: reference!.data.digest, entries: entries))
         }
-        if runs.count > 1 { base.madeFrom += " (throughput: median of \(runs.count) runs)" }
-        self = base
+        self.workloads = Set(keys.map(\.workload)).sorted()
+        self.tolerances = tolerances
+        self.fingerprints = fingerprints
+        self.cells = cells
+        self.spreads = Self.spreads(from: (runs + spreadRuns).flatMap(\.records), groups: Set(keys.map(Self.group(of:))))
+        let all = (runs + spreadRuns).flatMap(\.records)
+        let envs = Set(all.map { "\($0.environment.cpuModel), \($0.environment.logicalCPUs) CPUs, commit \($0.environment.gitCommit), \($0.environment.date.prefix(10))" })
+        madeFrom = envs.sorted().joined(separator: "; ")
+            + " (\(runs.count) run\(runs.count == 1 ? "" : "s") of the checked cells, \(spreadRuns.count) more for the spreads)"
+    }
+
+    /// One value per distinct (seed, fingerprint) for every statistical metric of
+    /// the completed records whose group is in `groups`.
+    static func spreads(from records: [ResultRecord], groups: Set<String>) -> [Spread] {
+        var byGroup: [String: [String: ResultRecord]] = [:]
+        for r in records where r.status == .completed && groups.contains(group(of: r.cell)) {
+            byGroup[group(of: r.cell), default: [:]]["s\(r.cell.seed)@\(r.fingerprint?.id ?? "unknown")"] = r
+        }
+        return byGroup.sorted { $0.key < $1.key }.map { group, bySource in
+            let sources = bySource.keys.sorted()
+            var samples: [String: [Double]] = [:]
+            for name in statisticalMetrics {
+                let values = sources.compactMap { metrics(of: bySource[$0]!)[name] }
+                if values.count == sources.count { samples[name] = values }
+            }
+            return Spread(group: group, sources: sources, samples: samples)
+        }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
     /// The compared metrics of a record, by name. Throughput metrics end in
@@ -110,26 +169,5 @@ public struct Baseline: Codable, Sendable, Equatable {
             }
         }
         return m
-    }
-
-    /// Reads a baseline file. - Throws: `HarnessError.read` naming the file.
-    public static func read(path: String) throws -> Baseline {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw HarnessError.mismatch("\(path): cannot read baseline (\(FileManager.default.fileExists(atPath: path) ? "unreadable" : "no such file")); make one with `normbench check --update-baseline --baseline \(path) RUN_DIR`")
-        }
-        let baseline: Baseline
-        do { baseline = try JSONDecoder().decode(Baseline.self, from: data) } catch {
-            throw HarnessError.mismatch("\(path): not a normbench baseline (\(error.localizedDescription)); regenerate it with `normbench check --update-baseline`")
-        }
-        guard baseline.schema == currentSchema else {
-            throw HarnessError.mismatch("\(path): baseline schema \(baseline.schema), this normbench reads \(currentSchema); regenerate it with `normbench check --update-baseline`")
-        }
-        return baseline
-    }
-
-    /// Writes the baseline atomically (sorted keys: same run, same bytes).
-    public func write(path: String) throws {
-        try AtomicFile.write(RecordStore.encode(self), to: path)
     }
 }

@@ -7,6 +7,8 @@ public struct CheckReport: Sendable {
         case withinTolerance = "ok"
         case improved
         case regression = "REGRESSION"
+        /// Moved, and shown, but not gated (e.g. throughput on another CPU).
+        case reported
     }
 
     public struct Row: Sendable, Equatable {
@@ -21,6 +23,8 @@ public struct CheckReport: Sendable {
 
     public var rows: [Row]
     public var cells: Int
+    /// Printed first: how the run's numerics fingerprints compare with the baseline's.
+    public var header: [String] = []
     /// Warnings printed above the verdict (e.g. a machine that was busy during the run).
     public var notes: [String] = []
 
@@ -31,9 +35,9 @@ public struct CheckReport: Sendable {
     /// in the summary line), regressions first, then a one-line verdict.
     public func render() -> String {
         let moved = rows.filter { $0.verdict != .unchanged }
-        let order: [Verdict: Int] = [.regression: 0, .improved: 1, .withinTolerance: 2]
+        let order: [Verdict: Int] = [.regression: 0, .improved: 1, .withinTolerance: 2, .reported: 3]
         let shown = moved.enumerated().sorted { (order[$0.element.verdict]!, $0.offset) < (order[$1.element.verdict]!, $1.offset) }.map(\.element)
-        var text = ""
+        var text = header.map { $0 + "\n" }.joined()
         if !shown.isEmpty {
             let header = ["cell", "metric", "baseline", "current", "change", "allowed", "verdict"]
             let table = [header] + shown.map { [$0.cell, $0.metric, $0.baseline, $0.current, $0.change, $0.tolerance, $0.verdict.rawValue] }
@@ -47,7 +51,8 @@ public struct CheckReport: Sendable {
         for note in notes { text += "note: \(note)\n" }
         let unchanged = rows.count - moved.count
         let improved = rows.filter { $0.verdict == .improved }.count
-        text += "\(rows.count) metrics in \(cells) cells: \(unchanged) unchanged, \(moved.count - improved - regressions.count) moved within tolerance, \(improved) improved, \(regressions.count) regressed\n"
+        let reported = rows.filter { $0.verdict == .reported }.count
+        text += "\(rows.count) metrics in \(cells) cells: \(unchanged) unchanged, \(moved.count - improved - reported - regressions.count) moved within tolerance, \(improved) improved, \(reported) moved but not gated, \(regressions.count) regressed\n"
         text += passed ? "PASS\n" : "FAIL: \(regressions.count) regression\(regressions.count == 1 ? "" : "s")\n"
         return text
     }

@@ -3,8 +3,9 @@ import Foundation
 /// Compares a fresh run with a baseline, metric by metric, each with its
 /// polarity and tolerance (`CheckTolerances`).
 ///
-/// - deterministic metrics (accuracy, ledger memory, clip and step counts, the
-///   data digest) must match within tight tolerances;
+/// - on a numerics fingerprint the baseline knows, deterministic metrics
+///   (accuracy, ledger memory, clip and step counts, the data digest) must match
+///   within tight tolerances; on another, accuracy is compared statistically;
 /// - throughput is compared as the run's speed divided by its own calibration:
 ///   per workload as the geometric mean over cells of current ÷ baseline (the
 ///   gate for code that got slower), and per cell with a looser tolerance;
@@ -42,8 +43,9 @@ public enum RegressionCheck {
             case let .higherIsBetterRelative(r): worse = b == 0 ? -c : (b - c) / abs(b); allowed = r
             case .exact: return c == b ? .unchanged : .regression
             }
-            // Slack for decimal → binary rounding of stored values.
-            let slack = 1e-9 * max(abs(b), abs(allowed), 1e-300)
+            // Slack for decimal → binary rounding of a tolerance written by hand; none
+            // when nothing may change (stored values round-trip exactly through JSON).
+            let slack = allowed > 0 ? 1e-9 * max(abs(b), abs(allowed)) : 0
             if c == b { return .unchanged }
             if worse > allowed + slack { return .regression }
             if -worse > allowed + slack { return .improved }
@@ -62,15 +64,27 @@ public enum RegressionCheck {
     }
 
     /// Compares `records` (a fresh run at `run`) with `baseline`.
-    /// - Throws: `HarnessError.mismatch` when workloads or cells differ, or a
-    ///   metric in the baseline is missing from the run (exit code 2: the two
-    ///   runs cannot be compared).
+    ///
+    /// A cell whose numerics fingerprint the baseline knows is compared with that
+    /// fingerprint's entry: every metric by its rule (exact or nearly), throughput
+    /// against the calibrated speed. A cell on another fingerprint keeps the exact
+    /// comparison for what no CPU changes (counts, data, status, ledger memory),
+    /// is judged statistically on accuracy (`statisticalRows`), and has its
+    /// throughput reported, not gated.
+    /// - Throws: `HarnessError.mismatch` when workloads or cells differ, a cell is
+    ///   in the run twice, or a metric in the baseline is missing from the run
+    ///   (exit code 2: the two cannot be compared).
     public static func compare(baseline: Baseline, records: [ResultRecord], run: String, baselinePath: String) throws -> CheckReport {
         let workloads = Set(records.map(\.cell.workload)).sorted()
         guard workloads == baseline.workloads else {
             throw HarnessError.mismatch("\(run): workloads [\(workloads.joined(separator: ", "))] but baseline \(baselinePath) has [\(baseline.workloads.joined(separator: ", "))]; run the baseline's workload, or pass the matching --baseline")
         }
-        let current = Dictionary(records.map { ($0.cell, $0) }, uniquingKeysWith: { a, _ in a })
+        var current: [CellKey: ResultRecord] = [:]
+        for r in records {
+            guard current.updateValue(r, forKey: r.cell) == nil else {
+                throw HarnessError.mismatch("\(run): cell \(r.cell.workload)/\(r.cell.id) is there twice; check one run folder (remove or move the other record)")
+            }
+        }
         let expected = Set(baseline.cells.map(\.cell))
         if let missing = baseline.cells.map(\.cell).first(where: { current[$0] == nil }) {
             throw HarnessError.mismatch("\(run): cell \(missing.workload)/\(missing.id) of baseline \(baselinePath) is missing (\(baseline.cells.count) cells expected, \(records.count) found); finish the run (--resume) or update the baseline deliberately with --update-baseline")
@@ -79,6 +93,8 @@ public enum RegressionCheck {
             throw HarnessError.mismatch("\(run): cell \(extra.workload)/\(extra.id) is not in baseline \(baselinePath); run the same sweep (norms, batches, groups, seeds, threads) as the baseline, or update it with --update-baseline")
         }
         var rows: [CheckReport.Row] = []
+        var exactCells: [CellKey: [String: Double]] = [:]
+        var foreign: [(entry: Baseline.Cell, record: ResultRecord)] = []
         for entry in baseline.cells.sorted(by: { $0.cell < $1.cell }) {
             let record = current[entry.cell]!
             let label = "\(entry.cell.workload)/\(entry.cell.id)"
@@ -89,25 +105,97 @@ public enum RegressionCheck {
                 rows.append(.init(cell: label, metric: "data.digest", baseline: entry.dataDigest, current: record.data.digest, change: "changed", tolerance: "exact", verdict: .regression))
             }
             let now = Baseline.metrics(of: record)
-            let evalClips = entry.metrics["data.evalClips"] ?? Double(record.data.evalClips)
+            let known = entry.entries.first { $0.fingerprint == (record.fingerprint?.id ?? "unknown") }
+            if known == nil { foreign.append((entry, record)) }
+            let reference = known ?? entry.entries[0]
+            if known != nil { exactCells[entry.cell] = reference.metrics }
+            let evalClips = reference.metrics["data.evalClips"] ?? Double(record.data.evalClips)
             // Evaluation and decoding run once per cell or run, for well under a second:
             // too short for a per-cell gate; they are judged by the workload's geometric mean.
-            for metric in entry.metrics.keys.sorted() where !(metric.hasSuffix("/cal") && metric != "trainClipsPerSecond/cal") {
-                let b = entry.metrics[metric]!
+            for metric in reference.metrics.keys.sorted() where !(metric.hasSuffix("/cal") && metric != "trainClipsPerSecond/cal") {
+                if known == nil && Baseline.statisticalMetrics.contains(metric) { continue }
+                let b = reference.metrics[metric]!
                 guard let c = now[metric] else {
                     throw HarnessError.mismatch("\(run): cell \(label) has no `\(metric)` but baseline \(baselinePath) does (\(metric.hasSuffix("/cal") ? "throughput or calibration missing" : "metric missing")); the record was written by another normbench, re-run the cell or update the baseline")
                 }
                 let rule = Rule.of(metric, tolerances: baseline.tolerances, evalClips: evalClips)
+                // Speed depends on the CPU; the ledger does not (docs/results-format.md).
+                let reportOnly = known == nil && metric.hasSuffix("/cal")
+                let verdict = rule.judge(baseline: b, current: c)
                 rows.append(.init(
                     cell: label, metric: metric, baseline: CheckReport.plain(b), current: CheckReport.plain(c),
-                    change: CheckReport.change(baseline: b, current: c), tolerance: rule.toleranceText,
-                    verdict: rule.judge(baseline: b, current: c)))
+                    change: CheckReport.change(baseline: b, current: c), tolerance: reportOnly ? "not gated" : rule.toleranceText,
+                    verdict: reportOnly && verdict != .unchanged ? .reported : verdict))
             }
         }
-        rows += aggregateThroughput(baseline: baseline, current: current)
+        rows += try statisticalRows(baseline: baseline, foreign: foreign.map(\.record), baselinePath: baselinePath)
+        rows += aggregateThroughput(baseline: baseline, exact: exactCells, current: current)
         var report = CheckReport(rows: rows, cells: baseline.cells.count)
+        report.header = fingerprintLines(baseline: baseline, records: records)
         if let note = unsteadyMachineNote(records) { report.notes.append(note) }
         return report
+    }
+
+    /// One line per fingerprint in the run: known to the baseline, or which parts
+    /// differ from the closest one it knows.
+    static func fingerprintLines(baseline: Baseline, records: [ResultRecord]) -> [String] {
+        let byID = Dictionary(records.map { ($0.fingerprint?.id ?? "unknown", $0.fingerprint) }, uniquingKeysWith: { a, _ in a })
+        return byID.keys.sorted().map { id in
+            let cells = records.filter { ($0.fingerprint?.id ?? "unknown") == id }.count
+            guard let f = byID[id] ?? nil else {
+                return "fingerprint: none in \(cells) cell records (written before fingerprints): accuracy compared statistically, throughput not gated"
+            }
+            let summary = "isa \(f.oneDNNISA), \(f.convolutions.joined(separator: " ")), \(f.caches), \(f.threads) threads"
+            if baseline.fingerprints[id] != nil {
+                return "fingerprint \(id) (\(summary)) is in the baseline: \(cells) cells compared exactly"
+            }
+            let closest = baseline.fingerprints.sorted { $0.key < $1.key }.min { f.differences(from: $0.value).count < f.differences(from: $1.value).count }
+            let differs = closest.map { " (closest, \($0.key), differs in \(f.differences(from: $0.value).joined(separator: "; ")))" } ?? ""
+            return "fingerprint \(id) (\(summary)) is not in the baseline\(differs): \(cells) cells' accuracy compared statistically, throughput reported, not gated"
+        }
+    }
+
+    /// Accuracy of cells on fingerprints the baseline does not know, per cell
+    /// group and metric: the run's mean over its k seeds against the baseline's n
+    /// values (seeds × fingerprints). Under "an honest run is one more draw from the
+    /// same distribution", t = (mean − baseline mean) / (sd·√(1/k + 1/n)) follows
+    /// Student's t with n − 1 degrees of freedom; a regression is t beyond the
+    /// one-sided quantile 1 − α/M, where α is `falseAlarmRate` and M the number of
+    /// comparisons (Bonferroni: an honest run fails with probability ≤ α).
+    /// The sd is floored at the metric's resolution (one evaluation clip, 0.01 mAP)
+    /// so a metric that never varied does not fail on one flipped clip, and the
+    /// loss's at `lossSpreadFloorRelative` of its mean (its honest tail is heavy).
+    static func statisticalRows(baseline: Baseline, foreign: [ResultRecord], baselinePath: String) throws -> [CheckReport.Row] {
+        let groups = Dictionary(grouping: foreign, by: { Baseline.group(of: $0.cell) })
+        var tests: [(group: String, metric: String, spread: [Double], run: [Double], evalClips: Int)] = []
+        for (group, records) in groups.sorted(by: { $0.key < $1.key }) {
+            guard let spread = baseline.spreads.first(where: { $0.group == group }), spread.sources.count >= 3 else {
+                throw HarnessError.mismatch("\(baselinePath): no spread (≥ 3 seeds or fingerprints) for \(group), so a run on another fingerprint cannot be judged; remake the baseline with --spread RUN_DIR of several seeds")
+            }
+            for metric in spread.samples.keys.sorted() {
+                let values = records.compactMap { Baseline.metrics(of: $0)[metric] }
+                if !values.isEmpty { tests.append((group, metric, spread.samples[metric]!, values, records[0].data.evalClips)) }
+            }
+        }
+        let alpha = baseline.tolerances.falseAlarmRate / Double(max(tests.count, 1))
+        return tests.map { test in
+            let b = SampleSummary(test.spread), c = SampleSummary(test.run)
+            let floor: Double
+            switch test.metric {
+            case "top1Error", "top5Error": floor = 1 / Double(max(test.evalClips, 1))
+            case "evalLoss": floor = baseline.tolerances.lossSpreadFloorRelative * abs(b.mean)
+            default: floor = 0.01
+            }
+            let sd = max(b.sd, floor)
+            let lowerIsBetter = test.metric == "top1Error" || test.metric == "top5Error" || test.metric == "evalLoss"
+            let worse = (lowerIsBetter ? c.mean - b.mean : b.mean - c.mean) / (sd * (1 / Double(c.count) + 1 / Double(b.count)).squareRoot())
+            let critical = StudentT.quantile(1 - alpha, degreesOfFreedom: Double(b.count - 1))
+            let verdict: CheckReport.Verdict = worse > critical ? .regression : worse < -critical ? .improved : .withinTolerance
+            return .init(
+                cell: "\(test.group) (\(c.count) vs \(b.count) seeds×fingerprints)", metric: test.metric,
+                baseline: "\(CheckReport.plain(b.mean)) ± \(CheckReport.plain(b.sd))", current: CheckReport.plain(c.mean),
+                change: "t = \(Format.fixed(worse, 2)) worse", tolerance: "t ≤ \(Format.fixed(critical, 2))", verdict: verdict)
+        }
     }
 
     /// A warning when the calibration probes before and after some cells differ
@@ -126,18 +214,19 @@ public enum RegressionCheck {
     }
 
     /// Per workload and throughput metric: the geometric mean over its cells of
-    /// current ÷ baseline (both already divided by their run's calibration).
-    /// Cell timings are noisy one by one; a slowed kernel moves all of them.
-    static func aggregateThroughput(baseline: Baseline, current: [CellKey: ResultRecord]) -> [CheckReport.Row] {
+    /// current ÷ baseline (both already divided by their run's calibration), over
+    /// the cells measured on a fingerprint the baseline knows (`exact`: their
+    /// entries' metrics). Cell timings are noisy one by one; a slowed kernel moves all of them.
+    static func aggregateThroughput(baseline: Baseline, exact: [CellKey: [String: Double]], current: [CellKey: ResultRecord]) -> [CheckReport.Row] {
         var rows: [CheckReport.Row] = []
         let rule = Rule.higherIsBetterRelative(baseline.tolerances.throughputRelative)
         for workload in baseline.workloads {
-            let cells = baseline.cells.filter { $0.cell.workload == workload && $0.status == .completed }
-            let names = Set(cells.flatMap { $0.metrics.keys.filter { $0.hasSuffix("/cal") } }).sorted()
+            let cells = baseline.cells.filter { $0.cell.workload == workload && $0.status == .completed }.compactMap { c in exact[c.cell].map { (c.cell, $0) } }
+            let names = Set(cells.flatMap { $0.1.keys.filter { $0.hasSuffix("/cal") } }).sorted()
             for metric in names {
                 var logSum = 0.0, count = 0
-                for entry in cells {
-                    guard let b = entry.metrics[metric], b > 0, let record = current[entry.cell],
+                for (key, metrics) in cells {
+                    guard let b = metrics[metric], b > 0, let record = current[key],
                           let c = Baseline.metrics(of: record)[metric], c > 0 else { continue }
                     logSum += log(c / b)
                     count += 1

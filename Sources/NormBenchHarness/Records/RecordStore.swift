@@ -40,11 +40,30 @@ public enum RecordStore {
     /// Every record of a run folder (its `cells/*.json`), or of a folder holding
     /// run folders, sorted by cell. Temporary files of interrupted writes are ignored.
     public static func readAll(_ folder: String) throws -> [ResultRecord] {
+        try readAllWithPaths(folder).map(\.record)
+    }
+
+    /// `readAll`, refusing a cell that two files hold (e.g. an older and a newer
+    /// run of the same sweep under one folder): which one counts is not for a
+    /// reader to guess.
+    /// - Throws: `HarnessError.mismatch` naming both files.
+    public static func readUnique(_ folder: String) throws -> [ResultRecord] {
+        var seen: [CellKey: String] = [:]
+        return try readAllWithPaths(folder).map { path, record in
+            if let other = seen.updateValue(path, forKey: record.cell) {
+                throw HarnessError.mismatch("\(other) and \(path) hold the same cell \(record.cell.workload)/\(record.cell.id); pass one run folder, or move one of the two away")
+            }
+            return record
+        }
+    }
+
+    /// Every record file under `folder` with its record, sorted by cell.
+    static func readAllWithPaths(_ folder: String) throws -> [(path: String, record: ResultRecord)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
             throw HarnessError.read(path: folder, reason: "no such file or folder")
         }
-        if !isDirectory.boolValue { return [try read(path: folder)] }
+        if !isDirectory.boolValue { return [(folder, try read(path: folder))] }
         guard let walker = FileManager.default.enumerator(atPath: folder) else {
             throw HarnessError.read(path: folder, reason: "cannot list folder")
         }
@@ -53,7 +72,7 @@ public enum RecordStore {
             let name = (rel as NSString).lastPathComponent
             if rel.contains("cells/") && name.hasSuffix(".json") && !name.hasPrefix(".") { paths.append("\(folder)/\(rel)") }
         }
-        return try paths.sorted().map(read(path:)).sorted { $0.cell < $1.cell }
+        return try paths.sorted().map { ($0, try read(path: $0)) }.sorted { $0.record.cell < $1.record.cell }
     }
 
     private static func decodingReason(_ error: Error) -> String {

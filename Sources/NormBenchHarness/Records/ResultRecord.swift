@@ -23,6 +23,9 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var calibration: Calibration?
     public var data: DataSummary
     public var environment: Environment
+    /// What decides the bits of this cell's results (nil for cells that did not
+    /// train, and in records written before fingerprints existed).
+    public var fingerprint: NumericsFingerprint? = nil
     /// How ranks ran the cell, for runs under MPI (`run --distributed` or
     /// `--distribute-cells`); absent for single-process runs.
     public var distributed: DistributedRun? = nil

@@ -114,6 +114,7 @@ public final class SweepRunner {
             }
         }
         let calibration = Calibration.measure(threads: cell.threads)
+        _ = Convolution3D.takeExecutedImplementations()  // the probe's, not the cell's
         let started = Date()
         let m: CellMeasurement
         do {
@@ -130,6 +131,7 @@ public final class SweepRunner {
                 memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:]), calibration: calibration,
                 data: data, environment: environmentNow())
         }
+        let fingerprint = NumericsFingerprint.current(executed: Convolution3D.takeExecutedImplementations(), threads: cell.threads)
         let calibrationAfter = Calibration.measure(threads: cell.threads)
         let steps = m.stepSeconds.sorted()
         let median = steps.isEmpty ? 0 : steps[steps.count / 2]
@@ -153,6 +155,7 @@ public final class SweepRunner {
                 ledgerAtPeakBytes: Dictionary(uniqueKeysWithValues: m.ledger.atPeak.map { ($0.key.rawValue, $0.value) }),
                 processPeakBytes: m.processPeakBytes),
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
+        record.fingerprint = fingerprint
         record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }
         if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: cell.key, in: folder) }
         display.finish(label, record)

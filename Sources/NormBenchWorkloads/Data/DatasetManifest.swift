@@ -34,21 +34,30 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
 }
 
 /// FNV-1a 64-bit: a fast, dependency-free content digest (not cryptographic).
-struct FNV1a {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+public struct FNV1a: Sendable {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+    public init() {}
+
+    /// The digest of `text`'s UTF-8 bytes, hex.
+    public static func hex(of text: String) -> String {
+        var h = FNV1a()
+        h.add(text)
+        return h.hex
+    }
+
+    public mutating func add(_ bytes: UnsafeRawBufferPointer) {
         var h = value
         for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         value = h
     }
 
-    mutating func add(_ text: String) {
+    public mutating func add(_ text: String) {
         var t = text
         t.withUTF8 { add(UnsafeRawBufferPointer($0)) }
     }
 
-    var hex: String { String(value, radix: 16).leftPadded(to: 16) }
+    public var hex: String { String(value, radix: 16).leftPadded(to: 16) }
 
     /// Digest of a file's bytes, or nil when it cannot be read.
     static func file(_ path: String) -> String? {

@@ -32,15 +32,17 @@ enum BuiltBinary {
     }
 
     /// Runs `normbench <args>`; kills it after `timeout` seconds (a hang is a failure, not a stuck suite).
-    static func run(_ args: [String], timeout: Double = 120) throws -> Output {
-        try runProcess(try locate(), args, timeout: timeout)
+    /// `environment` is added to this process's own.
+    static func run(_ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> Output {
+        try runProcess(try locate(), args, environment: environment, timeout: timeout)
     }
 
     /// Runs any executable (e.g. `/usr/bin/env mpirun ... normbench ...`) the same way.
-    static func runProcess(_ executable: String, _ args: [String], timeout: Double = 120) throws -> Output {
+    static func runProcess(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> Output {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
