@@ -3,7 +3,7 @@ import PackageDescription
 
 // Release builds target x86-64-v3 (AVX2 + FMA) on x86_64: with the baseline
 // target, SIMD multiply-add compiles to a library call to `fmaf` per lane and the
-// kernels run ~10x slower (../shared/PLATFORM-NOTES.md). `-Xcc -march` changes
+// kernels run ~10x slower (docs/build.md). `-Xcc -march` changes
 // Swift's own code generation as well as C's. Set NORMBENCH_PORTABLE=1 to build
 // for baseline x86-64 (a CPU without AVX2). The binary records what it was built
 // for (`BuildInfo.targetFeatures`).
