@@ -40,6 +40,14 @@ static inline int nb_omp_get_max_threads(void) {
     return fn ? fn() : -1;
 }
 
+/// glibc's malloc_trim(0): returns the C heap's free pages to the system, so the
+/// resident size counts memory in use. Looked up at run time like the OpenMP
+/// calls above (a no-op where the C library has no such function).
+static inline void nb_malloc_trim(void) {
+    int (*fn)(size_t) = (int (*)(size_t))dlsym(RTLD_DEFAULT, "malloc_trim");
+    if (fn) fn(0);
+}
+
 /// The ISA the including translation unit was compiled for: tells at run time
 /// which -march the Swift modules were built with (clang's importer compiles
 /// this with the same -Xcc flags as the Swift code).

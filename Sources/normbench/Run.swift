@@ -27,7 +27,7 @@ struct Run: ParsableCommand {
     @Option(help: "Training length in optimizer steps (overrides epochs).") var steps: Int?
     @Option(help: "Run folder (default Results/<workload>/<UTC time>).") var out: String?
     @Flag(help: "Continue the latest run (or --out): cells with a record are kept.") var resume = false
-    @Option(help: "Skip cells whose predicted peak memory exceeds this (e.g. 2GiB, 512MiB).") var memoryBudget: String?
+    @Option(help: "Skip cells whose predicted process peak (normbench plan) exceeds this (e.g. 2GiB, 512MiB).") var memoryBudget: String?
     @Flag(help: "Count and skip clips that fail to decode instead of stopping.") var skipBadClips = false
     @Option(help: "Folder of workload files.") var workloads = "Workloads"
     @Flag(help: "Train data-parallel over MPI ranks, one worker per rank (W = ranks); start with mpirun. Needs the MPI build.")
@@ -111,7 +111,7 @@ struct Run: ParsableCommand {
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict peak memory per normalization method and batch, and the largest batch that fits a budget.",
-        discussion: "Measures the engine's ledger for one training step at batch 1 and 2 per method (no training) and extrapolates linearly.")
+        discussion: "Measures the engine's ledger over two training steps per method at small batches (no training) and extrapolates linearly; the process peak adds the decoded data bank and the resident runtime (code, libraries), and the budget applies to it.")
 
     @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
     @Option(help: "Memory budget (e.g. 4GiB).") var memoryBudget = "4GiB"
@@ -131,16 +131,23 @@ struct Plan: ParsableCommand {
             // oneDNN's scratch memory depends on the thread count: plan for the sweep's.
             Parallel.threads = spec.sweep.threads.max() ?? 1
             let batches = spec.sweep.batches
-            let header = ["norm"] + batches.map { "batch \($0) (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
+            let bank = try MemoryPlanner.dataBankBytes(spec: spec)
+            let header = ["norm"] + batches.map { "batch \($0): ledger / process (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
             var rows: [[String]] = []
             for name in spec.sweep.norms {
                 var norm = try NormalizationSpec(parsing: name)
                 if case .count(let g)? = spec.sweep.groups.first { norm.groups = g }
                 let w = spec.training.workers
-                let peaks = try batches.map { try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: $0, workers: w) }
-                let cells = peaks.map { String(format: "%.1f", Double($0) / 1_048_576) }
+                func process(_ b: Int) throws -> (ledger: Int, process: Int) {
+                    let ledger = try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: b, workers: w)
+                    return (ledger, MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: bank) ?? ledger)
+                }
+                let cells = try batches.map { b in
+                    let p = try process(b)
+                    return String(format: "%.1f / %.1f", Double(p.ledger) / 1_048_576, Double(p.process) / 1_048_576)
+                }
                 // Largest batch that fits: doubling then bisection over the prediction.
-                func fits(_ b: Int) throws -> Bool { try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: b, workers: w) <= budget }
+                func fits(_ b: Int) throws -> Bool { try process(b).process <= budget }
                 var largest = 0
                 if try fits(1) {
                     var lo = 1, hi = 2
@@ -156,7 +163,8 @@ struct Plan: ParsableCommand {
                 print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
                 if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
             }
-            print("peak = ledger (parameters, gradients, optimizer state, activations, workspace, input) of one worker's step")
+            print("ledger = parameters, gradients, optimizer state, activations, workspace, input of one worker's step")
+            print("process = ledger + decoded data bank (\(String(format: "%.1f", Double(bank) / 1_048_576)) MiB) + resident runtime (code, libraries); the budget applies to it")
         } catch {
             printError("normbench plan: \(error)")
             throw ExitCode(1)

@@ -52,6 +52,15 @@ import NormBenchTestSupport
             #expect((0...1).contains(top1), "\(name) top1Error \(top1)")
             let mem = rec["memory"] as? [String: Any]
             #expect((mem?["ledgerPeakBytes"] as? Int ?? 0) > 0, "\(name)")
+            // The process peak taken apart: the bank is 12 clips × 6 frames × 16² × 3 bytes,
+            // the parts add up to the kernel's high-water mark, and little is unexplained
+            // (measured: 8.4 MiB in a process's first cell, oneDNN's code for new shapes
+            // and new threads; 0-2.4 MiB in later cells).
+            let process = mem?["process"] as? [String: Int] ?? [:]
+            #expect(process["dataBankBytes"] == 12 * 6 * 16 * 16 * 3, "\(name) \(process)")
+            #expect(process["ledgerBytes"] == mem?["ledgerPeakBytes"] as? Int)
+            #expect(process.values.reduce(0, +) == mem?["processPeakBytes"] as? Int, "\(name) \(process)")
+            #expect(abs(process["unattributedBytes"] ?? .max) < 16 << 20, "\(name) \(process)")
             let share = rec["timeShare"] as? [String: Double] ?? [:]
             #expect(abs(share.values.reduce(0, +) - 1) < 1e-6, "\(name) time share \(share)")
             #expect((rec["training"] as? [String: Any])?["steps"] as? Int == 6)

@@ -1,3 +1,4 @@
+internal import CDNNL
 import Foundation
 import Synchronization
 
@@ -114,6 +115,13 @@ public enum ProcessMemory {
 
     /// VmRSS of this process in bytes, or nil where /proc is not available.
     public static func resident() -> Int? { statusField("VmRSS:") }
+
+    /// Returns the tensor allocator's cached blocks and the C heap's free pages to
+    /// the system, so the resident size counts only memory in use.
+    public static func returnFreedMemory() {
+        TensorAllocator.shared.releaseCache()
+        nb_malloc_trim()
+    }
 
     /// Resets the high-water mark to the current resident size (Linux: writes 5 to
     /// /proc/self/clear_refs). Returns false where that is not possible.

@@ -192,13 +192,46 @@ public struct Memory: Codable, Sendable, Equatable {
     public var processPeakBytes: Int?
     /// Predicted peak (from `normbench plan`'s model), when one was made.
     public var predictedPeakBytes: Int?
+    /// Where `processPeakBytes` went (nil in older records and where /proc is missing).
+    public var process: ProcessAccount?
 
-    public init(ledgerPeakBytes: Int, ledgerAtPeakBytes: [String: Int], processPeakBytes: Int? = nil, predictedPeakBytes: Int? = nil) {
+    public init(ledgerPeakBytes: Int, ledgerAtPeakBytes: [String: Int], processPeakBytes: Int? = nil, predictedPeakBytes: Int? = nil, process: ProcessAccount? = nil) {
         self.ledgerPeakBytes = ledgerPeakBytes
         self.ledgerAtPeakBytes = ledgerAtPeakBytes
         self.processPeakBytes = processPeakBytes
         self.predictedPeakBytes = predictedPeakBytes
+        self.process = process
     }
+}
+
+/// The process's resident peak during a cell, taken apart: the four parts add up
+/// to `Memory.processPeakBytes` exactly.
+public struct ProcessAccount: Codable, Sendable, Equatable {
+    /// The decoded clips held in memory for the whole run (train and eval banks).
+    public var dataBankBytes: Int
+    /// The engine ledger's peak (`Memory.ledgerPeakBytes`).
+    public var ledgerBytes: Int
+    /// Resident when the cell started besides the bank and the ledger: code,
+    /// shared libraries, the Swift and OpenMP runtimes, the C heap.
+    public var runtimeBytes: Int
+    /// What no counter sees: oneDNN's primitive cache and JIT code, thread stacks,
+    /// allocator overhead, pages of freed memory not yet returned (negative when
+    /// the ledger reused pages that were already resident).
+    public var unattributedBytes: Int
+
+    /// - Parameters: measured at the cell's start (`residentAtStart`, the ledger's
+    ///   live total `ledgerAtStart`) and over it (`peak`, the ledger's `ledgerPeak`).
+    public init(peak: Int, residentAtStart: Int, dataBank: Int, ledgerAtStart: Int, ledgerPeak: Int) {
+        dataBankBytes = dataBank
+        ledgerBytes = ledgerPeak
+        runtimeBytes = residentAtStart - dataBank - ledgerAtStart
+        unattributedBytes = peak - residentAtStart - (ledgerPeak - ledgerAtStart)
+    }
+
+    /// The process peak the parts add up to.
+    public var totalBytes: Int { dataBankBytes + ledgerBytes + runtimeBytes + unattributedBytes }
+    /// Share of the peak no part explains.
+    public var unattributedShare: Double { Double(unattributedBytes) / Double(max(totalBytes, 1)) }
 }
 
 /// Machine speed measured in the same process as the cell, just before it and

@@ -55,6 +55,9 @@ public final class ProgressDisplay: @unchecked Sendable {
         if let m = r.accuracy?.mAP50 { parts.append(String(format: "mAP@0.5 %.1f%%", m * 100)) }
         if let t = r.throughput { parts.append(String(format: "%.1f clips/s", t.trainClipsPerSecond)) }
         parts.append("peak \(mib(r.memory.ledgerPeakBytes)) MiB (ledger)")
+        if let p = r.memory.process {
+            parts.append("process \(mib(p.totalBytes)) MiB (data bank \(mib(p.dataBankBytes)), runtime \(mib(p.runtimeBytes)), unattributed \(mib(p.unattributedBytes)))")
+        }
         line("\(label): " + parts.joined(separator: ", "))
     }
 

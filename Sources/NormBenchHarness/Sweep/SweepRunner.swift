@@ -103,12 +103,13 @@ public final class SweepRunner {
         Parallel.threads = cell.threads
         let label = "cell \(k + 1)/\(n) \(cell.key.norm) b=\(cell.key.batch) W=\(cell.key.workers) G=\(cell.key.groups) seed=\(cell.key.seed) T=\(cell.threads)"
         if let budget = options.memoryBudget {
-            let predicted = try MemoryPlanner.predictPeak(spec: spec, norm: cell.settings.norm, batch: cell.key.batch, workers: cell.key.workers)
+            let ledger = try MemoryPlanner.predictPeak(spec: spec, norm: cell.settings.norm, batch: cell.key.batch, workers: cell.key.workers)
+            let predicted = MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: train.bytes + eval.bytes) ?? ledger
             if predicted > budget {
                 display.line("\(label): over budget (predicted \(mib(predicted)) MiB > \(mib(budget)) MiB), not run")
                 return ResultRecord(
                     cell: cell.key, status: .overBudget,
-                    note: "predicted peak \(predicted) bytes > budget \(budget) bytes", task: spec.task.rawValue,
+                    note: "predicted process peak \(predicted) bytes > budget \(budget) bytes", task: spec.task.rawValue,
                     memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:], predictedPeakBytes: predicted),
                     data: data, environment: environmentNow())
             }
@@ -153,7 +154,13 @@ public final class SweepRunner {
             memory: Memory(
                 ledgerPeakBytes: m.ledger.peakTotal,
                 ledgerAtPeakBytes: Dictionary(uniqueKeysWithValues: m.ledger.atPeak.map { ($0.key.rawValue, $0.value) }),
-                processPeakBytes: m.processPeakBytes),
+                processPeakBytes: m.processPeakBytes,
+                process: m.processPeakBytes.flatMap { peak in
+                    m.residentAtStartBytes.map {
+                        ProcessAccount(peak: peak, residentAtStart: $0, dataBank: train.bytes + eval.bytes,
+                                       ledgerAtStart: m.ledgerAtStartBytes, ledgerPeak: m.ledger.peakTotal)
+                    }
+                }),
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
         record.fingerprint = fingerprint
         record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }

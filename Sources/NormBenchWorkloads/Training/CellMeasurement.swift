@@ -41,6 +41,10 @@ public struct CellMeasurement: Sendable {
     public var ledger: MemoryLedger.Snapshot
     /// Process high-water mark over the cell, when the system reports it.
     public var processPeakBytes: Int?
+    /// Resident bytes when the cell started (after freed memory went back to the system).
+    public var residentAtStartBytes: Int?
+    /// The ledger's live total when the cell started (the model's parameters and state).
+    public var ledgerAtStartBytes: Int = 0
     /// Data-parallel runs: what the collectives cost.
     public var collective: CollectiveMeasurement? = nil
     /// The trained model's state, when `CellRunOptions.keepFinalState` asked for it.

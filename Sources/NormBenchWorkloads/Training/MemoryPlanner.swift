@@ -27,6 +27,25 @@ public enum MemoryPlanner {
         return high + (high - low) * (n - 2 * t) / t
     }
 
+    /// Bytes of the decoded data bank a run holds for all its cells: every train and
+    /// eval clip at the training size, `framesPerClip` frames of uint8 RGB.
+    public static func dataBankBytes(spec: WorkloadSpec) throws -> Int {
+        let clips = spec.data.source == .folder
+            ? try FolderDataset.load(spec).manifest.entries.count
+            : spec.data.synthetic.trainClips + spec.data.synthetic.evalClips
+        return clips * spec.framesPerClip * spec.clip.size * spec.clip.size * 3
+    }
+
+    /// The process peak of a cell whose ledger peaks at `ledgerPeak`: what this
+    /// process holds now besides the ledger (code, libraries, runtimes; call it
+    /// after a prediction, when oneDNN is loaded and warm), plus the data bank, plus
+    /// the ledger. A run's records show how close this comes (`Memory.process`).
+    public static func predictProcessPeak(ledgerPeak: Int, dataBank: Int) -> Int? {
+        ProcessMemory.returnFreedMemory()
+        guard let resident = ProcessMemory.resident() else { return nil }
+        return resident - MemoryLedger.shared.snapshot().liveTotal + dataBank + ledgerPeak
+    }
+
     /// The ledger peak of training steps at `batch`, measured.
     public static func measurePeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Int {
         let c = spec.clip

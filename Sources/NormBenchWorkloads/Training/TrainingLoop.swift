@@ -133,7 +133,8 @@ struct TrainingLoop {
             samplesPerStep: plan.samplesPerStep, peakLearningRate: Double(plan.schedule.base), stepSeconds: o.stepSeconds,
             evalClipsPerSecond: evalClipsPerSecond,
             convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
-            ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak, collective: o.collective, finalState: o.finalState)
+            ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak,
+            residentAtStartBytes: o.meter.residentAtStart, ledgerAtStartBytes: o.meter.ledgerAtStart, collective: o.collective, finalState: o.finalState)
     }
 }
 
@@ -143,11 +144,22 @@ struct CellMeter {
         var convolution = 0.0, normalization = 0.0, other = 0.0
         var ledger: MemoryLedger.Snapshot
         var processPeak: Int?
+        /// Resident bytes and the ledger's live total when the cell started.
+        var residentAtStart: Int?
+        var ledgerAtStart: Int
     }
 
+    private let residentAtStart: Int?
+    private let ledgerAtStart: Int
+
     init() {
+        // Freed tensor blocks and heap pages kept from earlier cells would be reused
+        // without growing the resident size, so the ledger's growth would not show in it.
+        ProcessMemory.returnFreedMemory()
         MemoryLedger.current.reset()
         ProcessMemory.resetHighWaterMark()
+        residentAtStart = ProcessMemory.resident()
+        ledgerAtStart = MemoryLedger.current.snapshot().liveTotal
         StepProfiler.shared.reset()
     }
 
@@ -160,6 +172,7 @@ struct CellMeter {
             convolution: (s[.convolutionForward] ?? 0) + (s[.convolutionBackwardData] ?? 0) + (s[.convolutionBackwardWeights] ?? 0),
             normalization: s[.normalization] ?? 0,
             other: (s[.other] ?? 0) + (s[.loss] ?? 0) + (s[.optimizer] ?? 0),
-            ledger: MemoryLedger.current.snapshot(), processPeak: ProcessMemory.highWaterMark())
+            ledger: MemoryLedger.current.snapshot(), processPeak: ProcessMemory.highWaterMark(),
+            residentAtStart: residentAtStart, ledgerAtStart: ledgerAtStart)
     }
 }
