@@ -49,7 +49,8 @@ let package = Package(
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat"),
         .systemLibrary(name: "CDNNL"),
         .target(name: "NormBenchVideo", dependencies: ["CFFmpeg"], swiftSettings: speed),
-        .target(name: "NormBenchEngine", dependencies: ["CDNNL"], swiftSettings: speed),
+        .target(name: "CFMAPeak"),
+        .target(name: "NormBenchEngine", dependencies: ["CDNNL", "CFMAPeak"], swiftSettings: speed),
         .target(
             name: "NormBenchWorkloads",
             dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],

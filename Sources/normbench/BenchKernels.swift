@@ -72,9 +72,10 @@ struct BenchKernels: ParsableCommand {
 
     private func convolutionTable(threads t: Int, batch n: Int) {
         Parallel.threads = t
-        emit("\n## conv3d, batch \(n), \(t) thread(s): GFLOP/s (median of \(repeats)) [implementation]")
-        emit("| layer | fwd | bwd-data | bwd-weights | ms fwd+bd+bw |")
-        emit("|---|---|---|---|---|")
+        // The ceiling, with the vector width oneDNN uses: the best of rounds just before
+        // and just after the table (a busy machine lowers both it and the passes).
+        let peakBefore = FMAPeak.gflops(threads: t)
+        var rows: [(name: String, gflops: [Double], implementations: [String], ms: Double)] = []
         var total = [0.0, 0.0, 0.0]
         let cpuStart = processCPUSeconds(), wallStart = StepProfiler.now()
         for (name, g) in Self.referenceLayers(batch: n) {
@@ -89,7 +90,7 @@ struct BenchKernels: ParsableCommand {
                 (.backwardData, { Convolution3D.backwardData(y, weight: w, into: gx, geometry: g) }),
                 (.backwardWeights, { Convolution3D.backwardWeights(x, gradY: y, gradWeight: w, gradBias: nil, geometry: g) }),
             ]
-            var cells: [String] = []
+            var gflops: [Double] = [], implementations: [String] = []
             var ms = 0.0
             for (k, (pass, body)) in passes.enumerated() {
                 body()
@@ -104,9 +105,22 @@ struct BenchKernels: ParsableCommand {
                 // stage 1's conv runs twice per step; the stem's input gradient is never computed.
                 let weight = name.contains("×2") ? 2.0 : name.hasPrefix("stem") && pass == .backwardData ? 0.0 : 1.0
                 total[k] += median * weight
-                cells.append(String(format: "%.1f [%@]", g.flops / median * 1e-9, Convolution3D.implementation(pass, geometry: g)))
+                gflops.append(g.usefulFlops / median * 1e-9)
+                implementations.append(Convolution3D.implementation(pass, geometry: g))
             }
-            emit("| \(name) | \(cells.joined(separator: " | ")) | \(String(format: "%.2f", ms)) |")
+            rows.append((name, gflops, implementations, ms))
+        }
+        let peak = [peakBefore, FMAPeak.gflops(threads: t)].compactMap { $0 }.max()
+        emit("\n## conv3d, batch \(n), \(t) thread(s): GFLOP/s of multiply-adds inside the input, padding taps not counted (median of \(repeats)) (share of the FMA peak) [implementation]")
+        emit(peak.map { String(format: "FMA peak: %.1f GFLOP/s with %d thread(s), %d-bit vectors (a register-blocked multiply-add loop, best of 10 rounds before and after the table)", $0, t, FMAPeak.widthForOneDNN) }
+             ?? "FMA peak: not measurable on this CPU")
+        emit("| layer | fwd | bwd-data | bwd-weights | ms fwd+bd+bw |")
+        emit("|---|---|---|---|---|")
+        for row in rows {
+            let cells = row.gflops.indices.map { k in
+                String(format: "%.1f%@ [%@]", row.gflops[k], peak.map { String(format: " (%.0f%%)", 100 * row.gflops[k] / $0) } ?? "", row.implementations[k])
+            }
+            emit("| \(row.name) | \(cells.joined(separator: " | ")) | \(String(format: "%.2f", row.ms)) |")
         }
         let cpu = processCPUSeconds() - cpuStart, wall = Double(StepProfiler.now() - wallStart) * 1e-9
         emit(String(format: "process CPU time / wall time over the table: %.2f / %.2f s (%.2f cores busy)", cpu, wall, cpu / wall))

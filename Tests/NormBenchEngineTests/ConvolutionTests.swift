@@ -80,4 +80,28 @@ import NormBenchTestSupport
         }
         #expect(!Convolution3D.implementation(.forward, geometry: g).isEmpty)
     }
+
+    /// Padding taps are not useful work: a 3×3×3 kernel over 2×8×8 (padding 1) reaches
+    /// 2 of 3 temporal taps per output frame and 22 of 24 (output, tap) pairs per
+    /// spatial axis; a 1×1×1 kernel without padding wastes nothing.
+    @Test func usefulFlopsLeaveOutPaddingTaps() {
+        let g = ConvolutionGeometry(batch: 2, inChannels: 128, outChannels: 128, input: [2, 8, 8], kernel: [3, 3, 3],
+                                    stride: [1, 1, 1], padding: [1, 1, 1], hasBias: false)
+        #expect(g.usefulFlops == Double(2 * 2 * (4 * 22 * 22) * 128 * 128))
+        #expect(g.flops == Double(2 * 2 * (2 * 8 * 8) * 27 * 128 * 128))
+        let s = ConvolutionGeometry(batch: 2, inChannels: 64, outChannels: 128, input: [4, 16, 16], kernel: [3, 3, 3],
+                                    stride: [2, 2, 2], padding: [1, 1, 1], hasBias: false)
+        // Stride 2 over 4 frames: outputs 0 and 1 read frames {-1, 0, 1} and {1, 2, 3}: 5 of 6 taps; 16 pixels: 23 of 24.
+        #expect(s.usefulFlops == Double(2 * 2 * (5 * 23 * 23) * 64 * 128))
+        let p = ConvolutionGeometry(batch: 2, inChannels: 64, outChannels: 128, input: [4, 16, 16], kernel: [1, 1, 1],
+                                    stride: [2, 2, 2], padding: [0, 0, 0], hasBias: false)
+        #expect(p.usefulFlops == p.flops)
+    }
+
+    /// The arithmetic peak probe runs and gives a plausible figure on every width this CPU has.
+    @Test func fmaPeakIsMeasured() throws {
+        let scalar = try #require(FMAPeak.gflops(threads: 1, width: 128, repeats: 3))
+        #expect(scalar > 1 && scalar < 1000)
+        if let wide = FMAPeak.gflops(threads: 1, width: 256, repeats: 3) { #expect(wide > scalar) }
+    }
 }

@@ -67,6 +67,23 @@ public struct ConvolutionGeometry: Hashable, Sendable, CustomStringConvertible {
         return 2 * Double(batch * o[0] * o[1] * o[2]) * Double(outChannels * inChannels * kernel[0] * kernel[1] * kernel[2])
     }
 
+    /// Multiply-adds × 2 whose input element lies inside the input: `flops` without
+    /// the taps that fall on padding, which kernels skip. A pass's speed as a share
+    /// of the machine's arithmetic peak is counted in these (a 3×3×3 kernel over 2
+    /// frames reaches only 2 of its 3 temporal taps per output).
+    public var usefulFlops: Double {
+        let o = output
+        var taps = 1.0
+        for d in 0..<3 {
+            var inside = 0
+            for p in 0..<o[d] {
+                for k in 0..<kernel[d] where (0..<input[d]).contains(p * stride[d] - padding[d] + k) { inside += 1 }
+            }
+            taps *= Double(inside)
+        }
+        return 2 * Double(batch) * taps * Double(outChannels * inChannels)
+    }
+
     /// For a strided 1×1×1 convolution without padding: the stride-1 convolution
     /// over the gathered input pixels, which has the same weight gradient. Nil otherwise.
     public var gatheredPointwise: ConvolutionGeometry? {
