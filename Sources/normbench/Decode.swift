@@ -21,12 +21,12 @@ struct Decode: ParsableCommand {
 
     @Option(help: "Frame sampling: all, uniform (N evenly spread), dense (N from --start every --stride), random (N every --stride from a seeded random start).")
     var sampling: String = "all"
-    @Option(help: "Frames per clip (uniform, dense, random).")
-    var frames: Int = 16
-    @Option(help: "Frames between samples (dense, random).")
-    var stride: Int = 1
-    @Option(help: "First frame (dense).")
-    var start: Int = 0
+    @Option(help: "Frames per clip (uniform, dense, random; default 16).")
+    var frames: Int?
+    @Option(help: "Frames between samples (dense, random; default 1).")
+    var stride: Int?
+    @Option(help: "First frame (dense; default 0).")
+    var start: Int?
     @Option(help: "Seed for random sampling and --random-crop.")
     var seed: UInt64 = 0
     @Option(help: ArgumentHelp("Output size: WxH (exact) or S (shorter side S, aspect kept). Default: the video's size.", valueName: "WxH|S"))
@@ -66,12 +66,20 @@ struct Decode: ParsableCommand {
     func run() throws {
         let request: DecodeRequest
         do { request = try DecodeRequest(self) } catch {
-            DecodeSupport.printError("normbench decode: error: \(error.message)")
+            DecodeSupport.printError("normbench decode: \(error.message)")
             throw ExitCode(2)
         }
+        let names = DecodeOutputs.uniqueNames(files)
+        let streams = request.streamsFrames(npy: npy, sheet: sheet)
+            ? DecodeOutputs.streams(files: files, names: names, npy: npy!, request: request) : nil
         let clock = ContinuousClock()
         let started = clock.now
-        let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict)
+        var sinkFor: (@Sendable (Int) -> ClipDecoder.FrameSink?)?
+        if let streams {
+            sinkFor = { i in { frame throws(VideoError) in try streams[i].append(frame) } }
+        }
+        let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict,
+                                        frameSink: sinkFor)
         let wall = DecodeSupport.seconds(clock.now - started)
 
         var failures: [VideoError] = []
@@ -80,13 +88,13 @@ struct Decode: ParsableCommand {
             switch result {
             case .failure(let error)?:
                 failures.append(error)
-                DecodeSupport.printError("normbench decode: error: \(error)")
+                DecodeSupport.printError("normbench decode: \(error)")
             case .success(let clip)?:
                 if clip.isDamaged {
                     damaged += 1
-                    DecodeSupport.printError("normbench decode: warning: \(file): \(clip.lostPackets) packets lost to decode errors, "
-                        + "\(clip.substitutedFrames) frames substituted by the next decoded frame, \(clip.corruptFrames) damaged frames kept; "
-                        + "re-encode the file for clean data")
+                    DecodeSupport.printError("normbench decode: \(file): warning: the decoder reported damage: "
+                        + "\(clip.lostPackets) packets lost to decode errors, \(clip.corruptFrames) of \(clip.frames) frames flagged damaged "
+                        + "(kept; \(clip.frames - clip.corruptFrames) good); re-encode the file for clean data")
                 }
             case nil:
                 break
@@ -95,22 +103,28 @@ struct Decode: ParsableCommand {
         let clips = results.compactMap { r -> Clip? in if case .success(let c)? = r { return c } else { return nil } }
         let skipped = results.filter { $0 == nil }.count
 
+        var outputs = [String?](repeating: nil, count: files.count)
         if !(strict && !failures.isEmpty) {
             do {
-                try DecodeOutputs.write(clips, request: request, npy: npy, sheet: sheet)
+                outputs = try DecodeOutputs.write(results, names: names, request: request, npy: npy, sheet: sheet, streams: streams)
             } catch {
-                DecodeSupport.printError("normbench decode: error: \(error)")
+                DecodeSupport.printError("normbench decode: \(error)")
                 throw ExitCode(1)
             }
+        } else {
+            streams?.forEach { $0.discard() }
         }
         if json {
-            print(try DecodeReport(files: files, results: results, wall: wall).json())
+            print(try DecodeReport(files: files, results: results, outputs: outputs, wall: wall).json())
         } else {
-            for clip in clips { print(DecodeReport.line(clip)) }
+            for (result, output) in zip(results, outputs) {
+                if case .success(let clip)? = result { print(DecodeReport.line(clip, output: output)) }
+            }
             print(DecodeReport.total(clips: clips, failures: failures, skipped: skipped, wall: wall))
         }
+        // A request the file cannot meet (too large for memory, overflowing indices) is a usage error.
+        if !failures.isEmpty && failures.allSatisfy({ $0.kind == "invalid-request" }) { throw ExitCode(2) }
         if !failures.isEmpty { throw ExitCode(1) }
         if damaged > 0 { throw ExitCode(3) }
     }
 }
-

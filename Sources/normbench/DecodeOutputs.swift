@@ -2,12 +2,33 @@ import Foundation
 import NormBenchVideo
 
 /// Files `normbench decode` writes: `.npy` tensors and PNG contact sheets.
-/// Each is written under a temporary name and renamed, so no partial file is left.
+/// Each is written under a temporary name and renamed, so no partial file is left;
+/// temporary files of killed earlier runs are removed.
 enum DecodeOutputs {
-    static func write(_ clips: [Clip], request: DecodeRequest, npy: String?, sheet: String?) throws(VideoError) {
-        let names = uniqueNames(clips.map(\.info.path))
-        if let dir = npy {
-            for (clip, name) in zip(clips, names) {
+    /// One streaming `.npy` writer per input (`--sampling all`, T×H×W×C): frames go to
+    /// disk as they are decoded.
+    static func streams(files: [String], names: [String], npy: String, request: DecodeRequest) -> [NPYStreamWriter] {
+        names.map { name in
+            NPYStreamWriter(path: (npy as NSString).appendingPathComponent(name + ".npy"),
+                            float: request.dtype == "float32", mean: request.mean, std: request.std)
+        }
+    }
+
+    /// Writes the outputs of every clip that decoded; returns the `.npy` path of each input (nil: none written).
+    static func write(_ results: [Result<Clip, VideoError>?], names: [String], request: DecodeRequest,
+                      npy: String?, sheet: String?, streams: [NPYStreamWriter]?) throws(VideoError) -> [String?] {
+        var written = [String?](repeating: nil, count: results.count)
+        let decoded = results.indices.compactMap { i -> (Clip, String, Int)? in
+            if case .success(let c)? = results[i] { return (c, names[i], i) } else { return nil }
+        }
+        if let streams {
+            for (i, stream) in streams.enumerated() {
+                guard case .success(let clip)? = results[i] else { stream.discard(); continue }
+                try stream.finish(shape: [clip.frames, clip.height, clip.width, clip.channels])
+                written[i] = stream.path
+            }
+        } else if let dir = npy {
+            for (clip, name, i) in decoded {
                 let path = (dir as NSString).appendingPathComponent(name + ".npy")
                 let shape = request.layout == .thwc
                     ? [clip.frames, clip.height, clip.width, clip.channels]
@@ -17,18 +38,22 @@ enum DecodeOutputs {
                 } else {
                     try NPYWriter.write(clip.uint8Data(layout: request.layout), shape: shape, to: path)
                 }
+                written[i] = path
             }
         }
         if let sheet {
-            for (clip, name) in zip(clips, names) {
-                let path = clips.count == 1 ? sheet : String(sheet.dropLast(4)) + "-\(name).png"
+            for (clip, name, _) in decoded {
+                let path = decoded.count == 1 && results.count == 1 ? sheet : String(sheet.dropLast(4)) + "-\(name).png"
                 let image = ImageWriter.contactSheet(clip)
                 try ImageWriter.writePNG(image.rgb, width: image.width, height: image.height, to: path)
             }
         }
+        return written
     }
 
-    /// File names without extension; repeated names get "-2", "-3", ...
+    /// Output names for the inputs, in order: the file name without extension; inputs
+    /// sharing a name get "-2", "-3", ... in command-line order (failed inputs keep their
+    /// number, so a name does not depend on which other clips decoded).
     static func uniqueNames(_ paths: [String]) -> [String] {
         var seen: [String: Int] = [:]
         return paths.map { path in
