@@ -21,11 +21,11 @@ struct Decode: ParsableCommand {
 
     @Option(help: "Frame sampling: all, uniform (N evenly spread), dense (N from --start every --stride), random (N every --stride from a seeded random start).")
     var sampling: String = "all"
-    @Option(help: "Frames per clip (uniform, dense, random; default 16).")
+    @Option(parsing: .unconditional, help: "Frames per clip (uniform, dense, random; default 16).")
     var frames: Int?
-    @Option(help: "Frames between samples (dense, random; default 1).")
+    @Option(parsing: .unconditional, help: "Frames between samples (dense, random; default 1).")
     var stride: Int?
-    @Option(help: "First frame (dense; default 0).")
+    @Option(parsing: .unconditional, help: "First frame (dense; default 0).")
     var start: Int?
     @Option(help: "Seed for random sampling and --random-crop.")
     var seed: UInt64 = 0
@@ -41,9 +41,9 @@ struct Decode: ParsableCommand {
     var noAutorotate = false
     @Flag(help: "Clips shorter than asked: repeat the last frame instead of failing.")
     var pad = false
-    @Option(help: "Decoder threads per clip (0 = FFmpeg's choice). Default: CPUs / clips decoded at once, at least 1.")
+    @Option(parsing: .unconditional, help: "Decoder threads per clip, 0...4 × CPUs (0 = FFmpeg's choice). Default: CPUs / clips decoded at once, at least 1.")
     var threads: Int?
-    @Option(help: "Clips decoded in parallel (default: number of CPUs).")
+    @Option(parsing: .unconditional, help: "Clips decoded in parallel, 1...4 × CPUs (default: number of CPUs).")
     var workers: Int?
     @Flag(help: "Stop at the first clip that fails; write no outputs then.")
     var strict = false
