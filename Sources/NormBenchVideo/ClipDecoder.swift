@@ -34,18 +34,12 @@ public enum ClipDecoder {
         timings.open = clock.lap()
 
         let scan = try source.scan()
-        // Truncated: the demuxer stopped on an error, or (mp4/mov, whose sample table is
-        // exact) found fewer packets than the header lists; the mov demuxer reports a
-        // cut-off file only as "partial file" warnings and end of file. Other containers'
-        // counts are hints (AVI counts empty "repeat" chunks).
-        if let message = source.readError {
+        let truncation = truncationMessage(source, scan: scan, info: info)
+        // A sample over a file that ends early would not be the sample asked for: refuse it.
+        // A full decode keeps every good frame and reports the rest (`Clip.truncation`).
+        if let truncation, options.sampling != .all {
             throw .truncated(path: path, framesDecoded: scan.packets,
-                             framesExpected: max(info.headerFrameCount ?? scan.packets, scan.packets), message: message)
-        }
-        if info.container.hasPrefix("mov,"), let expected = info.headerFrameCount, scan.packets < expected {
-            let log = source.scanLastLog
-            throw .truncated(path: path, framesDecoded: scan.packets, framesExpected: expected,
-                             message: log.isEmpty ? "the header lists \(expected) frames, the file holds \(scan.packets)" : log)
+                             framesExpected: max(info.headerFrameCount ?? scan.packets, scan.packets), message: truncation)
         }
         let renderer = try FrameRenderer(info: info, options: options, path: path)
         let frameBytes = renderer.frameBytes
@@ -60,11 +54,14 @@ public enum ClipDecoder {
             info.frameCount = run.pts.count
             info.keyframes = run.keyframes
             timings.total = clock.total()
+            let ended = truncation ?? source.readError
             return Clip(frames: run.pts.count, height: renderer.window.height, width: renderer.window.width, channels: 3,
                         data: run.data, frameIndices: Array(0..<run.pts.count), timestamps: run.timestamps,
                         info: info, framesDecoded: run.pts.count, seeks: 0, lostPackets: source.lostPackets,
                         corruptFrames: source.corruptFrames, undecodableLeadingPackets: source.leadingErrors,
-                        paddedFrames: 0, frameIndex: "sequential", timings: timings)
+                        paddedFrames: 0, frameIndex: "sequential",
+                        truncation: ended.map { "\($0); \(run.pts.count) good frames" + (info.headerFrameCount.map { " (the header lists \($0))" } ?? "") },
+                        timings: timings)
         }
 
         var index = FrameIndex.packetsAreFrames(scan, info: info)
@@ -111,7 +108,22 @@ public enum ClipDecoder {
                     data: data, frameIndices: plan.wanted, timestamps: timestamps, info: info,
                     framesDecoded: run.decoded, seeks: run.seeks, lostPackets: run.lostPackets,
                     corruptFrames: run.corruptFrames, undecodableLeadingPackets: run.leadingErrors,
-                    paddedFrames: plan.padded, frameIndex: index.kind.rawValue, timings: timings)
+                    paddedFrames: plan.padded, frameIndex: index.kind.rawValue, truncation: nil, timings: timings)
+    }
+
+    /// Why the file ends before its data does, or nil: the demuxer stopped on an error; an
+    /// mp4/mov holds fewer packets than its exact sample table lists (the mov demuxer reports
+    /// a cut-off file only as warnings); or the demuxer's last word says so (Matroska's "File
+    /// ended prematurely"). Other containers' counts are hints (AVI counts empty chunks).
+    static func truncationMessage(_ source: VideoSource, scan: VideoSource.PacketIndex, info: VideoInfo) -> String? {
+        if let message = source.readError { return message }
+        let log = source.scanLastLog
+        if info.container.hasPrefix("mov,"), let expected = info.headerFrameCount, scan.packets < expected {
+            return log.isEmpty ? "the header lists \(expected) frames, the file holds \(scan.packets)" : log
+        }
+        let lower = log.lowercased()
+        if ["ended prematurely", "partial file", "truncated"].contains(where: { lower.contains($0) }) { return log }
+        return nil
     }
 
     /// Refuses an output that cannot fit in memory, before allocating it.

@@ -90,7 +90,12 @@ struct Decode: ParsableCommand {
                 failures.append(error)
                 DecodeSupport.printError("normbench decode: \(error)")
             case .success(let clip)?:
-                if clip.isDamaged {
+                if let truncation = clip.truncation {
+                    damaged += 1
+                    DecodeSupport.printError("normbench decode: \(file): warning: file is truncated: \(truncation), all kept"
+                        + (clip.lostPackets > 0 ? ", \(clip.lostPackets) packets lost to decode errors" : "")
+                        + "; re-download or re-encode the file")
+                } else if clip.isDamaged {
                     damaged += 1
                     DecodeSupport.printError("normbench decode: \(file): warning: the decoder reported damage: "
                         + "\(clip.lostPackets) packets lost to decode errors, \(clip.corruptFrames) of \(clip.frames) frames flagged damaged "

@@ -21,6 +21,7 @@ struct DecodeReport: Encodable {
         var undecodableLeadingPackets: Int?
         var paddedFrames: Int?
         var frameIndex: String?
+        var truncation: String?
         var output: String?
         var timings: DecodeTimings?
         var framesPerSecond: Double?
@@ -47,7 +48,7 @@ struct DecodeReport: Encodable {
                                  frameIndices: c.frameIndices, timestamps: c.timestamps, framesDecoded: c.framesDecoded,
                                  seeks: c.seeks, lostPackets: c.lostPackets, corruptFrames: c.corruptFrames,
                                  undecodableLeadingPackets: c.undecodableLeadingPackets, paddedFrames: c.paddedFrames,
-                                 frameIndex: c.frameIndex, output: outputs[i], timings: c.timings,
+                                 frameIndex: c.frameIndex, truncation: c.truncation, output: outputs[i], timings: c.timings,
                                  framesPerSecond: Double(c.frames) / max(c.timings.total, 1e-9))
             case .failure(let e)?:
                 return ClipEntry(path: file, ok: false, error: e.description, errorKind: e.kind)
