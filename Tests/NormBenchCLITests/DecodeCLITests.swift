@@ -4,7 +4,7 @@ import Testing
 /// `normbench decode` as a built binary: output, .npy files, PNG, JSON, bad input and exit codes.
 @Suite("normbench decode (built binary)")
 struct DecodeCLITests {
-    /// Clips made once with the ffmpeg CLI, plus the bad inputs of the issue.
+    /// Clips made once with the ffmpeg CLI, plus bad inputs users have met.
     final class Inputs: @unchecked Sendable {
         static let shared = Inputs()
         let dir: String
