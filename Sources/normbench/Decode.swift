@@ -108,7 +108,8 @@ struct Decode: ParsableCommand {
         let clips = results.compactMap { r -> Clip? in if case .success(let c)? = r { return c } else { return nil } }
         let skipped = results.filter { $0 == nil }.count
 
-        var outputs = [String?](repeating: nil, count: files.count)
+        var outputs = DecodeOutputs.Written(npy: Array(repeating: nil, count: files.count),
+                                            sheet: Array(repeating: nil, count: files.count))
         if !(strict && !failures.isEmpty) {
             do {
                 outputs = try DecodeOutputs.write(results, names: names, request: request, npy: npy, sheet: sheet, streams: streams)
@@ -122,7 +123,7 @@ struct Decode: ParsableCommand {
         if json {
             print(try DecodeReport(files: files, results: results, outputs: outputs, wall: wall).json())
         } else {
-            for (result, output) in zip(results, outputs) {
+            for (result, output) in zip(results, outputs.npy) {
                 if case .success(let clip)? = result { print(DecodeReport.line(clip, output: output)) }
             }
             print(DecodeReport.total(clips: clips, failures: failures, skipped: skipped, wall: wall))

@@ -14,10 +14,16 @@ enum DecodeOutputs {
         }
     }
 
-    /// Writes the outputs of every clip that decoded; returns the `.npy` path of each input (nil: none written).
+    /// Files written for each input (nil: none).
+    struct Written {
+        var npy: [String?]
+        var sheet: [String?]
+    }
+
+    /// Writes the outputs of every clip that decoded.
     static func write(_ results: [Result<Clip, VideoError>?], names: [String], request: DecodeRequest,
-                      npy: String?, sheet: String?, streams: [NPYStreamWriter]?) throws(VideoError) -> [String?] {
-        var written = [String?](repeating: nil, count: results.count)
+                      npy: String?, sheet: String?, streams: [NPYStreamWriter]?) throws(VideoError) -> Written {
+        var written = Written(npy: Array(repeating: nil, count: results.count), sheet: Array(repeating: nil, count: results.count))
         let decoded = results.indices.compactMap { i -> (Clip, String, Int)? in
             if case .success(let c)? = results[i] { return (c, names[i], i) } else { return nil }
         }
@@ -25,7 +31,7 @@ enum DecodeOutputs {
             for (i, stream) in streams.enumerated() {
                 guard case .success(let clip)? = results[i] else { stream.discard(); continue }
                 try stream.finish(shape: [clip.frames, clip.height, clip.width, clip.channels])
-                written[i] = stream.path
+                written.npy[i] = stream.path
             }
         } else if let dir = npy {
             for (clip, name, i) in decoded {
@@ -38,14 +44,15 @@ enum DecodeOutputs {
                 } else {
                     try NPYWriter.write(clip.uint8Data(layout: request.layout), shape: shape, to: path)
                 }
-                written[i] = path
+                written.npy[i] = path
             }
         }
         if let sheet {
-            for (clip, name, _) in decoded {
+            for (clip, name, i) in decoded {
                 let path = decoded.count == 1 && results.count == 1 ? sheet : String(sheet.dropLast(4)) + "-\(name).png"
                 let image = ImageWriter.contactSheet(clip)
                 try ImageWriter.writePNG(image.rgb, width: image.width, height: image.height, to: path)
+                written.sheet[i] = path
             }
         }
         return written

@@ -23,6 +23,7 @@ struct DecodeReport: Encodable {
         var frameIndex: String?
         var truncation: String?
         var output: String?
+        var sheet: String?
         var timings: DecodeTimings?
         var framesPerSecond: Double?
     }
@@ -39,7 +40,7 @@ struct DecodeReport: Encodable {
     var clips: [ClipEntry]
     var total: Total
 
-    init(files: [String], results: [Result<Clip, VideoError>?], outputs: [String?], wall: Double) {
+    init(files: [String], results: [Result<Clip, VideoError>?], outputs: DecodeOutputs.Written, wall: Double) {
         clips = files.indices.map { i in
             let file = files[i]
             switch results[i] {
@@ -48,7 +49,7 @@ struct DecodeReport: Encodable {
                                  frameIndices: c.frameIndices, timestamps: c.timestamps, framesDecoded: c.framesDecoded,
                                  seeks: c.seeks, lostPackets: c.lostPackets, corruptFrames: c.corruptFrames,
                                  undecodableLeadingPackets: c.undecodableLeadingPackets, paddedFrames: c.paddedFrames,
-                                 frameIndex: c.frameIndex, truncation: c.truncation, output: outputs[i], timings: c.timings,
+                                 frameIndex: c.frameIndex, truncation: c.truncation, output: outputs.npy[i], sheet: outputs.sheet[i], timings: c.timings,
                                  framesPerSecond: Double(c.frames) / max(c.timings.total, 1e-9))
             case .failure(let e)?:
                 return ClipEntry(path: file, ok: false, error: e.description, errorKind: e.kind)

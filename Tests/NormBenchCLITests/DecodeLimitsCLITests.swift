@@ -80,11 +80,12 @@ struct DecodeLimitsCLITests {
         if !FileManager.default.fileExists(atPath: copy) { try FileManager.default.copyItem(atPath: i.good, toPath: copy) }
         let out = i.dir + "/npy-names"
         let r = try BuiltBinary.run(["decode", i.good, copy, "--sampling", "dense", "--frames", "4", "--stride", "4",
-                                     "--start", "40", "--pad", "--npy", out, "--json", "--workers", "2"])
+                                     "--start", "40", "--pad", "--npy", out, "--json", "--workers", "2", "--sheet", out + "/s.png"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let clips = json["clips"] as! [[String: Any]]
         #expect(clips.map { $0["output"] as? String } == [out + "/good.npy", out + "/good-2.npy"])
+        #expect(clips.map { $0["sheet"] as? String } == [out + "/s-good.png", out + "/s-good-2.png"])
         #expect(clips.allSatisfy { $0["paddedFrames"] as? Int == 1 && $0["frameIndices"] as? [Int] == [40, 44, 48, 49] })
         let text = try BuiltBinary.run(["decode", i.good, copy, "--sampling", "uniform", "--frames", "2", "--npy", out])
         #expect(text.stdout.contains("-> \(out)/good.npy") && text.stdout.contains("-> \(out)/good-2.npy"), "\(text.stdout)")

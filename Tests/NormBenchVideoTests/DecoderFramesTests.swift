@@ -103,6 +103,32 @@ struct DecoderFramesTests {
         }
     }
 
+    /// A trusted packet index that the decoder contradicts (packets lost to corruption mid-
+    /// stream: the mp4 lists 50 packets, the decoder returns fewer frames) is caught while
+    /// sampling, and the sample is taken from the decoder's own frames.
+    @Test func indexContradictedByTheDecoderFallsBack() throws {
+        let file = try Fixtures.shared.make("corrupt-mid.mp4") { path in
+            let good = path + ".good.mp4"
+            try FFmpegCLI.run(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264",
+                               "-g", "10", "-pix_fmt", "yuv420p", good])
+            var data = try Data(contentsOf: URL(fileURLWithPath: good))
+            let start = data.count / 3
+            for i in Swift.stride(from: start, to: start + 3000, by: 7) { data[i] ^= 0xA5 }
+            try data.write(to: URL(fileURLWithPath: path))
+        }
+        let full = try ClipDecoder.decode(file, options: DecodeOptions(resize: .exact(width: 32, height: 24)))
+        let cli = try FFmpegCLI.referenceFrames(file, width: 32, height: 24).count / full.frameBytes
+        #expect(full.frames == cli && full.frames < 50 && full.isDamaged, "\(full.frames) frames, CLI \(cli)")
+        let sampled = try ClipDecoder.decode(file, options: DecodeOptions(sampling: .uniform(count: 8), resize: .exact(width: 32, height: 24)))
+        #expect(sampled.frameIndex == "decoded" && sampled.info.frameCount == full.frames, "\(sampled.frameIndex), \(sampled.info.frameCount ?? -1)")
+        #expect(sampled.frameIndices == FrameSampling.uniform(count: 8).indices(frameCount: full.frames))
+        for (t, index) in sampled.frameIndices.enumerated() {
+            let fb = full.frameBytes
+            #expect(sampled.data[(t * fb)..<((t + 1) * fb)].elementsEqual(full.data[(index * fb)..<((index + 1) * fb)]),
+                    "sampled frame \(t) is not frame \(index) of the full decode")
+        }
+    }
+
     /// Frames streamed to a sink are the frames a full decode keeps in memory.
     @Test func streamedFramesEqualKeptFrames() throws {
         let file = try Self.file(Self.cases[0])
