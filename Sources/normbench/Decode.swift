@@ -6,14 +6,17 @@ import NormBenchVideo
 /// write `.npy` tensors, a PNG contact sheet and JSON.
 ///
 /// Exit codes: 0 every clip decoded cleanly; 1 at least one clip failed;
-/// 2 invalid option values; 3 every clip decoded but some lost data to corrupt
-/// packets (their frames that decoded are kept). Unknown options: 64 (argument parser).
+/// 2 invalid option values (or a request no file could meet, e.g. too large for memory);
+/// 3 every clip decoded but the decoder reported damage or a file ends early (every
+/// good frame kept). Unknown options: 64 (argument parser).
 struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode video clips into frame tensors; print what was decoded and how fast.",
         discussion: """
         Exit codes: 0 ok; 1 some clip failed (each failure is one line on stderr); \
-        2 invalid option value; 3 all clips decoded but some lost frames to corrupt packets.
+        2 invalid option value; 3 all clips decoded but the decoder reported damage or a file ends early \
+        (every good frame kept, the count on stderr). A frame is what the decoder outputs: the frames \
+        `ffmpeg -fps_mode passthrough` writes.
         """)
 
     @Argument(help: "Video files.")

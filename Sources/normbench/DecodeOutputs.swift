@@ -62,12 +62,20 @@ enum DecodeOutputs {
     /// sharing a name get "-2", "-3", ... in command-line order (failed inputs keep their
     /// number, so a name does not depend on which other clips decoded).
     static func uniqueNames(_ paths: [String]) -> [String] {
-        var seen: [String: Int] = [:]
-        return paths.map { path in
-            let base = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-            let n = seen[base, default: 0] + 1
-            seen[base] = n
-            return n == 1 ? base : "\(base)-\(n)"
+        let bases = paths.map { ((($0 as NSString).lastPathComponent) as NSString).deletingPathExtension }
+        var taken = Set<String>()
+        var next: [String: Int] = [:]
+        return bases.map { base in
+            // The first free of base, base-2, base-3, ... (also free of other inputs' own names).
+            var n = next[base, default: 1]
+            var name = n == 1 ? base : "\(base)-\(n)"
+            while taken.contains(name) || (n > 1 && bases.contains(name)) {
+                n += 1
+                name = "\(base)-\(n)"
+            }
+            next[base] = n + 1
+            taken.insert(name)
+            return name
         }
     }
 }

@@ -87,8 +87,14 @@ struct DecodeLimitsCLITests {
         #expect(clips.map { $0["output"] as? String } == [out + "/good.npy", out + "/good-2.npy"])
         #expect(clips.map { $0["sheet"] as? String } == [out + "/s-good.png", out + "/s-good-2.png"])
         #expect(clips.allSatisfy { $0["paddedFrames"] as? Int == 1 && $0["frameIndices"] as? [Int] == [40, 44, 48, 49] })
-        let text = try BuiltBinary.run(["decode", i.good, copy, "--sampling", "uniform", "--frames", "2", "--npy", out])
-        #expect(text.stdout.contains("-> \(out)/good.npy") && text.stdout.contains("-> \(out)/good-2.npy"), "\(text.stdout)")
+        // A third input whose own name is "good-2": the second "good" moves on to "good-3".
+        let named = other + "/good-2.mp4"
+        if !FileManager.default.fileExists(atPath: named) { try FileManager.default.copyItem(atPath: i.good, toPath: named) }
+        let out3 = i.dir + "/npy-names3"
+        let text = try BuiltBinary.run(["decode", i.good, copy, named, "--sampling", "uniform", "--frames", "2", "--npy", out3])
+        let listed = text.stdout.split(separator: "\n").compactMap { line in line.range(of: "-> ").map { String(line[$0.upperBound...]) } }
+        #expect(listed.isEmpty == false && Set(listed).count == 3, "\(text.stdout)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out3)) == ["good.npy", "good-3.npy", "good-2.npy"])
     }
 
     /// Frames streamed to a float32 `.npy` equal the uint8 tensor converted.
