@@ -31,6 +31,14 @@ public enum ClipDecoder {
 
         let source = try VideoSource(path: path, threads: options.threads)
         var info = source.headerInfo()
+        if info.width <= 0 || info.height <= 0 {
+            // The demuxer found no picture size (a stream cut before its first parameter
+            // sets): take it from the first frame the decoder returns, or fail cleanly.
+            let first = try VideoSource(path: path, threads: options.threads)
+            guard try first.nextFrame() else { throw .noFrames(path: path, lostPackets: first.lostPackets + first.leadingErrors) }
+            info.width = Int(first.currentFrame.pointee.width)
+            info.height = Int(first.currentFrame.pointee.height)
+        }
         timings.open = clock.lap()
 
         let scan = try source.scan()
@@ -64,8 +72,8 @@ public enum ClipDecoder {
                         timings: timings)
         }
 
-        var index = FrameIndex.packetsAreFrames(scan, info: info)
-            ? FrameIndex(packets: scan) : try FrameIndex(decoding: path, threads: options.threads)
+        var index = FrameIndex.packetsAreFrames(scan, info: info, verified: true)
+            ? FrameIndex(packets: scan, droppingLeading: true) : try FrameIndex(decoding: path, threads: options.threads)
         var plan = try SamplePlan(options: options, frameCount: index.count, frameBytes: frameBytes, path: path)
         timings.scan = clock.lap()
 

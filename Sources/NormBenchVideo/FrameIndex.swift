@@ -33,15 +33,32 @@ struct FrameIndex {
     ]
 
     /// Whether a demux-only scan can stand for the decoder's output.
-    static func packetsAreFrames(_ scan: VideoSource.PacketIndex, info: VideoInfo) -> Bool {
-        scan.timed && scan.uniqueTimestamps && scan.startsWithKeyframe
+    /// - Parameter verified: the frames will be checked against the index while decoding
+    ///   (a sample); then a stream cut mid-GOP qualifies too, its packets before the first
+    ///   keyframe left out (`init(packets:droppingLeading:)`), as decoders drop them.
+    ///   Unverified uses (`VideoInfo.probe`) need a stream that starts at a keyframe.
+    static func packetsAreFrames(_ scan: VideoSource.PacketIndex, info: VideoInfo, verified: Bool = false) -> Bool {
+        let start = scan.startsWithKeyframe || (verified && !scan.keyframes.isEmpty)
+        return scan.timed && scan.uniqueTimestamps && start
             && !packedCodecs.contains(info.codec) && !rawStreamDemuxers.contains(info.container)
     }
 
-    init(packets scan: VideoSource.PacketIndex) {
+    /// The scan's frames; with `droppingLeading`, without the packets before the first
+    /// keyframe in decode order.
+    init(packets scan: VideoSource.PacketIndex, droppingLeading: Bool = false) {
         kind = .packets
-        pts = scan.pts
-        keyframes = scan.keyframes
+        guard droppingLeading && !scan.leadingPTS.isEmpty else {
+            pts = scan.pts
+            keyframes = scan.keyframes
+            return
+        }
+        let drop = Set(scan.leadingPTS), keys = Set(scan.keyframes)
+        pts = []
+        keyframes = []
+        for (i, p) in scan.pts.enumerated() where !drop.contains(p) {
+            if keys.contains(i) { keyframes.append(pts.count) }
+            pts.append(p)
+        }
     }
 
     /// Decodes the whole file once (no conversion) and records every frame returned.

@@ -84,7 +84,8 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .truncated(let p, let d, let e, let m):
             return "\(p): file is truncated: \(d) of \(e) frames readable (\(m)); re-download or re-encode the file"
         case .noFrames(let p, let lost):
-            return "\(p): no frame could be decoded (\(lost) packets lost to decode errors); the stream is corrupt, re-encode or replace it"
+            return "\(p): no frame could be decoded (\(lost) packets lost to decode errors); the stream is corrupt or starts "
+                + "after its last keyframe (a cut without one), re-encode or replace it"
         case .tooShort(let p, let a, let n):
             return "\(p): clip has \(a) frames but the sampling needs \(n); ask for fewer frames or a smaller stride, or pad with the last frame (--pad)"
         case .invalidRequest(let p, let problem):

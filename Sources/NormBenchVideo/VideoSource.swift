@@ -154,6 +154,9 @@ final class VideoSource {
         var packets: Int
         /// The first packet in decode order is a keyframe (false: the stream starts mid-GOP).
         var startsWithKeyframe: Bool
+        /// Timestamps of the shown packets before the first keyframe in decode order (a
+        /// stream cut mid-GOP); all of them when there is no keyframe.
+        var leadingPTS: [Int64]
         /// Every shown packet has its own timestamp.
         var uniqueTimestamps: Bool
     }
@@ -195,6 +198,8 @@ final class VideoSource {
         var timed = true
         var packets = 0
         var startsWithKeyframe = false
+        var seenKeyframe = false
+        var leadingPTS: [Int64] = []
         while true {
             let r = av_read_frame(scanFormat, pkt)
             if r < 0 {
@@ -208,7 +213,9 @@ final class VideoSource {
                     var ts = pkt.pointee.pts
                     if ts == nopts { ts = pkt.pointee.dts }
                     if ts == nopts { timed = false }
-                    entries.append((ts, (pkt.pointee.flags & nb_pkt_flag_key()) != 0))
+                    let key = (pkt.pointee.flags & nb_pkt_flag_key()) != 0
+                    if key { seenKeyframe = true } else if !seenKeyframe { leadingPTS.append(ts) }
+                    entries.append((ts, key))
                 }
             }
             av_packet_unref(pkt)
@@ -220,7 +227,7 @@ final class VideoSource {
         let pts = order.map { entries[$0].ts }
         let unique = timed && zip(pts, pts.dropFirst()).allSatisfy { $0 < $1 }
         return PacketIndex(pts: pts, keyframes: keyframes, timed: timed, packets: packets,
-                           startsWithKeyframe: startsWithKeyframe, uniqueTimestamps: unique)
+                           startsWithKeyframe: startsWithKeyframe, leadingPTS: leadingPTS, uniqueTimestamps: unique)
     }
 
     /// False for containers whose timestamp seeking may land past the wanted

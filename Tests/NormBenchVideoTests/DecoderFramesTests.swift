@@ -100,6 +100,9 @@ struct DecoderFramesTests {
             #expect(clip.frameIndices == sampling.indices(frameCount: count), "\(c.name) \(sampling)")
             #expect(!clip.isDamaged && clip.paddedFrames == 0)
             Self.compare(clip, reference, indices: clip.frameIndices, label: "\(c.name) \(sampling) (\(clip.frameIndex) index)")
+            // A stream cut mid-GOP keeps the cheap packet index: its packets before the first
+            // keyframe are left out, and every decoded frame confirms the rest.
+            if c.name == "cut-mid-gop.ts" { #expect(clip.frameIndex == "packets", "\(sampling)") }
         }
     }
 
@@ -126,6 +129,28 @@ struct DecoderFramesTests {
             let fb = full.frameBytes
             #expect(sampled.data[(t * fb)..<((t + 1) * fb)].elementsEqual(full.data[(index * fb)..<((index + 1) * fb)]),
                     "sampled frame \(t) is not frame \(index) of the full decode")
+        }
+    }
+
+    /// A single-GOP stream whose head (and only keyframe) was cut off: the demuxer finds no
+    /// picture size and the decoder no frame. A clean error, never a trap.
+    @Test func streamWithoutAKeyframeIsAnError() throws {
+        let file = try Fixtures.shared.make("no-keyframe.ts") { path in
+            let full = path + ".full.ts"
+            try FFmpegCLI.run(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=10", "-c:v", "libx264",
+                               "-pix_fmt", "yuv420p", "-x264-params", "keyint=300:scenecut=0", full])
+            let data = try Data(contentsOf: URL(fileURLWithPath: full))
+            try data.suffix(from: (data.count / 10 / 188) * 188).write(to: URL(fileURLWithPath: path))
+        }
+        for sampling in [FrameSampling.all, .uniform(count: 4)] {
+            #expect(throws: VideoError.self, "\(sampling)") {
+                _ = try ClipDecoder.decode(file, options: DecodeOptions(sampling: sampling, resize: .shortSide(112)))
+            }
+            do {
+                _ = try ClipDecoder.decode(file, options: DecodeOptions(sampling: sampling, resize: .shortSide(112)))
+            } catch {
+                #expect(error.kind == "no-frames", "\(error)")
+            }
         }
     }
 
