@@ -47,17 +47,26 @@ public struct Clip: Sendable {
     public var lostPackets: Int
     /// Decoded frames that FFmpeg flagged as damaged (kept).
     public var corruptFrames: Int
-    /// Output frames whose exact source frame was lost and that hold the next decoded frame instead.
-    public var substitutedFrames: Int
+    /// Packets the decoder could not use before its first frame (a stream cut mid-GOP);
+    /// they are not frames of the clip, as in the ffmpeg CLI.
+    public var undecodableLeadingPackets: Int
     /// Output frames that repeat the last frame because the clip was too short (`ShortClipPolicy.padWithLastFrame`).
     public var paddedFrames: Int
+    /// How the frames were found: "sequential" (full decode), "packets" (packet index,
+    /// seeks by timestamp) or "decoded" (index from a counting decode pass, frames by ordinal).
+    public var frameIndex: String
+    /// Set when the file ends before its data does (full decodes only; a sample of such a
+    /// file is refused): why, and how many frames are good. Every frame that decoded is kept.
+    public var truncation: String?
     public var timings: DecodeTimings
 
     /// Bytes of one frame (H × W × C).
     public var frameBytes: Int { height * width * channels }
 
-    /// True when some data was lost or invented (lost packets, substituted or padded frames).
-    public var isDamaged: Bool { lostPackets > 0 || substitutedFrames > 0 || corruptFrames > 0 }
+    /// True when the decoder reported damage inside the clip (packets it rejected after
+    /// its first frame, frames it returned flagged as corrupt) or the file ends early. (Padding is not damage:
+    /// the caller asked for it and `paddedFrames` reports it.)
+    public var isDamaged: Bool { lostPackets > 0 || corruptFrames > 0 || truncation != nil }
 
     /// The pixels as uint8 in `layout` (a transpose for `.cthw`, a copy for `.thwc`).
     public func uint8Data(layout: TensorLayout) -> [UInt8] {

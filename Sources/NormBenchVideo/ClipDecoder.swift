@@ -1,227 +1,177 @@
 internal import CFFmpeg
 import Foundation
 
-/// Decodes one clip: open, scan the packet index, sample frames, seek or decode
-/// forward, scale/rotate/crop to packed RGB24.
+/// Decodes one clip: open, index the frames, sample, seek or decode forward,
+/// scale/rotate/crop to packed RGB24.
 ///
-/// Seeking: the targets are visited in display order. Before decoding towards a
-/// target, if the keyframe at or before it lies more than `seekThreshold` frames
-/// past the decoder's position, the decoder seeks (forward) to that keyframe;
-/// otherwise it decodes forward. So a long-GOP or single-keyframe clip is read in
-/// one pass, and a short-GOP clip skips whole GOPs. It never seeks backward and
-/// stops after the last target.
+/// A frame is what the decoder outputs; the frame index describes exactly those
+/// frames (see `FrameIndex`). Header counts and durations are hints only, and no
+/// frame is ever substituted: padding happens only with `ShortClipPolicy.padWithLastFrame`.
+///
+/// Seeking (trusted packet index only): the targets are visited in display order.
+/// Before decoding towards a target, if the keyframe at or before it lies more than
+/// `seekThreshold` frames past the decoder's position, the decoder seeks (forward) to
+/// that keyframe; otherwise it decodes forward. It never seeks backward and stops
+/// after the last target.
 public enum ClipDecoder {
+    /// Receives each output frame (H×W×3 bytes) in order; used to stream frames to a file.
+    public typealias FrameSink = (UnsafeBufferPointer<UInt8>) throws(VideoError) -> Void
+
     /// Decodes `path` as `options` asks.
+    /// - Parameter frameSink: when given, every output frame is handed to it as soon as it
+    ///   is ready and `Clip.data` stays empty (memory stays flat in clip length for `.all`).
     /// - Returns: the clip (T×H×W×3 uint8), metadata, counts and timings.
     /// - Throws: `VideoError` for unreadable files, clips that are too short
     ///   (unless padding), truncated files and invalid requests.
-    public static func decode(_ path: String, options: DecodeOptions = DecodeOptions()) throws(VideoError) -> Clip {
+    public static func decode(_ path: String, options: DecodeOptions = DecodeOptions(),
+                              frameSink: FrameSink? = nil) throws(VideoError) -> Clip {
         try options.validate(path: path)
         var clock = Stopwatch()
         var timings = DecodeTimings()
 
         let source = try VideoSource(path: path, threads: options.threads)
         var info = source.headerInfo()
+        if info.width <= 0 || info.height <= 0 {
+            // The demuxer found no picture size (a stream cut before its first parameter
+            // sets): take it from the first frame the decoder returns, or fail cleanly.
+            let first = try VideoSource(path: path, threads: options.threads)
+            guard try first.nextFrame() else { throw .noFrames(path: path, lostPackets: first.lostPackets + first.leadingErrors) }
+            info.width = Int(first.currentFrame.pointee.width)
+            info.height = Int(first.currentFrame.pointee.height)
+        }
         timings.open = clock.lap()
 
-        let index = try source.scan()
-        info.frameCount = index.pts.count
-        info.keyframes = index.keyframes
+        let scan = try source.scan()
+        let truncation = truncationMessage(source, scan: scan, info: info)
+        // A sample over a file that ends early would not be the sample asked for: refuse it.
+        // A full decode keeps every good frame and reports the rest (`Clip.truncation`).
+        if let truncation, options.sampling != .all {
+            throw .truncated(path: path, framesDecoded: scan.packets,
+                             framesExpected: max(info.headerFrameCount ?? scan.packets, scan.packets), message: truncation)
+        }
+        let renderer = try FrameRenderer(info: info, options: options, path: path)
+        let frameBytes = renderer.frameBytes
+
+        if options.sampling == .all {
+            if frameSink == nil { try checkMemory(frames: scan.packets, frameBytes: frameBytes, path: path, streaming: true) }
+            timings.scan = clock.lap()
+            var run = SequentialRun(frameBytes: frameBytes, keepData: frameSink == nil, capacity: scan.packets)
+            try run.decodeAll(source, renderer: renderer, sink: frameSink, info: info)
+            timings.decode = clock.lap()
+            if run.pts.isEmpty { throw .noFrames(path: path, lostPackets: source.lostPackets + source.leadingErrors) }
+            info.frameCount = run.pts.count
+            info.keyframes = run.keyframes
+            timings.total = clock.total()
+            let ended = truncation ?? source.readError
+            return Clip(frames: run.pts.count, height: renderer.window.height, width: renderer.window.width, channels: 3,
+                        data: run.data, frameIndices: Array(0..<run.pts.count), timestamps: run.timestamps,
+                        info: info, framesDecoded: run.pts.count, seeks: 0, lostPackets: source.lostPackets,
+                        corruptFrames: source.corruptFrames, undecodableLeadingPackets: source.leadingErrors,
+                        paddedFrames: 0, frameIndex: "sequential",
+                        truncation: ended.map { "\($0); \(run.pts.count) good frames" + (info.headerFrameCount.map { " (the header lists \($0))" } ?? "") },
+                        timings: timings)
+        }
+
+        var index = FrameIndex.packetsAreFrames(scan, info: info, verified: true)
+            ? FrameIndex(packets: scan, droppingLeading: true) : try FrameIndex(decoding: path, threads: options.threads)
+        var plan = try SamplePlan(options: options, frameCount: index.count, frameBytes: frameBytes, path: path)
         timings.scan = clock.lap()
-        // Truncated: the demuxer stopped on an error, or found fewer packets than the
-        // header's frame count (mp4/avi store it exactly; the mov demuxer reports a
-        // cut-off file as "partial file" warnings and end of file).
-        if let message = source.readError {
-            throw .truncated(path: path, framesDecoded: index.packets,
-                             framesExpected: max(info.headerFrameCount ?? index.packets, index.packets), message: message)
+
+        var outcome: SampledRun?
+        if index.kind == .packets {
+            outcome = try SampledRun.byTimestamp(source, index: index, plan: plan, renderer: renderer, options: options)
         }
-        if let expected = info.headerFrameCount, index.packets < expected {
-            let log = source.scanLastLog
-            throw .truncated(path: path, framesDecoded: index.packets, framesExpected: expected,
-                             message: log.isEmpty ? "the header lists \(expected) frames, the file holds \(index.packets)" : log)
+        if outcome == nil {
+            // The decoder's output disagreed with the packet index (or the index was built by
+            // decoding already): count the decoder's frames, then take them by ordinal.
+            if index.kind == .packets {
+                index = try FrameIndex(decoding: path, threads: options.threads)
+                plan = try SamplePlan(options: options, frameCount: index.count, frameBytes: frameBytes, path: path)
+            }
+            let fresh = try VideoSource(path: path, threads: options.threads)
+            outcome = try SampledRun.byOrdinal(fresh, index: index, plan: plan, renderer: renderer)
         }
-        let frameCount = index.pts.count
-        let canSeek = source.canSeekPrecisely
-        if frameCount == 0 { throw .noFrames(path: path, lostPackets: 0) }
-
-        // Frames to produce, in output order, and what is missing at the end.
-        var wanted = options.sampling.indices(frameCount: frameCount)
-        var padded = 0
-        if let last = wanted.last, last >= frameCount {
-            if options.shortClip == .error {
-                throw .tooShort(path: path, available: frameCount, needed: last + 1)
-            }
-            for i in wanted.indices where wanted[i] >= frameCount {
-                wanted[i] = frameCount - 1
-                padded += 1
-            }
-        }
-
-        // Geometry: rotation, scale, crop.
-        let rotation = options.autorotate ? info.rotation : 0
-        let display = rotation == 90 || rotation == 270 ? (info.height, info.width) : (info.width, info.height)
-        let scaled = options.scaledSize(displayWidth: display.0, displayHeight: display.1)
-        let window = try cropWindow(options.crop, width: scaled.width, height: scaled.height, path: path)
-        // swscale works before rotation: a 90°/270° frame is scaled to the transposed size.
-        let preRotation = rotation == 90 || rotation == 270 ? (scaled.height, scaled.width) : scaled
-        // Planar YUV frames are rotated before scaling, as the CLI does (byte-identical
-        // output at any size); other formats are rotated after conversion to RGB.
-        let rgbPlacer = Placer(srcWidth: preRotation.0, srcHeight: preRotation.1, rotation: rotation, window: window)
-        let yuvPlacer = Placer(srcWidth: scaled.width, srcHeight: scaled.height, rotation: 0, window: window)
-        let rotator = rotation == 0 ? nil : FrameRotator(rotation: rotation)
-        let scaler = Scaler(interpolation: options.interpolation)
-        let stride = (max(preRotation.0, scaled.width) * 3 + 63) & ~63
-        var scratch = [UInt8](repeating: 0, count: stride * max(preRotation.1, scaled.height) + 64)
-
-        // Output slots for each distinct source frame.
-        let targets = Array(Set(wanted)).sorted()
-        var slots: [Int: [Int]] = [:]
-        for (slot, frame) in wanted.enumerated() { slots[frame, default: []].append(slot) }
-
-        if index.timed && targets.count < frameCount {
-            source.wantedPTS = Set(targets.map { index.pts[$0] })
-        }
-
-        let frameBytes = window.height * window.width * 3
-        var data = [UInt8](repeating: 0, count: frameBytes * wanted.count)
-        var timestamps = [Double](repeating: 0, count: wanted.count)
-        var filled = [Bool](repeating: false, count: wanted.count)
-        var decoded = 0, seeks = 0, substituted = 0
-        var position = 0          // display index of the next frame the decoder will return
-        var havePTS: Int64? = nil // pts (or ordinal when untimed) of the frame held by the decoder
-        var ti = 0
-        let rank = { (p: Int64) -> Int in lowerBound(index.pts, p) }
-
-        while ti < targets.count {
-            let target = targets[ti]
-            let targetPTS = index.timed ? index.pts[target] : Int64(target)
-            if let p = havePTS, p >= targetPTS {
-                if p != targetPTS { substituted += slots[target]!.count }
-                let scaleStart = clock.now()
-                let placer: Placer
-                if let rotator, FrameRotator.supports(source.currentFrame.pointee.format) {
-                    let rotated = try rotator.rotate(source.currentFrame, path: path)
-                    try scaler.scale(rotated, width: scaled.width, height: scaled.height, into: &scratch, stride: stride, path: path)
-                    placer = yuvPlacer
-                } else {
-                    try scaler.scale(source.currentFrame, width: preRotation.0, height: preRotation.1,
-                                     into: &scratch, stride: stride, path: path)
-                    placer = rgbPlacer
-                }
-                for slot in slots[target]! {
-                    data.withUnsafeMutableBufferPointer { out in
-                        scratch.withUnsafeBufferPointer { src in
-                            placer.place(src.baseAddress!, stride: stride, into: out.baseAddress! + slot * frameBytes)
-                        }
-                    }
-                    timestamps[slot] = index.timed ? Double(p - index.pts[0]) * source.timeBase : 0
-                    filled[slot] = true
-                }
-                timings.scale += clock.now() - scaleStart
-                ti += 1
-                continue
-            }
-            // Seek only past what the demuxer has already read, so a seek is always forward.
-            let demuxed = max(position, source.maxSentPTS.map { rank($0) + 1 } ?? 0)
-            if index.timed, canSeek, let key = lastKeyframe(atOrBefore: target, in: index.keyframes),
-               key > demuxed + options.seekThreshold {
-                try source.seek(toKeyframeAt: index.pts[key])
-                seeks += 1
-                position = key
-                havePTS = nil
-            }
-            guard try source.nextFrame() else { break }
-            decoded += 1
-            if index.timed {
-                let p = source.framePTS
-                havePTS = p
-                position = rank(p) + 1
-            } else {
-                havePTS = Int64(position)
-                position += 1
-            }
-        }
+        guard let run = outcome else { throw .noFrames(path: path, lostPackets: source.lostPackets) }
         timings.decode = clock.lap()
-
-        // What did not arrive: the file ended early (decode errors at the end) → pad or fail.
-        let missing = filled.indices.filter { !filled[$0] }
-        if !missing.isEmpty {
-            if let message = source.readError {
-                throw .truncated(path: path, framesDecoded: decoded, framesExpected: frameCount, message: message)
-            }
-            guard let lastFilled = filled.lastIndex(of: true) else {
-                throw .noFrames(path: path, lostPackets: source.lostPackets)
-            }
-            if options.shortClip == .error && source.lostPackets == 0 {
-                throw .tooShort(path: path, available: decoded, needed: wanted.count)
-            }
-            // Frames lost to corruption at the end: repeat the last good one (counted).
-            for slot in missing {
-                data.withUnsafeMutableBufferPointer { out in
-                    let base = out.baseAddress!
-                    (base + slot * frameBytes).update(from: base + lastFilled * frameBytes, count: frameBytes)
+        info.frameCount = index.count
+        info.keyframes = index.keyframes
+        let firstPTS = index.pts.first { $0 != nb_av_nopts_value() }
+        let rate = info.averageFrameRate > 0 ? info.averageFrameRate : (info.nominalFrameRate > 0 ? info.nominalFrameRate : 1)
+        let timestamps = plan.wanted.map { i -> Double in
+            let p = index.pts[i]
+            guard let firstPTS, p != nb_av_nopts_value() else { return Double(i) / rate }
+            return Double(p - firstPTS) * source.timeBase
+        }
+        var data = run.data
+        if let frameSink {
+            try data.withUnsafeBufferPointer { all throws(VideoError) in
+                for t in 0..<plan.wanted.count {
+                    try frameSink(UnsafeBufferPointer(rebasing: all[(t * frameBytes)..<((t + 1) * frameBytes)]))
                 }
-                timestamps[slot] = timestamps[lastFilled]
-                substituted += 1
             }
+            data = []
         }
         timings.total = clock.total()
-        return Clip(frames: wanted.count, height: window.height, width: window.width, channels: 3,
-                    data: data, frameIndices: wanted, timestamps: timestamps, info: info,
-                    framesDecoded: decoded, seeks: seeks, lostPackets: source.lostPackets,
-                    corruptFrames: source.corruptFrames, substitutedFrames: substituted,
-                    paddedFrames: padded, timings: timings)
+        return Clip(frames: plan.wanted.count, height: renderer.window.height, width: renderer.window.width, channels: 3,
+                    data: data, frameIndices: plan.wanted, timestamps: timestamps, info: info,
+                    framesDecoded: run.decoded, seeks: run.seeks, lostPackets: run.lostPackets,
+                    corruptFrames: run.corruptFrames, undecodableLeadingPackets: run.leadingErrors,
+                    paddedFrames: plan.padded, frameIndex: index.kind.rawValue, truncation: nil, timings: timings)
     }
 
-    private static func cropWindow(_ crop: Crop, width: Int, height: Int, path: String) throws(VideoError) -> Placer.Window {
-        switch crop {
-        case .none:
-            return .init(x: 0, y: 0, width: width, height: height)
-        case .center(let w, let h), .random(let w, let h, _):
-            guard w <= width && h <= height else {
-                throw .invalidRequest(path: path, problem: "crop \(w)x\(h) is larger than the scaled frame \(width)x\(height); use a smaller --crop or a larger --size")
-            }
-            if case .random(_, _, let seed) = crop {
-                var rng = SplitMix64(seed: seed)
-                let x = Int(rng.next() % UInt64(width - w + 1))
-                let y = Int(rng.next() % UInt64(height - h + 1))
-                return .init(x: x, y: y, width: w, height: h)
-            }
-            return .init(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h)
+    /// Why the file ends before its data does, or nil: the demuxer stopped on an error; an
+    /// mp4/mov holds fewer packets than its exact sample table lists (the mov demuxer reports
+    /// a cut-off file only as warnings); or the demuxer's last word says so (Matroska's "File
+    /// ended prematurely"). Other containers' counts are hints (AVI counts empty chunks).
+    static func truncationMessage(_ source: VideoSource, scan: VideoSource.PacketIndex, info: VideoInfo) -> String? {
+        if let message = source.readError { return message }
+        let log = source.scanLastLog
+        if info.container.hasPrefix("mov,"), let expected = info.headerFrameCount, scan.packets < expected {
+            return log.isEmpty ? "the header lists \(expected) frames, the file holds \(scan.packets)" : log
+        }
+        let lower = log.lowercased()
+        if ["ended prematurely", "partial file", "truncated"].contains(where: { lower.contains($0) }) { return log }
+        return nil
+    }
+
+    /// Refuses an output that cannot fit in memory, before allocating it.
+    static func checkMemory(frames: Int, frameBytes: Int, path: String, streaming: Bool = false) throws(VideoError) {
+        let (bytes, overflow) = frames.multipliedReportingOverflow(by: frameBytes)
+        let limit = Int(min(ProcessInfo.processInfo.physicalMemory, UInt64(Int.max)))
+        if overflow || bytes > limit {
+            let gb = overflow ? "more than 9e18 bytes" : String(format: "%.1f GB", Double(bytes) / 1e9)
+            let fix = streaming ? "write frames as they are decoded (--npy DIR) or choose a smaller --size"
+                                : "ask for fewer frames or a smaller --size"
+            throw .invalidRequest(path: path, problem: "\(frames) frames of \(frameBytes) bytes need \(gb), more than this "
+                                  + String(format: "machine's %.1f GB of memory; ", Double(limit) / 1e9) + fix)
         }
     }
 }
 
-/// Index of the first element >= `value` in a sorted array.
-func lowerBound(_ a: [Int64], _ value: Int64) -> Int {
-    var lo = 0, hi = a.count
-    while lo < hi {
-        let mid = (lo + hi) / 2
-        if a[mid] < value { lo = mid + 1 } else { hi = mid }
-    }
-    return lo
-}
+/// Display-order indices to produce, checked against the clip length and memory before any allocation.
+struct SamplePlan {
+    var wanted: [Int]
+    var padded = 0
+    /// Distinct source frames, ascending, and the output slots each fills.
+    var targets: [Int]
+    var slots: [Int: [Int]] = [:]
 
-/// The last keyframe index <= `frame` (keyframes sorted).
-func lastKeyframe(atOrBefore frame: Int, in keyframes: [Int]) -> Int? {
-    var lo = 0, hi = keyframes.count
-    while lo < hi {
-        let mid = (lo + hi) / 2
-        if keyframes[mid] <= frame { lo = mid + 1 } else { hi = mid }
+    init(options: DecodeOptions, frameCount: Int, frameBytes: Int, path: String) throws(VideoError) {
+        let sampling = options.sampling
+        if frameCount == 0 { throw .noFrames(path: path, lostPackets: 0) }
+        guard let last = sampling.lastIndex(frameCount: frameCount) else {
+            throw .invalidRequest(path: path, problem: "the sampling's last frame index overflows; ask for fewer frames, a smaller --stride or --start")
+        }
+        if last >= frameCount && options.shortClip == .error {
+            throw .tooShort(path: path, available: frameCount, needed: last == Int.max ? last : last + 1)
+        }
+        try ClipDecoder.checkMemory(frames: sampling.count ?? frameCount, frameBytes: frameBytes, path: path)
+        wanted = sampling.indices(frameCount: frameCount)
+        for i in wanted.indices where wanted[i] >= frameCount {
+            wanted[i] = frameCount - 1
+            padded += 1
+        }
+        targets = Array(Set(wanted)).sorted()
+        for (slot, frame) in wanted.enumerated() { slots[frame, default: []].append(slot) }
     }
-    return lo == 0 ? nil : keyframes[lo - 1]
-}
-
-/// Wall-clock laps.
-struct Stopwatch {
-    private let start: UInt64
-    private var last: UInt64
-    init() { start = DispatchTime.now().uptimeNanoseconds; last = start }
-    func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
-    mutating func lap() -> Double {
-        let t = DispatchTime.now().uptimeNanoseconds
-        defer { last = t }
-        return Double(t - last) * 1e-9
-    }
-    func total() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
 }

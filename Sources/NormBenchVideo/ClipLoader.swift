@@ -19,10 +19,13 @@ public enum ClipLoader {
     ///   - stopOnFailure: after the first failure, clips not yet started are not decoded
     ///     (their slots hold `nil`).
     /// - Returns: one result per path (`nil` only for clips skipped after a failure with `stopOnFailure`).
+    ///   - frameSink: when given, returns for clip `i` the sink its frames stream to
+    ///     (`ClipDecoder.decode(_:options:frameSink:)`); those clips' `data` stays empty.
     public static func decode(_ paths: [String], options: DecodeOptions, workers: Int = ClipLoader.defaultWorkers,
-                              stopOnFailure: Bool = false) -> [Result<Clip, VideoError>?] {
+                              stopOnFailure: Bool = false,
+                              frameSink: (@Sendable (Int) -> ClipDecoder.FrameSink?)? = nil) -> [Result<Clip, VideoError>?] {
         let results = ResultSlots(count: paths.count)
-        forEach(paths, options: options, workers: workers, stopOnFailure: stopOnFailure) { i, result in
+        forEach(paths, options: options, workers: workers, stopOnFailure: stopOnFailure, frameSink: frameSink) { i, result in
             results.store(result, at: i)
         }
         return results.values
@@ -36,6 +39,7 @@ public enum ClipLoader {
     /// every started clip was handed over.
     public static func forEach(_ paths: [String], options: DecodeOptions, workers: Int = ClipLoader.defaultWorkers,
                                stopOnFailure: Bool = false,
+                               frameSink: (@Sendable (Int) -> ClipDecoder.FrameSink?)? = nil,
                                _ body: @escaping @Sendable (Int, Result<Clip, VideoError>) -> Void) {
         precondition(workers >= 1, "ClipLoader: workers must be >= 1, got \(workers)")
         let queue = WorkQueue(count: paths.count)
@@ -48,7 +52,8 @@ public enum ClipLoader {
             group.enter()
             let thread = Thread {
                 while let i = queue.claim(stopOnFailure: stopOnFailure) {
-                    let result = Result { () throws(VideoError) -> Clip in try ClipDecoder.decode(paths[i], options: options) }
+                    let result = Result { () throws(VideoError) -> Clip in try ClipDecoder.decode(paths[i], options: options, frameSink: frameSink?(i))
+                    }
                     if case .failure = result { queue.markFailed() }
                     body(i, result)
                 }

@@ -22,6 +22,24 @@ public enum FrameSampling: Sendable, Equatable {
         }
     }
 
+    /// The largest index `indices(frameCount:)` will return, computed without
+    /// allocating; nil when it overflows `Int`. At or past `frameCount`: the clip is too short.
+    public func lastIndex(frameCount: Int) -> Int? {
+        switch self {
+        case .all:
+            return frameCount - 1
+        case .uniform(let n):
+            return n > frameCount ? n - 1 : frameCount - 1
+        case .dense(let n, let stride, let start):
+            let (span, o1) = (n - 1).multipliedReportingOverflow(by: stride)
+            let (last, o2) = start.addingReportingOverflow(span)
+            return o1 || o2 ? nil : last
+        case .random(let n, let stride, _):
+            let (span, o) = (n - 1).multipliedReportingOverflow(by: stride)
+            return o ? nil : max(span, frameCount - 1)
+        }
+    }
+
     /// Display-order frame indices to decode, ascending, for a clip of `frameCount` frames.
     /// Indices at or past `frameCount` mean the clip is too short (the caller decides: error or pad).
     public func indices(frameCount: Int) -> [Int] {

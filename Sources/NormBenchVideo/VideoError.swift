@@ -9,6 +9,8 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
     case notAFile(path: String)
     /// The file has zero bytes.
     case emptyFile(path: String)
+    /// The path is a device, FIFO or socket: decoding needs a seekable regular file.
+    case notRegularFile(path: String, kind: String)
     /// FFmpeg could not open or probe the file (not a video container, missing moov atom, ...).
     case openFailed(path: String, message: String)
     /// The container has no video stream (e.g. audio only).
@@ -32,7 +34,7 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
     public var path: String {
         switch self {
         case .fileNotFound(let p), .notAFile(let p), .emptyFile(let p),
-             .openFailed(let p, _), .noVideoStream(let p, _), .decoderNotFound(let p, _),
+             .notRegularFile(let p, _), .openFailed(let p, _), .noVideoStream(let p, _), .decoderNotFound(let p, _),
              .ffmpeg(let p, _, _), .truncated(let p, _, _, _), .noFrames(let p, _),
              .tooShort(let p, _, _), .invalidRequest(let p, _), .writeFailed(let p, _):
             return p
@@ -45,6 +47,7 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .fileNotFound: return "file-not-found"
         case .notAFile: return "not-a-file"
         case .emptyFile: return "empty-file"
+        case .notRegularFile: return "not-a-regular-file"
         case .openFailed: return "open-failed"
         case .noVideoStream: return "no-video-stream"
         case .decoderNotFound: return "decoder-not-found"
@@ -65,6 +68,8 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(p): is a directory, not a video file; pass the files inside it (e.g. \(p)/*.mp4)"
         case .emptyFile(let p):
             return "\(p): file is empty (0 bytes); re-download or re-encode it"
+        case .notRegularFile(let p, let kind):
+            return "\(p): is \(kind), not a video file; save the stream to a regular file first and pass that"
         case .openFailed(let p, let m):
             return "\(p): FFmpeg cannot open it as video: \(m); check that it is a complete video file (`ffprobe \(p)`), re-download or re-encode it"
         case .noVideoStream(let p, let s):
@@ -79,7 +84,8 @@ public enum VideoError: Error, Sendable, Equatable, CustomStringConvertible {
         case .truncated(let p, let d, let e, let m):
             return "\(p): file is truncated: \(d) of \(e) frames readable (\(m)); re-download or re-encode the file"
         case .noFrames(let p, let lost):
-            return "\(p): no frame could be decoded (\(lost) packets lost to decode errors); the stream is corrupt, re-encode or replace it"
+            return "\(p): no frame could be decoded (\(lost) packets lost to decode errors); the stream is corrupt or starts "
+                + "after its last keyframe (a cut without one), re-encode or replace it"
         case .tooShort(let p, let a, let n):
             return "\(p): clip has \(a) frames but the sampling needs \(n); ask for fewer frames or a smaller stride, or pad with the last frame (--pad)"
         case .invalidRequest(let p, let problem):

@@ -25,7 +25,7 @@ public struct VideoInfo: Sendable, Equatable, Codable {
     public var duration: Double
     /// The header's frame count, when the container stores one (cheap, may be wrong).
     public var headerFrameCount: Int?
-    /// Exact number of frames (video packets) found by scanning; nil when not scanned.
+    /// Exact number of frames a full decode produces; nil when not scanned.
     public var frameCount: Int?
     /// Display-order indices of keyframes, when scanned.
     public var keyframes: [Int]?
@@ -37,15 +37,18 @@ public struct VideoInfo: Sendable, Equatable, Codable {
 }
 
 extension VideoInfo {
-    /// Reads a file's metadata; with `scan` also reads every packet (no decoding)
-    /// for the exact frame count and keyframe positions.
+    /// Reads a file's metadata; with `scan` also counts the frames a full decode
+    /// produces and finds the keyframes: from a packet scan (no decoding) where packets
+    /// are pictures, else by decoding the stream once (see `FrameIndex`).
     /// - Throws: `VideoError` when the file cannot be opened as video.
     public static func probe(_ path: String, scan: Bool = true) throws(VideoError) -> VideoInfo {
         let source = try VideoSource(path: path, threads: 1)
         var info = source.headerInfo()
         if scan {
-            let index = try source.scan()
-            info.frameCount = index.pts.count
+            let packets = try source.scan()
+            let index = FrameIndex.packetsAreFrames(packets, info: info)
+                ? FrameIndex(packets: packets) : try FrameIndex(decoding: path, threads: 0)
+            info.frameCount = index.count
             info.keyframes = index.keyframes
         }
         return info

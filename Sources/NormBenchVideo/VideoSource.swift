@@ -20,8 +20,15 @@ final class VideoSource {
     /// The stream's time base, seconds per pts tick.
     let timeBase: Double
 
-    /// Packets that the decoder rejected or that decoded to an error.
+    /// Packets that the decoder rejected or that decoded to an error after the first
+    /// frame came out (damage inside the clip).
     private(set) var lostPackets = 0
+    /// Packets the decoder rejected before it returned any frame: a stream that starts
+    /// mid-GOP (references missing, parameter sets not seen yet). Not frames of the
+    /// clip, not damage: the ffmpeg CLI drops them the same way.
+    private(set) var leadingErrors = 0
+    /// Frames returned since the file was opened.
+    private(set) var framesReturned = 0
     /// Decoded frames that FFmpeg flagged as corrupt (kept, counted).
     private(set) var corruptFrames = 0
     /// The demuxer's error when it stopped before end of file (truncated data).
@@ -43,15 +50,7 @@ final class VideoSource {
     init(path: String, threads: Int) throws(VideoError) {
         _ = ffmpegLogLevelOnce
         self.path = path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw .fileNotFound(path: path)
-        }
-        if isDir.boolValue { throw .notAFile(path: path) }
-        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber,
-           size.intValue == 0 {
-            throw .emptyFile(path: path)
-        }
+        try Self.checkRegularFile(path)
 
         var fmt: UnsafeMutablePointer<AVFormatContext>? = avformat_alloc_context()
         fmt?.pointee.opaque = UnsafeMutableRawPointer(log.bytes)  // freed by avformat_open_input on failure
@@ -151,12 +150,19 @@ final class VideoSource {
         var keyframes: [Int]
         /// False when some packet has neither pts nor dts: frames are then counted, not timed.
         var timed: Bool
-        /// All packets of the stream, including those never shown (edit lists).
+        /// All non-empty packets of the stream, including those never shown (edit lists).
         var packets: Int
+        /// The first packet in decode order is a keyframe (false: the stream starts mid-GOP).
+        var startsWithKeyframe: Bool
+        /// Timestamps of the shown packets before the first keyframe in decode order (a
+        /// stream cut mid-GOP); all of them when there is no keyframe.
+        var leadingPTS: [Int64]
+        /// Every shown packet has its own timestamp.
+        var uniqueTimestamps: Bool
     }
 
-    /// Reads every packet of the video stream (no decoding) to count frames and
-    /// find keyframes.
+    /// Reads every packet of the video stream (no decoding) to count packets and
+    /// find keyframes. Zero-size packets hold no picture and are not counted.
     ///
     /// The scan uses a second demuxer on the same file, so the decoding demuxer
     /// never moves backward: rewinding by timestamp is unreliable for some
@@ -191,19 +197,25 @@ final class VideoSource {
         var entries: [(ts: Int64, key: Bool)] = []
         var timed = true
         var packets = 0
+        var startsWithKeyframe = false
+        var seenKeyframe = false
+        var leadingPTS: [Int64] = []
         while true {
             let r = av_read_frame(scanFormat, pkt)
             if r < 0 {
                 if r != nb_averror_eof() { readError = ffmpegMessage(r, log: scanLog) }
                 break
             }
-            if pkt.pointee.stream_index == scanIndex {
+            if pkt.pointee.stream_index == scanIndex && pkt.pointee.size > 0 {
                 packets += 1
+                if packets == 1 { startsWithKeyframe = (pkt.pointee.flags & nb_pkt_flag_key()) != 0 }
                 if (pkt.pointee.flags & AV_PKT_FLAG_DISCARD) == 0 {
                     var ts = pkt.pointee.pts
                     if ts == nopts { ts = pkt.pointee.dts }
                     if ts == nopts { timed = false }
-                    entries.append((ts, (pkt.pointee.flags & nb_pkt_flag_key()) != 0))
+                    let key = (pkt.pointee.flags & nb_pkt_flag_key()) != 0
+                    if key { seenKeyframe = true } else if !seenKeyframe { leadingPTS.append(ts) }
+                    entries.append((ts, key))
                 }
             }
             av_packet_unref(pkt)
@@ -212,7 +224,10 @@ final class VideoSource {
         let order = timed ? entries.indices.sorted { entries[$0].ts < entries[$1].ts } : Array(entries.indices)
         var keyframes: [Int] = []
         for (displayIndex, i) in order.enumerated() where entries[i].key { keyframes.append(displayIndex) }
-        return PacketIndex(pts: order.map { entries[$0].ts }, keyframes: keyframes, timed: timed, packets: packets)
+        let pts = order.map { entries[$0].ts }
+        let unique = timed && zip(pts, pts.dropFirst()).allSatisfy { $0 < $1 }
+        return PacketIndex(pts: pts, keyframes: keyframes, timed: timed, packets: packets,
+                           startsWithKeyframe: startsWithKeyframe, leadingPTS: leadingPTS, uniqueTimestamps: unique)
     }
 
     /// False for containers whose timestamp seeking may land past the wanted
@@ -240,6 +255,7 @@ final class VideoSource {
         while !decoderDone {
             let received = avcodec_receive_frame(ctx, out)
             if received == 0 {
+                framesReturned += 1
                 if (out.pointee.flags & nb_frame_flag_corrupt()) != 0 || out.pointee.decode_error_flags != 0 {
                     corruptFrames += 1
                 }
@@ -247,7 +263,7 @@ final class VideoSource {
             }
             if received == eof { decoderDone = true; break }
             if received != eagain {
-                lostPackets += 1  // a decode error on a frame; keep going
+                countError()  // a decode error on a frame; keep going
                 continue
             }
             // The decoder wants input.
@@ -263,7 +279,9 @@ final class VideoSource {
                 continue
             }
             defer { av_packet_unref(pkt) }
-            if pkt.pointee.stream_index != streamIndex { continue }
+            // Zero-size packets (AVI "repeat" chunks) hold no picture; sent to the
+            // decoder they would mean "end of stream".
+            if pkt.pointee.stream_index != streamIndex || pkt.pointee.size == 0 { continue }
             if let wanted = wantedPTS {
                 let skip = pkt.pointee.pts != nb_av_nopts_value() && !wanted.contains(pkt.pointee.pts)
                 if skip != skipping {
@@ -273,10 +291,17 @@ final class VideoSource {
             }
             if pkt.pointee.pts != nb_av_nopts_value() { maxSentPTS = max(maxSentPTS ?? pkt.pointee.pts, pkt.pointee.pts) }
             let sent = avcodec_send_packet(ctx, pkt)
-            if sent < 0 && sent != eagain { lostPackets += 1 }
+            if sent < 0 && sent != eagain { countError() }
         }
         return false
     }
+
+    private func countError() {
+        if framesReturned == 0 { leadingErrors += 1 } else { lostPackets += 1 }
+    }
+
+    /// True when the decoded frame is a keyframe.
+    var frameIsKey: Bool { frame!.pointee.key_frame != 0 }
 
     /// The scanning demuxer's last warning/error line ("" when none).
     private(set) var scanLastLog = ""

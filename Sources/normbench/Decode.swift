@@ -6,14 +6,17 @@ import NormBenchVideo
 /// write `.npy` tensors, a PNG contact sheet and JSON.
 ///
 /// Exit codes: 0 every clip decoded cleanly; 1 at least one clip failed;
-/// 2 invalid option values; 3 every clip decoded but some lost data to corrupt
-/// packets (their frames that decoded are kept). Unknown options: 64 (argument parser).
+/// 2 invalid option values (or a request no file could meet, e.g. too large for memory);
+/// 3 every clip decoded but the decoder reported damage or a file ends early (every
+/// good frame kept). Unknown options: 64 (argument parser).
 struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode video clips into frame tensors; print what was decoded and how fast.",
         discussion: """
         Exit codes: 0 ok; 1 some clip failed (each failure is one line on stderr); \
-        2 invalid option value; 3 all clips decoded but some lost frames to corrupt packets.
+        2 invalid option value; 3 all clips decoded but the decoder reported damage or a file ends early \
+        (every good frame kept, the count on stderr). A frame is what the decoder outputs: the frames \
+        `ffmpeg -fps_mode passthrough` writes.
         """)
 
     @Argument(help: "Video files.")
@@ -21,12 +24,12 @@ struct Decode: ParsableCommand {
 
     @Option(help: "Frame sampling: all, uniform (N evenly spread), dense (N from --start every --stride), random (N every --stride from a seeded random start).")
     var sampling: String = "all"
-    @Option(help: "Frames per clip (uniform, dense, random).")
-    var frames: Int = 16
-    @Option(help: "Frames between samples (dense, random).")
-    var stride: Int = 1
-    @Option(help: "First frame (dense).")
-    var start: Int = 0
+    @Option(parsing: .unconditional, help: "Frames per clip (uniform, dense, random; default 16).")
+    var frames: Int?
+    @Option(parsing: .unconditional, help: "Frames between samples (dense, random; default 1).")
+    var stride: Int?
+    @Option(parsing: .unconditional, help: "First frame (dense; default 0).")
+    var start: Int?
     @Option(help: "Seed for random sampling and --random-crop.")
     var seed: UInt64 = 0
     @Option(help: ArgumentHelp("Output size: WxH (exact) or S (shorter side S, aspect kept). Default: the video's size.", valueName: "WxH|S"))
@@ -41,9 +44,9 @@ struct Decode: ParsableCommand {
     var noAutorotate = false
     @Flag(help: "Clips shorter than asked: repeat the last frame instead of failing.")
     var pad = false
-    @Option(help: "Decoder threads per clip (0 = FFmpeg's choice). Default: CPUs / clips decoded at once, at least 1.")
+    @Option(parsing: .unconditional, help: "Decoder threads per clip, 0...4 × CPUs (0 = FFmpeg's choice). Default: CPUs / clips decoded at once, at least 1.")
     var threads: Int?
-    @Option(help: "Clips decoded in parallel (default: number of CPUs).")
+    @Option(parsing: .unconditional, help: "Clips decoded in parallel, 1...4 × CPUs (default: number of CPUs).")
     var workers: Int?
     @Flag(help: "Stop at the first clip that fails; write no outputs then.")
     var strict = false
@@ -66,12 +69,20 @@ struct Decode: ParsableCommand {
     func run() throws {
         let request: DecodeRequest
         do { request = try DecodeRequest(self) } catch {
-            DecodeSupport.printError("normbench decode: error: \(error.message)")
+            DecodeSupport.printError("normbench decode: \(error.message)")
             throw ExitCode(2)
         }
+        let names = DecodeOutputs.uniqueNames(files)
+        let streams = request.streamsFrames(npy: npy, sheet: sheet)
+            ? DecodeOutputs.streams(files: files, names: names, npy: npy!, request: request) : nil
         let clock = ContinuousClock()
         let started = clock.now
-        let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict)
+        var sinkFor: (@Sendable (Int) -> ClipDecoder.FrameSink?)?
+        if let streams {
+            sinkFor = { i in { frame throws(VideoError) in try streams[i].append(frame) } }
+        }
+        let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict,
+                                        frameSink: sinkFor)
         let wall = DecodeSupport.seconds(clock.now - started)
 
         var failures: [VideoError] = []
@@ -80,13 +91,18 @@ struct Decode: ParsableCommand {
             switch result {
             case .failure(let error)?:
                 failures.append(error)
-                DecodeSupport.printError("normbench decode: error: \(error)")
+                DecodeSupport.printError("normbench decode: \(error)")
             case .success(let clip)?:
-                if clip.isDamaged {
+                if let truncation = clip.truncation {
                     damaged += 1
-                    DecodeSupport.printError("normbench decode: warning: \(file): \(clip.lostPackets) packets lost to decode errors, "
-                        + "\(clip.substitutedFrames) frames substituted by the next decoded frame, \(clip.corruptFrames) damaged frames kept; "
-                        + "re-encode the file for clean data")
+                    DecodeSupport.printError("normbench decode: \(file): warning: file is truncated: \(truncation), all kept"
+                        + (clip.lostPackets > 0 ? ", \(clip.lostPackets) packets lost to decode errors" : "")
+                        + "; re-download or re-encode the file")
+                } else if clip.isDamaged {
+                    damaged += 1
+                    DecodeSupport.printError("normbench decode: \(file): warning: the decoder reported damage: "
+                        + "\(clip.lostPackets) packets lost to decode errors, \(clip.corruptFrames) of \(clip.frames) frames flagged damaged "
+                        + "(kept; \(clip.frames - clip.corruptFrames) good); re-encode the file for clean data")
                 }
             case nil:
                 break
@@ -95,22 +111,29 @@ struct Decode: ParsableCommand {
         let clips = results.compactMap { r -> Clip? in if case .success(let c)? = r { return c } else { return nil } }
         let skipped = results.filter { $0 == nil }.count
 
+        var outputs = DecodeOutputs.Written(npy: Array(repeating: nil, count: files.count),
+                                            sheet: Array(repeating: nil, count: files.count))
         if !(strict && !failures.isEmpty) {
             do {
-                try DecodeOutputs.write(clips, request: request, npy: npy, sheet: sheet)
+                outputs = try DecodeOutputs.write(results, names: names, request: request, npy: npy, sheet: sheet, streams: streams)
             } catch {
-                DecodeSupport.printError("normbench decode: error: \(error)")
+                DecodeSupport.printError("normbench decode: \(error)")
                 throw ExitCode(1)
             }
+        } else {
+            streams?.forEach { $0.discard() }
         }
         if json {
-            print(try DecodeReport(files: files, results: results, wall: wall).json())
+            print(try DecodeReport(files: files, results: results, outputs: outputs, wall: wall).json())
         } else {
-            for clip in clips { print(DecodeReport.line(clip)) }
+            for (result, output) in zip(results, outputs.npy) {
+                if case .success(let clip)? = result { print(DecodeReport.line(clip, output: output)) }
+            }
             print(DecodeReport.total(clips: clips, failures: failures, skipped: skipped, wall: wall))
         }
+        // A request the file cannot meet (too large for memory, overflowing indices) is a usage error.
+        if !failures.isEmpty && failures.allSatisfy({ $0.kind == "invalid-request" }) { throw ExitCode(2) }
         if !failures.isEmpty { throw ExitCode(1) }
         if damaged > 0 { throw ExitCode(3) }
     }
 }
-

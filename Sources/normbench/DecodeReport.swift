@@ -18,8 +18,12 @@ struct DecodeReport: Encodable {
         var seeks: Int?
         var lostPackets: Int?
         var corruptFrames: Int?
-        var substitutedFrames: Int?
+        var undecodableLeadingPackets: Int?
         var paddedFrames: Int?
+        var frameIndex: String?
+        var truncation: String?
+        var output: String?
+        var sheet: String?
         var timings: DecodeTimings?
         var framesPerSecond: Double?
     }
@@ -36,14 +40,16 @@ struct DecodeReport: Encodable {
     var clips: [ClipEntry]
     var total: Total
 
-    init(files: [String], results: [Result<Clip, VideoError>?], wall: Double) {
-        clips = zip(files, results).map { file, result in
-            switch result {
+    init(files: [String], results: [Result<Clip, VideoError>?], outputs: DecodeOutputs.Written, wall: Double) {
+        clips = files.indices.map { i in
+            let file = files[i]
+            switch results[i] {
             case .success(let c)?:
                 return ClipEntry(path: file, ok: true, info: c.info, frames: c.frames, height: c.height, width: c.width,
                                  frameIndices: c.frameIndices, timestamps: c.timestamps, framesDecoded: c.framesDecoded,
                                  seeks: c.seeks, lostPackets: c.lostPackets, corruptFrames: c.corruptFrames,
-                                 substitutedFrames: c.substitutedFrames, paddedFrames: c.paddedFrames, timings: c.timings,
+                                 undecodableLeadingPackets: c.undecodableLeadingPackets, paddedFrames: c.paddedFrames,
+                                 frameIndex: c.frameIndex, truncation: c.truncation, output: outputs.npy[i], sheet: outputs.sheet[i], timings: c.timings,
                                  framesPerSecond: Double(c.frames) / max(c.timings.total, 1e-9))
             case .failure(let e)?:
                 return ClipEntry(path: file, ok: false, error: e.description, errorKind: e.kind)
@@ -67,13 +73,15 @@ struct DecodeReport: Encodable {
     }
 
     /// One line per clip: file, codec, resolution, fps, frames, time, frames/s.
-    static func line(_ c: Clip) -> String {
+    static func line(_ c: Clip, output: String? = nil) -> String {
         let i = c.info
         let fps = String(format: "%.2f", i.averageFrameRate)
         let ms = String(format: "%.1f", c.timings.total * 1000)
         let rate = String(format: "%.0f", Double(c.frames) / max(c.timings.total, 1e-9))
         return "\(i.path)  \(i.codec)  \(i.width)x\(i.height) -> \(c.width)x\(c.height)  \(fps) fps  "
-            + "\(c.frames) frames (\(c.framesDecoded) decoded, \(c.seeks) seeks)  \(ms) ms  \(rate) frames/s"
+            + "\(c.frames) frames (\(c.framesDecoded) decoded, \(c.seeks) seeks"
+            + (c.paddedFrames > 0 ? ", \(c.paddedFrames) padded" : "") + ")  \(ms) ms  \(rate) frames/s"
+            + (output.map { "  -> \($0)" } ?? "")
     }
 
     static func total(clips: [Clip], failures: [VideoError], skipped: Int, wall: Double) -> String {

@@ -12,19 +12,39 @@ struct DecodeRequest {
 
     init(_ c: Decode) throws(DecodeUsageError) {
         if c.files.isEmpty { throw DecodeUsageError(message: "no input files; e.g. normbench decode --sampling uniform --frames 16 clip.mp4") }
-        if c.sampling != "all" && c.frames < 1 {
-            throw DecodeUsageError(message: "--frames must be at least 1, got \(c.frames); e.g. --frames 16")
+        // Options that the chosen sampling would not use are refused, never ignored.
+        let unused: [(String, Bool)] = switch c.sampling {
+        case "all": [("--frames", c.frames != nil), ("--stride", c.stride != nil), ("--start", c.start != nil)]
+        case "uniform": [("--stride", c.stride != nil), ("--start", c.start != nil)]
+        case "random": [("--start", c.start != nil)]
+        default: []
         }
-        if c.stride < 1 { throw DecodeUsageError(message: "--stride must be at least 1, got \(c.stride)") }
-        if c.start < 0 { throw DecodeUsageError(message: "--start must be >= 0, got \(c.start)") }
-        if let t = c.threads, t < 0 { throw DecodeUsageError(message: "--threads must be >= 0 (0 = FFmpeg's choice), got \(t)") }
-        if let w = c.workers, w < 1 { throw DecodeUsageError(message: "--workers must be at least 1, got \(w)") }
+        if let (option, _) = unused.first(where: { $0.1 }) {
+            let example = c.sampling == "all" ? "e.g. --sampling uniform --frames 16 or --sampling dense --frames 16 --stride 2"
+                                              : "e.g. --sampling dense --frames 16 --stride 2 --start 10"
+            throw DecodeUsageError(message: "\(option): not used by --sampling \(c.sampling); choose a sampling that uses it, \(example)")
+        }
+        let frames = c.frames ?? 16, stride = c.stride ?? 1, start = c.start ?? 0
+        if frames < 1 { throw DecodeUsageError(message: "--frames must be at least 1, got \(frames); e.g. --frames 16") }
+        if stride < 1 { throw DecodeUsageError(message: "--stride must be at least 1, got \(stride); e.g. --stride 2") }
+        if start < 0 { throw DecodeUsageError(message: "--start must be >= 0, got \(start); e.g. --start 0") }
+        if (frames - 1).multipliedReportingOverflow(by: stride).overflow
+            || start.addingReportingOverflow((frames - 1) &* stride).overflow {
+            throw DecodeUsageError(message: "--frames \(frames) × --stride \(stride) + --start \(start) overflows; ask for fewer frames or a smaller stride")
+        }
+        let cpus = ClipLoader.defaultWorkers
+        if let t = c.threads, t < 0 || t > 4 * cpus {
+            throw DecodeUsageError(message: "--threads must be 0...\(4 * cpus) (0 = FFmpeg's choice; at most 4 × \(cpus) CPUs), got \(t); e.g. --threads \(cpus)")
+        }
+        if let w = c.workers, w < 1 || w > 4 * cpus {
+            throw DecodeUsageError(message: "--workers must be 1...\(4 * cpus) (at most 4 × \(cpus) CPUs), got \(w); e.g. --workers \(cpus)")
+        }
         var options = DecodeOptions()
         switch c.sampling {
         case "all": options.sampling = .all
-        case "uniform": options.sampling = .uniform(count: c.frames)
-        case "dense": options.sampling = .dense(count: c.frames, stride: c.stride, start: c.start)
-        case "random": options.sampling = .random(count: c.frames, stride: c.stride, seed: c.seed)
+        case "uniform": options.sampling = .uniform(count: frames)
+        case "dense": options.sampling = .dense(count: frames, stride: stride, start: start)
+        case "random": options.sampling = .random(count: frames, stride: stride, seed: c.seed)
         default: throw DecodeUsageError(message: "--sampling must be all, uniform, dense or random, got '\(c.sampling)'")
         }
         if let s = c.size {
@@ -75,6 +95,12 @@ struct DecodeRequest {
                 throw DecodeUsageError(message: "--npy \(dir): exists and is not a directory")
             }
         }
+    }
+
+    /// True when frames go to `.npy` files as they are decoded: every frame, T×H×W×C
+    /// layout, no contact sheet (which needs the frames in memory).
+    func streamsFrames(npy: String?, sheet: String?) -> Bool {
+        options.sampling == .all && npy != nil && layout == .thwc && sheet == nil
     }
 
     /// "WxH" → (W, H, false); "S" → (S, S, true). Values must be positive.

@@ -4,7 +4,7 @@ import Testing
 /// `normbench decode` as a built binary: output, .npy files, PNG, JSON, bad input and exit codes.
 @Suite("normbench decode (built binary)")
 struct DecodeCLITests {
-    /// Clips made once with the ffmpeg CLI, plus the bad inputs of the issue.
+    /// Clips made once with the ffmpeg CLI, plus bad inputs users have met.
     final class Inputs: @unchecked Sendable {
         static let shared = Inputs()
         let dir: String
@@ -47,7 +47,6 @@ struct DecodeCLITests {
                     ("text", dir + "/text.mp4", "FFmpeg cannot open it as video: Invalid data found when processing input"),
                     ("random bytes", dir + "/random.mp4", "FFmpeg cannot open it as video"),
                     ("audio only", dir + "/audio-only.m4a", "no video stream (streams: audio aac)"),
-                    ("truncated", dir + "/truncated.mp4", "file is truncated"),
                     ("missing moov", dir + "/no-moov.mp4", "moov atom not found"),
                 ]
             } catch {
@@ -177,7 +176,36 @@ struct DecodeCLITests {
         let r = try BuiltBinary.run(["decode", i.corrupt, "--size", "32x24", "--npy", out])
         #expect(r.status == 3, "exit \(r.status): \(r.stderr)")
         #expect(r.stderrLines.count == 1 && r.stderr.contains("packets lost to decode errors"), "\(r.stderr)")
-        #expect(try NPY(out + "/corrupt.npy").shape == [50, 24, 32, 3])
+        // The frames the decoder returned, as many as the CLI writes: none invented for the lost packets.
+        let reference = try Self.ffmpeg(["-i", i.corrupt, "-vf", "scale=32:24:flags=bilinear", "-pix_fmt", "rgb24",
+                                         "-fps_mode", "passthrough", "-f", "rawvideo", "-"])
+        #expect(try NPY(out + "/corrupt.npy").shape == [reference.count / (32 * 24 * 3), 24, 32, 3])
+    }
+
+    /// A file that ends early: a full decode keeps every good frame (the CLI's frames),
+    /// warns in one line and exits 3; a sample of it is refused (exit 1).
+    @Test func truncatedFileKeepsGoodFramesAndExit3() throws {
+        let i = try inputs()
+        let mkv = i.dir + "/truncated.mkv"
+        if !FileManager.default.fileExists(atPath: mkv) {
+            _ = try Self.ffmpeg(["-i", i.good, "-c", "copy", i.dir + "/whole.mkv"])
+            let whole = try Data(contentsOf: URL(fileURLWithPath: i.dir + "/whole.mkv"))
+            try Data(whole.prefix(whole.count * 6 / 10)).write(to: URL(fileURLWithPath: mkv))
+        }
+        for file in [i.dir + "/truncated.mp4", mkv] {
+            let out = i.dir + "/npy-truncated"
+            let r = try BuiltBinary.run(["decode", file, "--size", "32x24", "--npy", out])
+            #expect(r.status == 3, "\(file): exit \(r.status): \(r.stderr)")
+            #expect(r.stderrLines.count == 1 && r.stderr.contains("\(file): warning: file is truncated") && r.stderr.contains("good frames"),
+                    "\(r.stderr)")
+            let reference = try Self.ffmpeg(["-i", file, "-vf", "scale=32:24:flags=bilinear", "-pix_fmt", "rgb24",
+                                             "-fps_mode", "passthrough", "-f", "rawvideo", "-"])
+            let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+            let npy = try NPY(out + "/\(name).npy")
+            #expect(npy.shape.first == reference.count / (32 * 24 * 3) && npy.data == reference, "\(file): frames differ from the CLI's")
+            let sampled = try BuiltBinary.run(["decode", file, "--sampling", "uniform", "--frames", "4"])
+            #expect(sampled.status == 1 && sampled.stderr.contains("file is truncated"), "\(sampled.stderr)")
+        }
     }
 
     @Test func shortClipAndPad() throws {

@@ -87,7 +87,7 @@ struct DecodeReferenceTests {
         let clip = try ClipDecoder.decode(file, options: DecodeOptions(resize: .exact(width: 64, height: 48)))
         #expect(clip.frames * clip.frameBytes == reference.count, "\(name): \(clip.frames) frames, CLI \(reference.count / (64 * 48 * 3))")
         #expect(clip.data == reference, "\(name): frames differ from the CLI")
-        #expect(!clip.isDamaged, "\(name): lost \(clip.lostPackets) packets, substituted \(clip.substitutedFrames)")
+        #expect(!clip.isDamaged, "\(name): lost \(clip.lostPackets) packets, \(clip.corruptFrames) damaged frames")
         let sampled = try ClipDecoder.decode(file, options: DecodeOptions(sampling: .uniform(count: 4), resize: .exact(width: 64, height: 48)))
         for (t, index) in sampled.frameIndices.enumerated() {
             #expect(sampled.data[(t * sampled.frameBytes)..<((t + 1) * sampled.frameBytes)]
