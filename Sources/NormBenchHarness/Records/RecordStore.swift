@@ -1,4 +1,5 @@
 import Foundation
+import NormBenchWorkloads
 
 /// Result records on disk: one JSON file per cell under `<run>/cells/`.
 public enum RecordStore {
@@ -16,9 +17,10 @@ public enum RecordStore {
         "\(run)/cells/\(cell.id).json"
     }
 
-    /// Writes one record atomically (a crash leaves the old file or the new one).
+    /// Writes one record atomically (a crash leaves the old file or the new one),
+    /// at a path checked to stay inside `run/cells/`.
     public static func write(_ record: ResultRecord, in run: String) throws {
-        try AtomicFile.write(encode(record), to: path(of: record.cell, in: run))
+        try AtomicFile.write(encode(record), to: OutputPath.resolve("cells/\(record.cell.id).json", under: run))
     }
 
     /// Reads one record file.
@@ -33,6 +35,12 @@ public enum RecordStore {
         }
         guard record.schema == ResultRecord.currentSchema else {
             throw HarnessError.read(path: path, reason: "schema \(record.schema), this normbench reads \(ResultRecord.currentSchema)")
+        }
+        // The workload and the cell id name published files: a record is data, never a path.
+        for (field, value) in [("cell.workload", record.cell.workload), ("cell id (norm, groups)", record.cell.id)] {
+            if let problem = SafeName.problem(value) {
+                throw HarnessError.read(path: path, reason: "`\(field)` \(problem); it must be \(SafeName.rule)")
+            }
         }
         return record
     }
