@@ -25,7 +25,8 @@ struct Publish: ParsableCommand {
         do {
             let (inputs, target, merge) = try plan()
             let written = try Publisher.publish(runs: inputs, out: target, merge: merge)
-            print("wrote \(written.count) files to \(target)/ from \(inputs.joined(separator: ", "))\(merge ? " (with the records already there)" : "")")
+            let from = inputs.isEmpty ? "the records under \(target)" : inputs.joined(separator: ", ") + (merge ? " and the records already under \(target)" : "")
+            print("wrote \(written.count) files to \(target)/ from \(from)")
         } catch {
             printError("normbench publish: \(error)")
             throw ExitCode(2)
@@ -36,9 +37,9 @@ struct Publish: ParsableCommand {
     func plan() throws -> (inputs: [String], out: String, merge: Bool) {
         if let out {
             try OutputPath.checkRoot(out, option: "--out")
-            return runs.isEmpty ? ([out], out, false) : (runs, out, true)
+            return (runs, out, true)
         }
-        if runs.isEmpty { return (["Results"], "Results", false) }
+        if runs.isEmpty { return ([], "Results", true) }
         var isDirectory: ObjCBool = false
         guard runs.count == 1, FileManager.default.fileExists(atPath: runs[0], isDirectory: &isDirectory), isDirectory.boolValue else {
             throw UsageError(message: "\(runs.joined(separator: ", ")): \(runs.count == 1 ? "a record file" : "several inputs") need --out; pass --out <folder> (the records already there are published with them)")
