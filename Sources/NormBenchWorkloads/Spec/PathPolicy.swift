@@ -81,9 +81,9 @@ public enum OutputPath {
 
     /// Refuses an output folder option that cannot be meant: empty (it would mean
     /// the filesystem root) or holding control characters.
-    public static func checkRoot(_ root: String, option: String) throws {
+    public static func checkRoot(_ root: String, option: String, example: String = "Results/my-run") throws {
         if root.isEmpty {
-            throw Refused(message: "\(option): is empty (it would write to the filesystem root); pass a folder, e.g. \(option) Results/my-run")
+            throw Refused(message: "\(option): is empty (it would name the filesystem root or no file); pass a path, e.g. \(option) \(example)")
         }
         if root.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw Refused(message: "\(option): \"\(SafeName.escaped(root))\" holds control characters; pass a plain folder path")
