@@ -37,8 +37,9 @@ struct BenchNorms: ParsableCommand {
     func validate() throws {
         guard (1...10_000).contains(repeats) else { throw ValidationError("--repeats must be in 1...10000, e.g. --repeats 7") }
         guard Limits.groups.contains(groups) else { throw ValidationError("--groups must be in \(Limits.groups), e.g. --groups 32") }
-        _ = try parsedShapes()
-        _ = try parsedThreads()
+        guard try !parsedShapes().isEmpty, try !parsedThreads().isEmpty, !methods.split(separator: ",").isEmpty else {
+            throw ValidationError("--shapes, --threads and --methods need at least one value, e.g. --shapes 8,64,8,56,56 --threads 2 --methods gn")
+        }
         for m in methods.split(separator: ",") {
             do { _ = try NormalizationSpec(parsing: String(m)) } catch { throw ValidationError("--methods: \(error)") }
         }
@@ -48,7 +49,7 @@ struct BenchNorms: ParsableCommand {
 
     private func parsedShapes() throws -> [[Int]] {
         try shapes.split(separator: ";").map { s in
-            let v = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 }
             guard v.count == 5, v.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--shapes: '\(s)' is not N,C,D,H,W with positive integers, e.g. 8,64,8,56,56")
             }

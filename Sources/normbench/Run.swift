@@ -70,14 +70,12 @@ struct Run: ParsableCommand {
             if mode == .dataParallel, let launch { o.workers = launch.size }
             if let epochs { try checkRange(epochs, Limits.epochs, "--epochs", example: "--epochs 10"); o.epochs = epochs }
             if let steps { try checkRange(steps, Limits.steps, "--steps", example: "--steps 200"); o.steps = steps }
-            if let out {
-                try OutputPath.checkRoot(out, option: "--out")
-                if resume && !FileManager.default.fileExists(atPath: "\(out)/run.json") {
-                    throw UsageError(message: "--out \(out): --resume needs an earlier run there (no run.json); run without --resume to start one, or pass the folder of the run to continue")
-                }
-            }
+            if let out { try OutputPath.checkRoot(out, option: "--out") }
             spec = try o.apply(to: try WorkloadSpec.load(path: path), file: path)
             try spec.checkFits(file: path)
+            if let out, resume, !FileManager.default.fileExists(atPath: "\(out)/run.json") {
+                throw UsageError(message: "--out \(out): --resume needs an earlier run there (no run.json); run without --resume to start one, or pass the folder of the run to continue")
+            }
             _ = try spec.cells()  // groups that do not divide a width fail here, before any work
             if mode == .dataParallel, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "brn" }) {
                 throw UsageError(message: "--distributed does not support brn: Batch Renorm's forward reads running statistics that the single-process simulation updates between workers, so replicas cannot give its numbers; run brn with --distribute-cells or without mpirun")
