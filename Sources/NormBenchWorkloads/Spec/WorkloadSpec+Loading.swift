@@ -81,6 +81,10 @@ extension WorkloadSpec {
                 throw fail(key, "lists \(twice) more than once (a cell would run twice and keep one record)", "\(key.dropFirst(6)): [\(unique.joined(separator: ", "))]")
             }
         }
+        let shapes = SyntheticRenderer.shapes.count
+        if data.source == .synthetic && task == .detection && data.synthetic.classes > shapes {
+            throw fail("data.synthetic.classes", "is \(data.synthetic.classes); a detection class is a shape and the renderer draws \(shapes), so at most \(shapes)", "classes: 3")
+        }
         if data.source == .folder && data.folder == nil {
             throw fail("data.folder", "is required when `data.source` is folder", "folder: {root: clips/, manifest: clips.csv, classes: 10}")
         }
