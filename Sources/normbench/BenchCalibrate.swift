@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NormBenchEngine
 import NormBenchHarness
+import NormBenchWorkloads
 
 /// `normbench bench calibrate`: the calibration probes that `normbench run`
 /// takes around every cell, repeated, to see how steady this machine is.
@@ -18,8 +19,8 @@ struct BenchCalibrate: ParsableCommand {
     var repeats = 10
 
     func run() throws {
-        guard threads >= 1, repeats >= 1 else {
-            printError("normbench bench calibrate: --threads and --repeats must be >= 1, e.g. --threads 2 --repeats 10")
+        guard Limits.threads.contains(threads), (1...10_000).contains(repeats) else {
+            printError("normbench bench calibrate: --threads must be in \(Limits.threads) and --repeats in 1...10000, e.g. --threads 2 --repeats 10")
             throw ExitCode(2)
         }
         OpenMPRuntime.preferPassiveWaitPolicy()

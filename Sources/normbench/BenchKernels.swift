@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NormBenchEngine
+import NormBenchWorkloads
 
 /// `normbench bench kernels`: convolution GFLOP/s per pass on the reference
 /// model's layers, and the reference model's training throughput, peak memory
@@ -28,13 +29,17 @@ struct BenchKernels: ParsableCommand {
     var trainOnly = false
 
     func validate() throws {
-        guard parse(threads) != nil, parse(convBatches) != nil, parse(trainBatches) != nil else {
-            throw ValidationError("--threads, --conv-batches and --train-batches take positive integers, e.g. --threads 1,2")
+        for (option, text, range) in [("--threads", threads, Limits.threads), ("--conv-batches", convBatches, Self.batches), ("--train-batches", trainBatches, Self.batches)] {
+            guard parse(text, range) != nil else {
+                throw ValidationError("\(option): \"\(SafeName.escaped(text))\" must be a comma-separated list of integers in \(range), e.g. \(option) 2,8")
+            }
         }
         for name in norms.split(separator: ",") {
             do { _ = try NormalizationSpec(parsing: String(name)) } catch { throw ValidationError("--norms: \(error)") }
         }
-        guard repeats >= 1, steps >= 1 else { throw ValidationError("--repeats and --steps must be >= 1") }
+        guard Self.repetitions.contains(repeats), Self.repetitions.contains(steps) else {
+            throw ValidationError("--repeats and --steps must be in \(Self.repetitions), e.g. --repeats 5 --steps 5")
+        }
     }
 
     func run() throws {
@@ -47,9 +52,13 @@ struct BenchKernels: ParsableCommand {
         if !convOnly { try trainingTable() }
     }
 
-    private func parse(_ list: String) -> [Int]? {
-        let v = list.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        return v.isEmpty || v.contains { $0 < 1 } ? nil : v
+    /// Batch sizes of the reference model's layers (8×64×64 clips) that fit a machine.
+    static let batches = 1...256
+    static let repetitions = 1...10_000
+
+    private func parse(_ list: String, _ range: ClosedRange<Int> = 1...Int.max) -> [Int]? {
+        let v = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return v.isEmpty || v.count > 100 || v.contains { $0 == nil || !range.contains($0!) } ? nil : v.map { $0! }
     }
 
     /// The distinct convolutions of ResNet3D-tiny (input 8×64×64×3, widths 32/64/128).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NormBenchEngine
+import NormBenchWorkloads
 
 /// `normbench bench norms`: forward and forward+backward time of each normalization
 /// method on 5-D activations, as effective GB/s of the minimum traffic and as a
@@ -34,19 +35,28 @@ struct BenchNorms: ParsableCommand {
     var groups = 32
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be >= 1, e.g. --repeats 7") }
-        _ = try parsedShapes()
-        _ = try parsedThreads()
+        guard (1...10_000).contains(repeats) else { throw ValidationError("--repeats must be in 1...10000, e.g. --repeats 7") }
+        guard Limits.groups.contains(groups) else { throw ValidationError("--groups must be in \(Limits.groups), e.g. --groups 32") }
+        guard try !parsedShapes().isEmpty, try !parsedThreads().isEmpty, !methods.split(separator: ",").isEmpty else {
+            throw ValidationError("--shapes, --threads and --methods need at least one value, e.g. --shapes 8,64,8,56,56 --threads 2 --methods gn")
+        }
         for m in methods.split(separator: ",") {
             do { _ = try NormalizationSpec(parsing: String(m)) } catch { throw ValidationError("--methods: \(error)") }
         }
     }
 
+    static let maxElements = 1 << 26
+
     private func parsedShapes() throws -> [[Int]] {
         try shapes.split(separator: ";").map { s in
-            let v = s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 }
             guard v.count == 5, v.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--shapes: '\(s)' is not N,C,D,H,W with positive integers, e.g. 8,64,8,56,56")
+            }
+            // A few tensors of this size are live at once: keep one under 256 MiB.
+            let elements = v.reduce(1) { product, d in product.multipliedReportingOverflow(by: d).overflow ? Int.max : product * d }
+            guard elements <= Self.maxElements else {
+                throw ValidationError("--shapes: '\(s)' has \(elements == Int.max ? "too many" : String(elements)) elements; at most \(Self.maxElements) (256 MiB of floats), e.g. 8,64,8,56,56")
             }
             return v
         }
@@ -54,7 +64,7 @@ struct BenchNorms: ParsableCommand {
 
     private func parsedThreads() throws -> [Int] {
         try threads.split(separator: ",").map {
-            guard let t = Int($0), t >= 1 else { throw ValidationError("--threads: '\($0)' must be a positive integer, e.g. 1,2") }
+            guard let t = Int($0), Limits.threads.contains(t) else { throw ValidationError("--threads: '\($0)' must be an integer in \(Limits.threads), e.g. 1,2") }
             return t
         }
     }

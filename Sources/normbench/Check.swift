@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NormBenchHarness
+import NormBenchWorkloads
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +31,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         do {
+            try OutputPath.checkRoot(baseline, option: "--baseline", example: "Results/baseline/smoke.json")
             guard updateBaseline || runDirectories.count == 1 else {
                 throw HarnessError.mismatch("check compares one run folder (got \(runDirectories.count)); several are for --update-baseline")
             }

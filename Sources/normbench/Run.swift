@@ -58,19 +58,24 @@ struct Run: ParsableCommand {
                     WorkloadSpec.knownNorms.contains($0) ? $0 : nil
                 }
             }
-            o.batches = try batches.map { try list($0, "--batch", expected: "a batch size of at least 1, e.g. --batch 2,8") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
-            o.seeds = try seeds.map { try list($0, "--seeds", expected: "a seed ≥ 0, e.g. --seeds 0,1,2") { Int($0).flatMap { $0 >= 0 ? $0 : nil } } }
-            o.threads = try threads.map { try list($0, "--threads", expected: "a thread count of at least 1, e.g. --threads 2") { Int($0).flatMap { $0 >= 1 ? $0 : nil } } }
+            o.batches = try batches.map { try list($0, "--batch", expected: "a batch size in \(Limits.batch), e.g. --batch 2,8") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } } }
+            o.seeds = try seeds.map { try list($0, "--seeds", expected: "a seed in \(Limits.seed), e.g. --seeds 0,1,2") { Int($0).flatMap { Limits.seed.contains($0) ? $0 : nil } } }
+            o.threads = try threads.map { try list($0, "--threads", expected: "a thread count in \(Limits.threads) (4 × this machine's CPUs), e.g. --threads 2") { Int($0).flatMap { Limits.threads.contains($0) ? $0 : nil } } }
             o.groups = try groups.map {
-                try list($0, "--groups", expected: "a group count of at least 1 or C (one per channel), e.g. --groups 32,C") {
-                    $0 == "C" ? .perChannel : Int($0).flatMap { $0 >= 1 ? GroupSetting.count($0) : nil }
+                try list($0, "--groups", expected: "a group count in \(Limits.groups) or C (one per channel), e.g. --groups 32,C") {
+                    $0 == "C" ? .perChannel : Int($0).flatMap { Limits.groups.contains($0) ? GroupSetting.count($0) : nil }
                 }
             }
-            if let workers { guard workers >= 1 else { throw UsageError(message: "--workers must be at least 1, got \(workers)") }; o.workers = workers }
+            if let workers { try checkRange(workers, Limits.workers, "--workers", example: "--workers 2"); o.workers = workers }
             if mode == .dataParallel, let launch { o.workers = launch.size }
-            if let epochs { guard epochs >= 1 else { throw UsageError(message: "--epochs must be at least 1, got \(epochs)") }; o.epochs = epochs }
-            if let steps { guard steps >= 1 else { throw UsageError(message: "--steps must be at least 1, got \(steps)") }; o.steps = steps }
+            if let epochs { try checkRange(epochs, Limits.epochs, "--epochs", example: "--epochs 10"); o.epochs = epochs }
+            if let steps { try checkRange(steps, Limits.steps, "--steps", example: "--steps 200"); o.steps = steps }
+            if let out { try OutputPath.checkRoot(out, option: "--out") }
             spec = try o.apply(to: try WorkloadSpec.load(path: path), file: path)
+            try spec.checkFits(file: path)
+            if let out, resume, !FileManager.default.fileExists(atPath: "\(out)/run.json") {
+                throw UsageError(message: "--out \(out): --resume needs an earlier run there (no run.json); run without --resume to start one, or pass the folder of the run to continue")
+            }
             _ = try spec.cells()  // groups that do not divide a width fail here, before any work
             if mode == .dataParallel, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "brn" }) {
                 throw UsageError(message: "--distributed does not support brn: Batch Renorm's forward reads running statistics that the single-process simulation updates between workers, so replicas cannot give its numbers; run brn with --distribute-cells or without mpirun")
@@ -79,7 +84,7 @@ struct Run: ParsableCommand {
             options.finalStateFolder = finalState
             options.resume = resume
             options.skipBadClips = skipBadClips
-            options.memoryBudget = try memoryBudget.map(parseBytes)
+            options.memoryBudget = try memoryBudget.map { try parseBytes($0, option: "--memory-budget") }
         } catch {
             // Under mpirun every rank parses the same options: rank 0 speaks for all.
             if (launch?.rank ?? 0) == 0 {
@@ -122,7 +127,8 @@ struct Plan: ParsableCommand {
         let spec: WorkloadSpec, budget: Int
         do {
             spec = try WorkloadCatalog(directory: workloads).load(workload)
-            budget = try parseBytes(memoryBudget)
+            budget = try parseBytes(memoryBudget, option: "--memory-budget")
+            try spec.checkFits(file: workload)
         } catch {
             printError("normbench plan: \(error)")
             throw ExitCode(2)
@@ -173,21 +179,42 @@ struct Plan: ParsableCommand {
 }
 
 /// Splits "a,b,c" and converts each item; the message names the option, the bad item and what is expected.
+/// A value given twice is refused: each value makes its own cells, and two equal cells would share one record.
 func list<T>(_ text: String, _ option: String, expected: String, _ convert: (String) -> T?) throws -> [T] {
     let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     guard !items.isEmpty else { throw UsageError(message: "\(option) needs at least one value: \(expected)") }
+    guard items.count <= Limits.listLength else { throw UsageError(message: "\(option): \(items.count) values; at most \(Limits.listLength)") }
+    var seen = Set<String>()
     return try items.map { item in
-        guard let v = convert(item) else { throw UsageError(message: "\(option): \"\(item)\" is not valid; expected \(expected)") }
+        guard let v = convert(item) else { throw UsageError(message: "\(option): \"\(SafeName.escaped(item))\" is not valid; expected \(expected)") }
+        guard seen.insert("\(v)").inserted else {
+            throw UsageError(message: "\(option): \(v) is given more than once; list each value once, e.g. \(option) \(Array(Set(items)).sorted().prefix(3).joined(separator: ","))")
+        }
         return v
     }
 }
 
-/// "2GiB", "512MiB", "1.5GB", "1000000" → bytes.
-func parseBytes(_ text: String) throws -> Int {
+/// Refuses `value` outside `range`, naming the option and the range.
+func checkRange(_ value: Int, _ range: ClosedRange<Int>, _ option: String, example: String) throws {
+    if let problem = Limits.problem(value, range) { throw UsageError(message: "\(option) \(problem), e.g. \(example)") }
+}
+
+/// "2GiB", "512MiB", "1.5GB", "1000000" → bytes; at least 1 byte, at most 2⁶² (no overflow, no NaN or infinity).
+func parseBytes(_ text: String, option: String) throws -> Int {
     let units: [(String, Double)] = [("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        if let v = Double(text.dropLast(suffix.count)), v > 0 { return Int(v * scale) }
+    let limit = Double(1 << 62)
+    let invalid = UsageError(message: "\(option): \"\(SafeName.escaped(text))\" is not a memory size from 1B to 4EiB; e.g. 2GiB or 512MiB")
+    if let v = Int(text) {
+        guard v >= 1, Double(v) <= limit else { throw invalid }
+        return v
     }
-    if let v = Int(text), v > 0 { return v }
-    throw UsageError(message: "memory size \"\(text)\" is not valid; e.g. 2GiB or 512MiB")
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        let number = text.dropLast(suffix.count)
+        // Double("inf"), Double("nan") and hexadecimal floats parse; only plain decimals are sizes.
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let v = Double(number) else { throw invalid }
+        let bytes = (v * scale).rounded()
+        guard bytes.isFinite, bytes >= 1, bytes <= limit else { throw invalid }
+        return Int(bytes)
+    }
+    throw invalid
 }

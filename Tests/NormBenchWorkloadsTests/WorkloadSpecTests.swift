@@ -31,13 +31,13 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
 
     /// Each bad file gives one line naming the file, the key, the problem and an example.
     @Test(arguments: [
-        ("sweep:\n  batches: [2, 0]\n", "t.yaml:2: `sweep.batches` must be a batch size of at least 1; got \"0\", e.g. `batches: [2, 8]`"),
+        ("sweep:\n  batches: [2, 0]\n", "t.yaml:2: `sweep.batches` must be a batch size in 1...4096; got \"0\", e.g. `batches: [2, 8]`"),
         ("sweep:\n  norms: [bn, xn]\n", "`sweep.norms` must be one of"),
-        ("sweep:\n  groups: [0]\n", "`sweep.groups` must be a positive integer or C"),
+        ("sweep:\n  groups: [0]\n", "`sweep.groups` must be a group count in 1...4096 or C"),
         ("sweep:\n  norms: [gn]\n  groups: [3]\n", "`sweep.groups` contains 3, which does not divide the model width 32"),
         ("training:\n  lr: 0.1\n", "t.yaml:2: `training.lr` is not a known key"),
         ("colour: red\n", "t.yaml:1: `colour` is not a known key"),
-        ("training:\n  epochs: many\n", "`training.epochs` must be an integer, e.g. `epochs: 10`"),
+        ("training:\n  epochs: many\n", "`training.epochs` must be an integer in 1...100000, got \"many\", e.g. `epochs: 10`"),
         ("task: segmentation\n", "`task` is \"segmentation\"; must be one of classification, detection"),
         ("clip:\n  size: 60\n", "`clip.size` is 60; the model downsamples by 8"),
         ("clip:\n  frames: 20\n  stride: 2\n", "`clip.frames` (20) × stride (2) needs 39 frames but videos have 16"),
@@ -45,6 +45,13 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
         ("sweep: [1, 2\n", "not valid YAML (did not find expected ',' or ']')"),
         ("- a\n- b\n", "`(top level)` must be a mapping"),
         ("", "`(top level)` is empty"),
+        ("name: ../../elsewhere/x\n", "`name` is \"../../elsewhere/x\", which has characters outside A-Z a-z 0-9 . _ -"),
+        ("name: ..\n", "`name` is \"..\", which names a folder"),
+        ("data:\n  synthetic:\n    classes: 13\n", "`data.synthetic.classes` is 13; must be in 2...12"),
+        ("clip:\n  size: 100000\n", "`clip.size` is 100000; must be in 8...1024"),
+        ("training:\n  steps: 9223372036854775807\n", "`training.steps` is 9223372036854775807; must be in 1...10000000"),
+        ("sweep:\n  seeds: [0, 1, 0]\n", "`sweep.seeds` lists 0 more than once"),
+        ("clip:\n  mean: [.nan, 0, 0]\n", "`clip.mean` must be a finite number"),
     ])
     func badSpecsGiveOneClearLine(yaml: String, message: String) {
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import NormBenchWorkloads
 
 /// Renders result records into the published results: `README.md` (an index),
 /// one Markdown page per workload, `cells.csv`, and SVG charts.
@@ -16,32 +17,46 @@ public enum Publisher {
 
     /// Reads the records of `runs` (run folders, folders of runs, or record
     /// files), renders them and writes the files under `out`.
+    ///
+    /// With `merge`, the records already under `out` are rendered too (except
+    /// those of a results folder nested in it, such as `Results/distributed/`,
+    /// which is published on its own), so that publishing one run into a results
+    /// folder adds its workload to the index and keeps every other workload's
+    /// page and `cells.csv` rows.
     /// - Returns: the paths written, sorted.
     /// - Throws: `HarnessError.read` naming a bad record file, `.mismatch` for a
-    ///   cell found twice or no records at all, `.write` when a file cannot be written.
+    ///   cell found in two files (both named) or no records at all, `.write` when
+    ///   a file cannot be written, `OutputPath.Refused` for a path outside `out`.
     @discardableResult
-    public static func publish(runs: [String], out: String) throws -> [String] {
-        let records = try readRecords(runs)
+    public static func publish(runs: [String], out: String, merge: Bool = false) throws -> [String] {
+        try OutputPath.checkRoot(out, option: "--out")
+        let records = try readRecords(runs, results: merge && FileManager.default.fileExists(atPath: out) ? out : nil)
         let files = try render(records, docs: docsLink(from: out))
-        for file in files { try AtomicFile.write(file.contents, to: "\(out)/\(file.path)") }
-        return files.map { "\(out)/\($0.path)" }
+        let targets = try files.map { try OutputPath.resolve($0.path, under: out) }  // all checked before the first write
+        for (file, target) in zip(files, targets) { try AtomicFile.write(file.contents, to: target) }
+        return targets
     }
 
-    /// Reads every record of `runs`; a cell may appear only once.
-    public static func readRecords(_ runs: [String]) throws -> [ResultRecord] {
+    /// Reads every record of `runs`; a record file reached twice (a run inside a
+    /// results folder also given) counts once, and a cell may be in one file only.
+    /// - Throws: `HarnessError.mismatch` naming both files that hold a cell.
+    public static func readRecords(_ runs: [String], results: String? = nil) throws -> [ResultRecord] {
         var seen: [CellKey: String] = [:]
+        var files = Set<String>()
         var records: [ResultRecord] = []
-        for run in runs {
-            for record in try RecordStore.readAll(run) {
+        let sources = runs.map { ($0, false) } + (results.map { [($0, true)] } ?? [])
+        for (run, isResults) in sources {
+            for (path, record) in try RecordStore.readAllWithPaths(run, skippingNestedResults: isResults) {
+                guard files.insert(OutputPath.realPath(path)).inserted else { continue }
                 if let other = seen[record.cell] {
-                    throw HarnessError.mismatch("\(run): cell \(record.cell.workload)/\(record.cell.id) is also in \(other); publish each cell once (pass one of the runs, or delete the stale record)")
+                    throw HarnessError.mismatch("cell \(record.cell.workload)/\(record.cell.id) is in both \(other) and \(path); publish each cell once: pass one of the two runs, or move the stale record out of the folders being published")
                 }
-                seen[record.cell] = run
+                seen[record.cell] = path
                 records.append(record)
             }
         }
         guard !records.isEmpty else {
-            throw HarnessError.mismatch("\(runs.joined(separator: ", ")): no result records (cells/*.json) found; pass run folders written by `normbench run`")
+            throw HarnessError.mismatch("\(sources.map(\.0).joined(separator: ", ")): no result records (cells/*.json) found; pass run folders written by `normbench run`")
         }
         return records.sorted { $0.cell < $1.cell }
     }

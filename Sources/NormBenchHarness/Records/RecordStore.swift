@@ -1,4 +1,5 @@
 import Foundation
+import NormBenchWorkloads
 
 /// Result records on disk: one JSON file per cell under `<run>/cells/`.
 public enum RecordStore {
@@ -16,9 +17,10 @@ public enum RecordStore {
         "\(run)/cells/\(cell.id).json"
     }
 
-    /// Writes one record atomically (a crash leaves the old file or the new one).
+    /// Writes one record atomically (a crash leaves the old file or the new one),
+    /// at a path checked to stay inside `run/cells/`.
     public static func write(_ record: ResultRecord, in run: String) throws {
-        try AtomicFile.write(encode(record), to: path(of: record.cell, in: run))
+        try AtomicFile.write(encode(record), to: OutputPath.resolve("cells/\(record.cell.id).json", under: run))
     }
 
     /// Reads one record file.
@@ -33,6 +35,12 @@ public enum RecordStore {
         }
         guard record.schema == ResultRecord.currentSchema else {
             throw HarnessError.read(path: path, reason: "schema \(record.schema), this normbench reads \(ResultRecord.currentSchema)")
+        }
+        // The workload and the cell id name published files: a record is data, never a path.
+        for (field, value) in [("cell.workload", record.cell.workload), ("cell id (norm, groups)", record.cell.id)] {
+            if let problem = SafeName.problem(value) {
+                throw HarnessError.read(path: path, reason: "`\(field)` \(problem); it must be \(SafeName.rule)")
+            }
         }
         return record
     }
@@ -58,7 +66,11 @@ public enum RecordStore {
     }
 
     /// Every record file under `folder` with its record, sorted by cell.
-    static func readAllWithPaths(_ folder: String) throws -> [(path: String, record: ResultRecord)] {
+    ///
+    /// With `skippingNestedResults`, a subfolder that is a results folder of its own
+    /// (it holds a published `cells.csv` but no `cells/` records of its own, e.g.
+    /// `Results/distributed/`) is left out: it is published on its own.
+    static func readAllWithPaths(_ folder: String, skippingNestedResults: Bool = false) throws -> [(path: String, record: ResultRecord)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
             throw HarnessError.read(path: folder, reason: "no such file or folder")
@@ -67,11 +79,17 @@ public enum RecordStore {
         guard let walker = FileManager.default.enumerator(atPath: folder) else {
             throw HarnessError.read(path: folder, reason: "cannot list folder")
         }
-        var paths: [String] = []
+        var relative: [String] = []
+        var nested: [String] = []
         for case let rel as String in walker {
             let name = (rel as NSString).lastPathComponent
-            if rel.contains("cells/") && name.hasSuffix(".json") && !name.hasPrefix(".") { paths.append("\(folder)/\(rel)") }
+            if rel.contains("cells/") && name.hasSuffix(".json") && !name.hasPrefix(".") { relative.append(rel) }
+            if skippingNestedResults, name == "cells.csv", rel.contains("/") {
+                let dir = (rel as NSString).deletingLastPathComponent
+                if !FileManager.default.fileExists(atPath: "\(folder)/\(dir)/cells") { nested.append(dir + "/") }
+            }
         }
+        let paths = relative.filter { rel in !nested.contains { rel.hasPrefix($0) } }.map { "\(folder)/\($0)" }
         return try paths.sorted().map { ($0, try read(path: $0)) }.sorted { $0.record.cell < $1.record.cell }
     }
 

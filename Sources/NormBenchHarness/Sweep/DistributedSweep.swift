@@ -77,6 +77,7 @@ extension SweepRunner {
         if comm.rank == 0 {
             do {
                 setup.folder = try runFolder()
+                runLock = try RunLock.acquire(setup.folder)  // rank 0 is the run's one writer
                 let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
                 try checkOrWriteManifest(manifest, folder: setup.folder)
                 display.line("run folder: \(setup.folder) (\(cells.count) cells; \(comm.size) ranks on \(d.hosts) host\(d.hosts == 1 ? "" : "s"), \(d.mode.rawValue))")
@@ -172,7 +173,7 @@ extension SweepRunner {
     /// Writes `state` as little-endian float32 to `<folder>/<cell id>.f32`.
     func writeFinalState(_ state: [Float], of cell: CellKey, in folder: String) throws {
         let data = state.withUnsafeBufferPointer { Data(buffer: $0) }
-        try AtomicFile.write(data, to: "\(folder)/\(cell.id).f32")
+        try AtomicFile.write(data, to: OutputPath.resolve("\(cell.id).f32", under: folder))
     }
 }
 

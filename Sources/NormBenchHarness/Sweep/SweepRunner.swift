@@ -39,6 +39,8 @@ public final class SweepRunner {
     let environment = Environment.current()
     /// Set by `runDistributed`: how the ranks run this sweep, stamped on every record.
     var distribution: DistributedRun?
+    /// The run folder's lock, held while the runner writes it (one writer per run folder).
+    var runLock: RunLock?
 
     public init(spec: WorkloadSpec, options: RunOptions, display: ProgressDisplay = ProgressDisplay()) {
         self.spec = spec
@@ -52,6 +54,8 @@ public final class SweepRunner {
     public func run() throws -> (folder: String, records: [ResultRecord]) {
         let cells = try spec.cells()
         let folder = try runFolder()
+        runLock = try RunLock.acquire(folder)
+        defer { runLock = nil }
         let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
         try checkOrWriteManifest(manifest, folder: folder)
         display.line("run folder: \(folder) (\(cells.count) cells)")
@@ -178,7 +182,16 @@ public final class SweepRunner {
 
     /// The run folder: `--out`, or the latest run of this workload when resuming, or a new one.
     func runFolder() throws -> String {
-        if let out = options.out { return out }
+        if let out = options.out {
+            try OutputPath.checkRoot(out, option: "--out")
+            if options.resume && !FileManager.default.fileExists(atPath: "\(out)/run.json") {
+                throw HarnessError.mismatch("\(out): --resume found no earlier run here (no run.json); run without --resume to start one")
+            }
+            return out
+        }
+        if let problem = SafeName.problem(spec.name) {
+            throw HarnessError.mismatch("workload name \(problem); it names the results folder, so it must be \(SafeName.rule)")
+        }
         let root = "\(options.resultsRoot)/\(spec.name)"
         if options.resume {
             let runs = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
@@ -205,7 +218,7 @@ public final class SweepRunner {
             }
             return
         }
-        try AtomicFile.write(RecordStore.encode(manifest), to: path)
+        try AtomicFile.write(RecordStore.encode(manifest), to: OutputPath.resolve("run.json", under: folder))
     }
 }
 

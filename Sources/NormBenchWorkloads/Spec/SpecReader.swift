@@ -62,18 +62,21 @@ struct SpecReader {
         value = s
     }
 
-    mutating func int(_ k: String, _ value: inout Int, min: Int = 1, example: String) throws {
+    /// An integer in `range` (docs/workloads.md lists every key's range, `Limits` holds them).
+    mutating func int(_ k: String, _ value: inout Int, _ range: ClosedRange<Int>, example: String) throws {
         guard let n = node(k) else { return }
-        guard case .scalar(let s) = n, let v = Int(s.string) else { throw fail(k, n, "must be an integer", example) }
-        guard v >= min else { throw fail(k, n, "is \(v); must be at least \(min)", example) }
+        guard case .scalar(let s) = n, let v = Int(s.string) else {
+            throw fail(k, n, "must be an integer in \(range.lowerBound)...\(range.upperBound)\(Self.hint(n))", example)
+        }
+        if let problem = Limits.problem(v, range) { throw fail(k, n, problem, example) }
         value = v
     }
 
-    mutating func optionalInt(_ k: String, _ value: inout Int?, min: Int = 1, example: String) throws {
+    mutating func optionalInt(_ k: String, _ value: inout Int?, _ range: ClosedRange<Int>, example: String) throws {
         guard node(k) != nil else { return }
         used.remove(k)
         var v = 0
-        try int(k, &v, min: min, example: example)
+        try int(k, &v, range, example: example)
         value = v
     }
 
@@ -103,6 +106,7 @@ struct SpecReader {
         default: throw fail(k, n, "must be a list", example)
         }
         guard !items.isEmpty else { throw fail(k, n, "must not be empty", example) }
+        guard items.count <= Limits.listLength else { throw fail(k, n, "has \(items.count) entries; at most \(Limits.listLength)", example) }
         var out: [T] = []
         for item in items {
             guard case .scalar(let s) = item, let v = convert(s.string) else {
@@ -125,8 +129,14 @@ struct SpecReader {
         }
     }
 
+    /// ", got \"1e9\"" for a scalar that is not an integer (too large, a float, text).
+    private static func hint(_ n: Node) -> String {
+        if case .scalar(let s) = n { return ", got \"\(SafeName.escaped(s.string))\"" }
+        return ""
+    }
+
     private static func show(_ n: Node) -> String {
-        if case .scalar(let s) = n { return "\"\(s.string)\"" }
+        if case .scalar(let s) = n { return "\"\(SafeName.escaped(s.string))\"" }
         return "a nested value"
     }
 }

@@ -16,6 +16,7 @@ public struct WorkloadCatalog: Sendable {
     /// The file for `nameOrPath`: an existing path as given, else `<directory>/<name>.yaml`.
     /// - Throws: `WorkloadError.unreadable` listing the known names when neither exists.
     public func path(for nameOrPath: String) throws -> String {
+        guard !nameOrPath.isEmpty else { throw WorkloadError.unreadable(file: "\"\"", reason: "the workload name is empty") }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: nameOrPath, isDirectory: &isDirectory), !isDirectory.boolValue {
             return nameOrPath

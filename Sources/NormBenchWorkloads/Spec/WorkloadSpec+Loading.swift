@@ -56,6 +56,35 @@ extension WorkloadSpec {
         func fail(_ key: String, _ problem: String, _ example: String) -> WorkloadError {
             .invalid(file: file, line: nil, key: key, problem: problem, example: example)
         }
+        if let problem = SafeName.problem(name) {
+            throw fail("name", "\(problem); it names the results folder and pages, so it must be \(SafeName.rule)", "name: \(Self.suggestedName(name))")
+        }
+        if !Limits.stages.contains(model.widths.count) {
+            throw fail("model.widths", "has \(model.widths.count) stages; must be in \(Limits.stages)", "widths: [32, 64, 128]")
+        }
+        let lengths = [("sweep.norms", sweep.norms.count), ("sweep.batches", sweep.batches.count), ("sweep.groups", sweep.groups.count),
+                       ("sweep.seeds", sweep.seeds.count), ("sweep.threads", sweep.threads.count)]
+        for (key, count) in lengths where count > Limits.listLength {
+            throw fail(key, "has \(count) entries; at most \(Limits.listLength)", "\(key.dropFirst(6)): [...]")
+        }
+        let cells = lengths.map(\.1).reduce(1, *)
+        if cells > Limits.cells {
+            throw fail("sweep", "has \(cells) combinations (norms × batches × groups × seeds × threads); at most \(Limits.cells) cells per run", "seeds: [0, 1, 2]")
+        }
+        for (key, values) in [("sweep.norms", sweep.norms), ("sweep.batches", sweep.batches.map(String.init)),
+                              ("sweep.groups", sweep.groups.map(\.description)), ("sweep.seeds", sweep.seeds.map(String.init)),
+                              ("sweep.threads", sweep.threads.map(String.init))] {
+            var seen = Set<String>()
+            let unique = values.filter { seen.insert($0).inserted }
+            if unique.count < values.count {
+                let twice = values.first { v in values.filter { $0 == v }.count > 1 }!
+                throw fail(key, "lists \(twice) more than once (a cell would run twice and keep one record)", "\(key.dropFirst(6)): [\(unique.joined(separator: ", "))]")
+            }
+        }
+        let shapes = SyntheticRenderer.shapes.count
+        if data.source == .synthetic && task == .detection && data.synthetic.classes > shapes {
+            throw fail("data.synthetic.classes", "is \(data.synthetic.classes); a detection class is a shape and the renderer draws \(shapes), so at most \(shapes)", "classes: 3")
+        }
         if data.source == .folder && data.folder == nil {
             throw fail("data.folder", "is required when `data.source` is folder", "folder: {root: clips/, manifest: clips.csv, classes: 10}")
         }
@@ -80,6 +109,15 @@ extension WorkloadSpec {
                 }
             }
         }
+    }
+
+    /// `name` with every unsafe character replaced by `-`, for the example in a message.
+    static func suggestedName(_ name: String) -> String {
+        let cleaned = String(name.unicodeScalars.prefix(SafeName.maxLength).map { s in
+            ("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s) || s == "_" || s == "-" ? Character(s) : "-"
+        })
+        let trimmed = cleaned.split(separator: "-").joined(separator: "-").trimmingCharacters(in: CharacterSet(charactersIn: ".-"))
+        return SafeName.problem(trimmed) == nil ? trimmed : "my-workload"
     }
 
     private static func largestCommonDivisor(_ widths: [Int], atMost cap: Int) -> Int {
@@ -113,7 +151,7 @@ extension DataSpec {
             try s.string("root", &f.root, example: "root: my-clips/")
             try s.string("manifest", &f.manifest, example: "manifest: clips.csv")
             try s.optionalString("boxes", &f.boxes, example: "boxes: boxes.json")
-            try s.int("classes", &f.classes, min: 1, example: "classes: 10")
+            try s.int("classes", &f.classes, Limits.folderClasses, example: "classes: 10")
             try s.finish()
             for (key, value, example) in [("root", f.root, "root: my-clips/"), ("manifest", f.manifest, "manifest: clips.csv")] where value.isEmpty {
                 throw WorkloadError.invalid(file: r.file, line: nil, key: "data.folder.\(key)", problem: "is required", example: example)
@@ -127,30 +165,30 @@ extension DataSpec {
 
 extension SyntheticSpec {
     mutating func read(_ r: inout SpecReader) throws {
-        try r.int("trainClips", &trainClips, example: "trainClips: 256")
-        try r.int("evalClips", &evalClips, example: "evalClips: 128")
-        try r.int("classes", &classes, min: 2, example: "classes: 4")
-        try r.int("frames", &frames, example: "frames: 16")
-        try r.int("width", &width, min: 16, example: "width: 96")
-        try r.int("height", &height, min: 16, example: "height: 96")
-        try r.int("fps", &fps, example: "fps: 25")
+        try r.int("trainClips", &trainClips, Limits.clips, example: "trainClips: 256")
+        try r.int("evalClips", &evalClips, Limits.clips, example: "evalClips: 128")
+        try r.int("classes", &classes, Limits.syntheticClasses, example: "classes: 4")
+        try r.int("frames", &frames, Limits.videoFrames, example: "frames: 16")
+        try r.int("width", &width, Limits.videoSide, example: "width: 96")
+        try r.int("height", &height, Limits.videoSide, example: "height: 96")
+        try r.int("fps", &fps, Limits.fps, example: "fps: 25")
         try r.string("codec", &codec, oneOf: ["h264", "ffv1"], example: "codec: h264")
-        try r.int("distractors", &distractors, min: 0, example: "distractors: 1")
+        try r.int("distractors", &distractors, Limits.distractors, example: "distractors: 1")
         try r.double("noise", &noise, range: 0...128, example: "noise: 8")
-        try r.int("objects", &objects, example: "objects: 2")
-        try r.int("seed", &seed, min: 0, example: "seed: 1")
+        try r.int("objects", &objects, Limits.objects, example: "objects: 2")
+        try r.int("seed", &seed, Limits.seed, example: "seed: 1")
         try r.finish()
     }
 }
 
 extension ClipSpec {
     mutating func read(_ r: inout SpecReader) throws {
-        try r.int("frames", &frames, example: "frames: 8")
-        try r.int("stride", &stride, example: "stride: 2")
-        try r.int("size", &size, min: 8, example: "size: 64")
+        try r.int("frames", &frames, Limits.clipFrames, example: "frames: 8")
+        try r.int("stride", &stride, Limits.clipStride, example: "stride: 2")
+        try r.int("size", &size, Limits.clipSize, example: "size: 64")
         try r.string("sampling", &sampling, oneOf: ["uniform", "dense", "random"], example: "sampling: random")
-        try r.list("mean", &mean, count: 3, example: "mean: [0.45, 0.45, 0.45]", problem: "a number") { Double($0) }
-        try r.list("std", &std, count: 3, example: "std: [0.225, 0.225, 0.225]", problem: "a positive number") { Double($0).flatMap { $0 > 0 ? $0 : nil } }
+        try r.list("mean", &mean, count: 3, example: "mean: [0.45, 0.45, 0.45]", problem: "a finite number in -100...100") { Double($0).flatMap { abs($0) <= 100 ? $0 : nil } }
+        try r.list("std", &std, count: 3, example: "std: [0.225, 0.225, 0.225]", problem: "a number in 0.001...100") { Double($0).flatMap { $0 >= 0.001 && $0 <= 100 ? $0 : nil } }
         try r.bool("flip", &flip, example: "flip: false")
         try r.finish()
     }
@@ -159,8 +197,8 @@ extension ClipSpec {
 extension ModelSpec {
     mutating func read(_ r: inout SpecReader) throws {
         try r.string("architecture", &architecture, oneOf: ["resnet3d-tiny", "resnet3d-tiny-dense"], example: "architecture: resnet3d-tiny")
-        try r.list("widths", &widths, example: "widths: [32, 64, 128]", problem: "a positive integer") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
-        try r.list("blocks", &blocks, example: "blocks: [1, 1, 1]", problem: "a positive integer") { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        try r.list("widths", &widths, example: "widths: [32, 64, 128]", problem: "an integer in \(Limits.width)") { Int($0).flatMap { Limits.width.contains($0) ? $0 : nil } }
+        try r.list("blocks", &blocks, example: "blocks: [1, 1, 1]", problem: "an integer in \(Limits.blocks)") { Int($0).flatMap { Limits.blocks.contains($0) ? $0 : nil } }
         try r.bool("zeroInitLastGamma", &zeroInitLastGamma, example: "zeroInitLastGamma: true")
         try r.finish()
     }
@@ -168,18 +206,18 @@ extension ModelSpec {
 
 extension TrainingSpec {
     mutating func read(_ r: inout SpecReader) throws {
-        try r.int("epochs", &epochs, example: "epochs: 10")
-        try r.optionalInt("steps", &steps, example: "steps: 200")
+        try r.int("epochs", &epochs, Limits.epochs, example: "epochs: 10")
+        try r.optionalInt("steps", &steps, Limits.steps, example: "steps: 200")
         try r.double("baseLR", &baseLR, range: 1e-6...10, example: "baseLR: 0.1")
-        try r.int("referenceBatch", &referenceBatch, example: "referenceBatch: 16")
+        try r.int("referenceBatch", &referenceBatch, Limits.referenceBatch, example: "referenceBatch: 16")
         try r.string("schedule", &schedule, oneOf: ["cosine", "step", "constant"], example: "schedule: cosine")
         try r.list("milestones", &milestones, example: "milestones: [0.5, 0.75]", problem: "a fraction in (0, 1)") { Double($0).flatMap { $0 > 0 && $0 < 1 ? $0 : nil } }
-        try r.int("warmupSteps", &warmupSteps, min: 0, example: "warmupSteps: 20")
+        try r.int("warmupSteps", &warmupSteps, Limits.warmupSteps, example: "warmupSteps: 20")
         try r.double("momentum", &momentum, range: 0...0.999, example: "momentum: 0.9")
         try r.double("weightDecay", &weightDecay, range: 0...1, example: "weightDecay: 1e-4")
         try r.bool("weightDecayNorm", &weightDecayNorm, example: "weightDecayNorm: false")
-        try r.int("workers", &workers, example: "workers: 1")
-        try r.int("preciseBNBatches", &preciseBNBatches, min: 0, example: "preciseBNBatches: 0")
+        try r.int("workers", &workers, Limits.workers, example: "workers: 1")
+        try r.int("preciseBNBatches", &preciseBNBatches, Limits.preciseBNBatches, example: "preciseBNBatches: 0")
         try r.finish()
     }
 }
@@ -188,13 +226,13 @@ extension SweepSpec {
     mutating func read(_ r: inout SpecReader) throws {
         let names = WorkloadSpec.knownNorms
         try r.list("norms", &norms, example: "norms: [bn, gn]", problem: "one of \(names.joined(separator: ", "))") { names.contains($0.lowercased()) ? $0.lowercased() : nil }
-        try r.list("batches", &batches, example: "batches: [2, 8]", problem: "a batch size of at least 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
-        try r.list("groups", &groups, example: "groups: [32]", problem: "a positive integer or C (one group per channel)") { s in
+        try r.list("batches", &batches, example: "batches: [2, 8]", problem: "a batch size in \(Limits.batch)") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } }
+        try r.list("groups", &groups, example: "groups: [32]", problem: "a group count in \(Limits.groups) or C (one group per channel)") { s in
             if s == "C" { return .perChannel }
-            return Int(s).flatMap { $0 >= 1 ? .count($0) : nil }
+            return Int(s).flatMap { Limits.groups.contains($0) ? .count($0) : nil }
         }
-        try r.list("seeds", &seeds, example: "seeds: [0, 1, 2]", problem: "a non-negative integer") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
-        try r.list("threads", &threads, example: "threads: [2]", problem: "a thread count of at least 1") { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
+        try r.list("seeds", &seeds, example: "seeds: [0, 1, 2]", problem: "a seed in \(Limits.seed)") { Int($0).flatMap { Limits.seed.contains($0) ? $0 : nil } }
+        try r.list("threads", &threads, example: "threads: [2]", problem: "a thread count in \(Limits.threads) (4 × this machine's CPUs)") { Int($0).flatMap { Limits.threads.contains($0) ? $0 : nil } }
         try r.finish()
     }
 }

@@ -10,6 +10,8 @@ enum BuiltBinary {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Ended by a signal (a trap, an abort, a crash), not by exiting.
+        var signaled = false
         var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
     }
 
@@ -33,13 +35,17 @@ enum BuiltBinary {
 
     /// Runs `normbench <args>`; kills it after `timeout` seconds (a hang is a failure, not a stuck suite).
     /// `environment` is added to this process's own.
-    static func run(_ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> Output {
-        try runProcess(try locate(), args, environment: environment, timeout: timeout)
+    /// `directory`: the working directory (default: this process's).
+    static func run(_ args: [String], environment: [String: String] = [:], timeout: Double = 120, directory: String? = nil) throws -> Output {
+        try runProcess(try locate(), args, environment: environment, timeout: timeout, directory: directory)
     }
 
     /// Runs any executable (e.g. `/usr/bin/env mpirun ... normbench ...`) the same way.
-    static func runProcess(_ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> Output {
+    static func runProcess(
+        _ executable: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 120, directory: String? = nil
+    ) throws -> Output {
         let p = Process()
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
@@ -64,7 +70,7 @@ enum BuiltBinary {
         p.waitUntilExit()
         group.wait()
         return Output(status: p.terminationStatus, stdout: String(decoding: collected.out, as: UTF8.self),
-                      stderr: String(decoding: collected.err, as: UTF8.self))
+                      stderr: String(decoding: collected.err, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal)
     }
 
     private final class Collected: @unchecked Sendable {
