@@ -34,8 +34,12 @@ struct BenchKernels: ParsableCommand {
                 throw ValidationError("\(option): \"\(SafeName.escaped(text))\" must be a comma-separated list of integers in \(range), e.g. \(option) 2,8")
             }
         }
-        for name in norms.split(separator: ",") {
-            do { _ = try NormalizationSpec(parsing: String(name)) } catch { throw ValidationError("--norms: \(error)") }
+        let names = norms.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.contains(where: \.isEmpty) else {
+            throw ValidationError("--norms: \"\(SafeName.escaped(norms))\" has an empty item; give methods separated by commas, e.g. --norms none,bn,gn")
+        }
+        for name in names {
+            do { _ = try NormalizationSpec(parsing: name) } catch { throw ValidationError("--norms: \(error)") }
         }
         guard Self.repetitions.contains(repeats), Self.repetitions.contains(steps) else {
             throw ValidationError("--repeats and --steps must be in \(Self.repetitions), e.g. --repeats 5 --steps 5")

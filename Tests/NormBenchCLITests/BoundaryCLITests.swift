@@ -110,6 +110,8 @@ import NormBenchTestSupport
         out.append(["run", "w.yaml", "--workloads", ".", "--out", "out", "--norms", "bn,bn"])
         out.append(["run", "w.yaml", "--workloads", ".", "--out", ""])
         out.append(["publish", "--out", ""])
+        out.append(["bench", "kernels", "--norms", ""])
+        out.append(["bench", "kernels", "--norms", "bn,,gn"])
         return out
     }()
 
