@@ -10,7 +10,8 @@ import NormBenchVideo
 ///    with 1, 2 and auto decoder threads;
 /// 2. several clips at once: W workers × T decoder threads (what the loader default is based on);
 /// 3. a 16-frame uniform sample: 250-frame GOP (one keyframe) and 50-frame GOP, with the
-///    automatic seek/one-pass choice, forced seeking, and forced one pass.
+///    automatic seek/one-pass choice, forced seeking, and forced one pass;
+/// 4. with `--python`, PyAV, decord and torchcodec on cases 1 and 3 (`PythonLoaders`).
 struct BenchDecode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
@@ -20,10 +21,16 @@ struct BenchDecode: ParsableCommand {
     var runs: Int = 5
     @Option(help: "Directory for the generated benchmark clips (kept between runs).")
     var dir: String = ".normbench/bench-clips"
+    @Option(help: "A Python interpreter in which to time PyAV, decord and torchcodec on the same clip (optional; e.g. venv/bin/python).")
+    var python: String?
 
     func run() throws {
         guard runs >= 1 else {
             DecodeSupport.printError("normbench bench decode: error: --runs must be at least 1, got \(runs)")
+            throw ExitCode(2)
+        }
+        if let python, !FileManager.default.isExecutableFile(atPath: python) {
+            DecodeSupport.printError("normbench bench decode: --python: \"\(python)\" is not an executable file; pass a Python interpreter, e.g. --python venv/bin/python")
             throw ExitCode(2)
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -89,6 +96,24 @@ struct BenchDecode: ParsableCommand {
         }
         let autoWorst = zip(cases, sampleTimes).filter { $0.0.options.seekThreshold == DecodeOptions().seekThreshold }.map(\.1.wall).max()!
         print(String(format: "  slowest automatic choice: %.1f ms (target <= 200 ms: %@)", autoWorst * 1000, autoWorst <= 0.2 ? "met" : "NOT met"))
+
+        // 4. The Python loaders, against normbench's auto-thread full decode and its automatic 16-frame sample.
+        if let python {
+            print("")
+            print("Python loaders in \(python), same clip (GOP 250), in-process medians of \(runs) runs")
+            let ours = (full: times[3].wall, sample: sampleTimes[0].wall)
+            print("  " + DecodeSupport.pad("normbench (auto threads)", 24) + String(format: "full + scale %7.1f ms   16-frame sample %7.1f ms", ours.full * 1000, ours.sample * 1000))
+            for loader in PythonLoaders.names {
+                switch PythonLoaders.time(loader, python: python, clip: gop250, runs: runs) {
+                case let .timed(version, full, sample):
+                    print("  " + DecodeSupport.pad("\(loader) \(version)", 24)
+                          + String(format: "full + scale %7.1f ms (%.2fx normbench's time)   16-frame sample %7.1f ms (%.2fx normbench's time)",
+                                   full * 1000, full / ours.full, sample * 1000, sample / ours.sample))
+                case let .unavailable(why):
+                    print("  " + DecodeSupport.pad(loader, 24) + why)
+                }
+            }
+        }
     }
 
     private func layoutName(_ workers: Int, _ threads: Int) -> String {

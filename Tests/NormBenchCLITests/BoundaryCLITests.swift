@@ -112,6 +112,8 @@ import NormBenchTestSupport
         out.append(["publish", "--out", ""])
         out.append(["bench", "kernels", "--norms", ""])
         out.append(["bench", "kernels", "--norms", "bn,,gn"])
+        out.append(["bench", "decode", "--python", "/nonexistent/bin/python"])
+        out.append(["bench", "decode", "--python", ""])
         return out
     }()
 
