@@ -73,12 +73,7 @@ import NormBenchTestSupport
     /// second, with the same deterministic numbers as an uninterrupted run.
     @Test func resumeAfterKillKeepsFinishedCells() throws {
         let run = "\(folder)/interrupted"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try BuiltBinary.locate())
-        p.arguments = ["run", workload, "--out", run]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try BuiltBinary.launch(["run", workload, "--out", run])
         let first = "\(run)/cells/bn_b2_w1_g-_s0_t1.json"
         let deadline = Date().addingTimeInterval(600)
         while !FileManager.default.fileExists(atPath: first) && p.isRunning && Date() < deadline { usleep(5000) }

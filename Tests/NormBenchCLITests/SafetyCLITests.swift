@@ -16,12 +16,7 @@ import NormBenchTestSupport
         let workload = "\(folder)/tinyrun.yaml"
         try RunCLITests.tinyWorkload(cache: "\(folder)/cache").write(toFile: workload, atomically: true, encoding: .utf8)
         let out = "\(folder)/run"
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: try BuiltBinary.locate())
-        first.arguments = ["run", workload, "--out", out]
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try BuiltBinary.launch(["run", workload, "--out", out])
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() } }
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: "\(out)/run.json") && first.isRunning && Date() < deadline { usleep(2000) }

@@ -19,6 +19,18 @@ enum BuiltBinary {
         var description: String
     }
 
+    /// Starts the binary in the background with its output discarded (for tests that
+    /// kill it or race a second process against it); the caller waits or kills.
+    static func launch(_ arguments: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try locate())
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     static func locate() throws -> String {
         if let env = ProcessInfo.processInfo.environment["NORMBENCH_BIN"], FileManager.default.isExecutableFile(atPath: env) {
             return env
