@@ -84,7 +84,10 @@ struct BenchKernels: ParsableCommand {
     }
 
     private func convolutionTable(threads t: Int, batch n: Int) {
-        Parallel.threads = t
+        Parallel.withThreads(t) { convolutionRows(threads: t, batch: n) }
+    }
+
+    private func convolutionRows(threads t: Int, batch n: Int) {
         // The ceiling, with the vector width oneDNN uses: the best of rounds just before
         // and just after the table (a busy machine lowers both it and the passes).
         let peakBefore = FMAPeak.gflops(threads: t)
@@ -113,7 +116,7 @@ struct BenchKernels: ParsableCommand {
                     body()
                     times.append(Double(StepProfiler.now() - start) * 1e-9)
                 }
-                let median = times.sorted()[times.count / 2]
+                let median = Quantiles.percentile(times, 0.5)
                 ms += median * 1e3
                 // stage 1's conv runs twice per step; the stem's input gradient is never computed.
                 let weight = name.contains("×2") ? 2.0 : name.hasPrefix("stem") && pass == .backwardData ? 0.0 : 1.0
@@ -152,23 +155,24 @@ struct BenchKernels: ParsableCommand {
     }
 
     private func trainingRow(norm: String, threads t: Int, batch n: Int) throws {
-        do {
-                Parallel.threads = t
+        try Parallel.withThreads(t) {
                 TensorAllocator.shared.releaseCache()  // earlier rows' cached blocks would inflate VmHWM
                 let config = ResNet3DConfig()
                 let spec = try NormalizationSpec(parsing: norm)
                 let model = try ResNet3D.classifier(config, normalization: spec)
-                let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters))
+                let trainer = TrainingStep(optimizer: SGD(parameters: model.parameters))
                 let input = Tensor(shape: config.inputShape(batch: n), category: .data)
                 var gen = SeededGenerator(seed: 1)
                 for i in 0..<input.count { input.data[i] = gen.nextNormal() }
                 let batch = MicroBatch(input: input, labels: (0..<n).map { $0 % config.classes })
-                for _ in 0..<2 { trainer.step([batch], learningRate: 0.01) }
+                // The step `normbench run` takes, on one worker's micro-batch.
+                func step() { _ = trainer.run(learningRate: 0.01) { TrainingStep.classify(model, batch, lossScale: 1).loss } }
+                for _ in 0..<2 { step() }
                 MemoryLedger.shared.reset()
                 ProcessMemory.resetHighWaterMark()
                 StepProfiler.shared.reset()
                 let start = StepProfiler.now(), cpuStart = processCPUSeconds()
-                for _ in 0..<steps { trainer.step([batch], learningRate: 0.01) }
+                for _ in 0..<steps { step() }
                 let seconds = Double(StepProfiler.now() - start) * 1e-9
                 let cpu = processCPUSeconds() - cpuStart
                 let split = StepProfiler.shared.seconds()

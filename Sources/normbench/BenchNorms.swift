@@ -78,8 +78,6 @@ struct BenchNorms: ParsableCommand {
         print("")
         print("| shape (N,C,D,H,W) | MiB | method | thr | fwd ms | fwd GB/s | fwd % bw | fwd+bwd ms | f+b GB/s | f+b % bw |")
         print("|---|---|---|---|---|---|---|---|---|---|")
-        let savedThreads = Parallel.threads
-        defer { Parallel.threads = savedThreads }
         let f = { (v: Double, digits: Int) in String(format: "%.\(digits)f", v) }
         for s in shapeList {
             let (n, c, d, h, w) = (s[0], s[1], s[2], s[3], s[4])
@@ -102,8 +100,7 @@ struct BenchNorms: ParsableCommand {
                 // (reads, writes) per element at minimum.
                 layers.append((name, layer, spec.method == .frozenBatchNorm ? ((1, 1), (1, 1)) : ((2, 1), (4, 1))))
             }
-            for t in threadList {
-                Parallel.threads = t
+            for t in threadList { Parallel.withThreads(t) {
                 let copy = probe.copy(threads: t, repeats: repeats)
                 let reduction = probe.reduction(threads: t, repeats: repeats)
                 print("| \(label) | *bandwidth* | \(t) | copy \(f(copy, 1)) GB/s (read + write) | reduction \(f(reduction, 1)) GB/s (read) | | | | |")
@@ -127,7 +124,7 @@ struct BenchNorms: ParsableCommand {
                           + "\(f(both * 1e3, 2)) | \(f(bothGBs, 1)) | \(f(100 * bound(total) / both, 0))% |")
                     fflush(nil)
                 }
-            }
+            } }
         }
     }
 }

@@ -134,18 +134,20 @@ struct Plan: ParsableCommand {
             throw ExitCode(2)
         }
         do {
-            // oneDNN's scratch memory depends on the thread count: plan for the sweep's.
-            Parallel.threads = spec.sweep.threads.max() ?? 1
+            // oneDNN's scratch memory depends on the thread count: plan for the sweep's largest.
+            let threads = spec.sweep.threads.max() ?? 1
+            let sweepCells = try spec.cells()
             let batches = spec.sweep.batches
             let bank = try MemoryPlanner.dataBankBytes(spec: spec)
             let header = ["norm"] + batches.map { "batch \($0): ledger / process (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
             var rows: [[String]] = []
             for name in spec.sweep.norms {
-                var norm = try NormalizationSpec(parsing: name)
-                if case .count(let g)? = spec.sweep.groups.first { norm.groups = g }
-                let w = spec.training.workers
+                // The method's first cell (first grouping and seed) at that thread count, at each batch.
+                guard let cell = sweepCells.first(where: { $0.settings.normName == name && $0.settings.threads == threads })?.settings else { continue }
                 func process(_ b: Int) throws -> (ledger: Int, process: Int) {
-                    let ledger = try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: b, workers: w)
+                    var c = cell
+                    c.batch = b
+                    let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: c)
                     return (ledger, MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: bank) ?? ledger)
                 }
                 let cells = try batches.map { b in

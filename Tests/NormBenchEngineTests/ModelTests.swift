@@ -53,10 +53,10 @@ import NormBenchTestSupport
         func run() throws -> [[Float]] {
             let config = ResNet3DConfig(frames: 4, height: 12, width: 12, widths: [4, 8, 8], depths: [1, 1, 1], classes: 4, seed: 3)
             let model = try ResNet3D.classifier(config, normalization: NoNormalization())
-            let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters, weightDecay: 1e-4))
+            let optimizer = SGD(parameters: model.parameters, weightDecay: 1e-4)
             let data = SeparableTask(config: config, seed: 11)
             for step in 0..<3 {
-                trainer.step([data.batch(4, index: 2 * step), data.batch(4, index: 2 * step + 1)], learningRate: 0.05)
+                trainStep(model, optimizer, [data.batch(4, index: 2 * step), data.batch(4, index: 2 * step + 1)], learningRate: 0.05)
             }
             return model.parameters.map(\.value.array)
         }
@@ -67,14 +67,17 @@ import NormBenchTestSupport
     @Test func learnsSeparableTask() throws {
         let config = ResNet3DConfig(frames: 4, height: 16, width: 16, widths: [8, 16, 16], depths: [1, 1, 1], classes: 4, seed: 1)
         let model = try ResNet3D.classifier(config, normalization: NoNormalization())
-        let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters, weightDecay: 1e-4))
+        let optimizer = SGD(parameters: model.parameters, weightDecay: 1e-4)
         let data = SeparableTask(config: config, seed: 5)
         let schedule = LearningRateSchedule(base: 0.05, decay: .cosine(totalSteps: 150, final: 0.005), warmupSteps: 10)
         for step in 0..<150 {
-            trainer.step([data.batch(8, index: step)], learningRate: schedule.rate(at: step))
+            trainStep(model, optimizer, [data.batch(8, index: step)], learningRate: schedule.rate(at: step))
         }
         var correct = 0
-        for i in 0..<4 { correct += trainer.accuracy(data.batch(32, index: 10_000 + i)).correct }
+        for i in 0..<4 {
+            let batch = data.batch(32, index: 10_000 + i)
+            correct += Losses.softmaxCrossEntropy(logits: model.forward(batch.input, mode: .evaluation), labels: batch.labels, gradLogits: nil).correct
+        }
         #expect(correct >= 115, "accuracy \(correct)/128 after 150 steps")
     }
 
@@ -90,7 +93,7 @@ import NormBenchTestSupport
                                            padding: [1, 1, 1], bias: true, generator: &g)
             let model = Sequential([conv1, ReLULayer(), conv2, ReLULayer(), GlobalAveragePoolLayer(),
                                     LinearLayer(name: "fc", inFeatures: 4, outFeatures: 2, generator: &g)])
-            let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters))
+            let optimizer = SGD(parameters: model.parameters)
             let input = Tensor(shape: [2, 2, 4, 4, 3], category: .data, zeroed: true)
             let paramBytes = 4 * ((4 * 27 * 3 + 4) + (4 * 27 * 4 + 4) + (2 * 4 + 2))
             #expect(ledger.live(.parameters) == paramBytes)
@@ -105,7 +108,7 @@ import NormBenchTestSupport
             }
             #expect(ledger.live(.activations) == 0)
             ledger.reset()
-            trainer.step([MicroBatch(input: input, labels: [0, 1])], learningRate: 0.1)
+            trainStep(model, optimizer, [MicroBatch(input: input, labels: [0, 1])], learningRate: 0.1)
             let s = ledger.snapshot()
             // Every activation is [2, 2, 4, 4, 4] floats = 1024 bytes, except GAP's [2, 4] (32) and the logits (16).
             // Forward peak: ReLU 2 runs while r1 (saved by ReLU 1 and conv 2), y2 (its input) and r2 are live.
@@ -115,6 +118,15 @@ import NormBenchTestSupport
             #expect(s.live[.workspace] == 0)
             #expect(s.live[.optimizerState] == paramBytes)
         }
+    }
+}
+
+/// One training step of a classifier over `batches` (W = their count) through
+/// the engine's one micro-batch loop (`TrainingStep`), as `normbench run` takes it.
+@discardableResult
+func trainStep(_ model: any Layer, _ optimizer: SGD, _ batches: [MicroBatch], learningRate: Float) -> Double {
+    TrainingStep(optimizer: optimizer).run(learningRate: learningRate) {
+        TrainingStep.accumulate(batches.count) { i, scale in TrainingStep.classify(model, batches[i], lossScale: scale).loss }
     }
 }
 

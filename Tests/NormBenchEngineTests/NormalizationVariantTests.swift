@@ -151,7 +151,7 @@ import NormBenchTestSupport
         let model = Sequential([outer, block])
         #expect(NormalizationLayers.leaves(of: model).count == 4)
         #expect(NormalizationLayers.batchNorms(in: model).map { ObjectIdentifier($0) } == [outer, inner, short].map { ObjectIdentifier($0) })
-        NormalizationLayers.synchronize(model, reducer: CommunicatorReducer(communicator: SingleProcessCommunicator(), meter: CollectiveMeter()))
+        NormalizationLayers.synchronize(model, reducer: CommunicatorReducer(communicator: LocalCommunicatorGroup(size: 1).endpoint(rank: 0), meter: CollectiveMeter()))
         #expect(inner.reducer != nil && outer.reducer != nil && short.reducer != nil)
         let x = randomValues(2 * 3 * 4, seed: 7, mean: 3)
         PreciseBN.recompute(model: model, batches: 1) { _ in _ = model.forward(tensor([2, 3, 4], x), mode: .training) }
@@ -181,7 +181,8 @@ import NormBenchTestSupport
         #expect(gn.method == .groupNorm && gn.groups == 16 && gn.epsilon == 1e-3 && gn.name == "gn:groups=16,eps=0.001")
         #expect(try NormalizationSpec(parsing: "gn:cpg=4").groupCount(channels: 64) == 16)
         #expect(try NormalizationSpec(parsing: "brn:rmax=2,dmax=1,warmup=10").renorm == BatchRenormOptions(rMax: 2, dMax: 1, warmupSteps: 10))
-        #expect(try NormalizationSpec(parsing: "bn:precise=50").preciseBN == PreciseBNOptions(enabled: true, batches: 50))
+        // PreciseBN and weight decay on γ, β are workload settings (training.preciseBNBatches, weightDecayNorm), not norm options.
+        #expect(throws: NormalizationError.self) { try NormalizationSpec(parsing: "bn:precise=50") }
         for name in ["bn", "syncbn", "frozenbn", "ln", "in", "gn", "gn+ws", "brn", "frn", "evonorm", "none"] {
             #expect(try NormalizationSpec(parsing: name).method.rawValue == name)
         }

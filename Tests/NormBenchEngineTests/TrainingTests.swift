@@ -55,8 +55,7 @@ import NormBenchEngine
         }
         func train(_ batches: [MicroBatch]) throws -> [Float] {
             let model = try ResNet3D.classifier(config, normalization: NoNormalization())
-            let trainer = ClassifierTrainer(model: model, optimizer: SGD(parameters: model.parameters))
-            trainer.step(batches, learningRate: 0.1)
+            trainStep(model, SGD(parameters: model.parameters), batches, learningRate: 0.1)
             return model.parameters.flatMap(\.value.array)
         }
         let whole = try train([data]), split = try train([sample(0), sample(1)])

@@ -30,11 +30,9 @@ import NormBenchTestSupport
 
     /// Runs one cell with its own ledger (other suites allocate concurrently).
     func run(_ norm: String, batch: Int, workers: Int, seed: Int = 0, ledger: MemoryLedger = MemoryLedger()) throws -> CellMeasurement {
-        let settings = CellSettings(norm: try NormalizationSpec(parsing: norm), batch: batch, workers: workers, seed: seed)
-        return try Parallel.$scopedThreads.withValue(2) {
-            try MemoryLedger.$scoped.withValue(ledger) {
-                try ClassificationRun.run(spec: spec, cell: settings, train: train, eval: eval)
-            }
+        let settings = CellSettings(norm: try NormalizationSpec(parsing: norm), batch: batch, workers: workers, seed: seed, threads: 2)
+        return try MemoryLedger.$scoped.withValue(ledger) {
+            try CellRun.run(spec: spec, cell: settings, train: train, eval: eval)
         }
     }
 
@@ -56,7 +54,7 @@ import NormBenchTestSupport
         let a = try run("gn:groups=2", batch: 2, workers: 1, ledger: ledger)
         let b = try run("gn:groups=2", batch: 2, workers: 1)
         #expect(a.lossCurve.map(\.loss) == b.lossCurve.map(\.loss))
-        #expect(a.evalLoss == b.evalLoss && a.top1Error == b.top1Error)
+        #expect(a.evalLoss == b.evalLoss && a.metrics == b.metrics)
         #expect(a.ledger.peakTotal == b.ledger.peakTotal)
         #expect(a.ledger.peakTotal > 0)
         #expect(ledger.snapshot().live[.activations] == 0)
@@ -71,18 +69,16 @@ import NormBenchTestSupport
     @Test(arguments: ["bn", "syncbn", "gn:groups=2"]) func dataParallelOverOneRankEqualsTheSimulation(norm: String) throws {
         var precise = spec
         precise.training.preciseBNBatches = 2
-        let settings = CellSettings(norm: try NormalizationSpec(parsing: norm), batch: 2, workers: 1, seed: 0)
+        let settings = CellSettings(norm: try NormalizationSpec(parsing: norm), batch: 2, workers: 1, seed: 0, threads: 1)
         func cell(_ options: CellRunOptions) throws -> CellMeasurement {
-            try Parallel.$scopedThreads.withValue(1) {
-                try MemoryLedger.$scoped.withValue(MemoryLedger()) {
-                    try ClassificationRun.run(spec: precise, cell: settings, train: train, eval: eval, options: options)
-                }
+            try MemoryLedger.$scoped.withValue(MemoryLedger()) {
+                try CellRun.run(spec: precise, cell: settings, train: train, eval: eval, options: options)
             }
         }
         let simulated = try cell(CellRunOptions(keepFinalState: true))
-        let parallel = try cell(CellRunOptions(dataParallel: SingleProcessCommunicator(), keepFinalState: true))
+        let parallel = try cell(CellRunOptions(dataParallel: LocalCommunicatorGroup(size: 1).endpoint(rank: 0), keepFinalState: true))
         #expect(parallel.lossCurve.map(\.loss) == simulated.lossCurve.map(\.loss))
-        #expect(parallel.evalLoss == simulated.evalLoss && parallel.top1Error == simulated.top1Error)
+        #expect(parallel.evalLoss == simulated.evalLoss && parallel.metrics == simulated.metrics)
         #expect(parallel.finalState == simulated.finalState)
         #expect(simulated.collective == nil)
         let c = try #require(parallel.collective)
@@ -96,8 +92,9 @@ import NormBenchTestSupport
     /// 5 % of a measured step at batch 8 and 16.
     @Test(arguments: [8, 16]) func memoryPredictionMatchesMeasurement(batch: Int) throws {
         let norm = try NormalizationSpec(parsing: "bn")
-        let (predicted, measured) = try Parallel.$scopedThreads.withValue(2) { try MemoryLedger.$scoped.withValue(MemoryLedger()) {
-            (try MemoryPlanner.predictPeak(spec: spec, norm: norm, batch: batch, workers: 1),
+        let cell = CellSettings(norm: norm, batch: batch, workers: 1, seed: 0, threads: 2)
+        let (predicted, measured) = try Parallel.withThreads(2) { try MemoryLedger.$scoped.withValue(MemoryLedger()) {
+            (try MemoryPlanner.predictPeak(spec: spec, cell: cell),
              try MemoryPlanner.measurePeak(spec: spec, norm: norm, batch: batch))
         } }
         #expect(abs(Double(predicted - measured)) <= 0.05 * Double(measured), "predicted \(predicted), measured \(measured)")

@@ -3,9 +3,10 @@ import Testing
 import NormBenchWorkloads
 import NormBenchTestSupport
 
-func tinySpec(cache: String, codec: String = "ffv1", task: WorkloadSpec.Task = .classification) -> WorkloadSpec {
+func tinySpec(cache: String, codec: SyntheticSpec.Codec = .ffv1, task: WorkloadSpec.Task = .classification) -> WorkloadSpec {
     var spec = WorkloadSpec(name: "tiny")
     spec.task = task
+    spec.model = ModelSpec(for: task)
     spec.data.cache = cache
     spec.data.synthetic.trainClips = 6
     spec.data.synthetic.evalClips = 3
@@ -49,7 +50,7 @@ func tinySpec(cache: String, codec: String = "ffv1", task: WorkloadSpec.Task = .
 
     /// FFV1 is lossless: the bank holds exactly the rendered frames.
     @Test func bankHoldsRenderedFramesExactly() throws {
-        let spec = tinySpec(cache: scratchDirectory("data"), codec: "ffv1")
+        let spec = tinySpec(cache: scratchDirectory("data"), codec: .ffv1)
         let (folder, manifest) = try SyntheticDataset.prepare(spec)
         let bank = try ClipBank.decode(manifest: manifest, folder: folder, split: "eval", size: 32, frames: 6)
         #expect(bank.count == 3)

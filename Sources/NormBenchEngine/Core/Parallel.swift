@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// The engine's thread count and its parallel-for.
 ///
@@ -7,22 +6,26 @@ import Synchronization
 /// count; chunk `i` always covers the same elements, and partial results that a
 /// caller keeps per chunk are merged by the caller in chunk order. So the
 /// engine's own kernels give bitwise identical results for any thread count.
+///
+/// The thread count is a value handed down, never a process-wide setting: code
+/// that runs engine work says how many threads it gets with
+/// `Parallel.withThreads(n) { ... }` (a cell: its `threads`; a benchmark: the
+/// count it measures), and the kernels and the convolution library read it as
+/// `Parallel.threads` inside that scope (1 outside any). oneDNN's OpenMP team is
+/// sized from this value where a convolution runs; nothing else sets it.
 public enum Parallel {
-    private static let threadCount = Atomic<Int>(1)
+    /// Threads of the engine's kernels (and of the convolution library) in the
+    /// current `withThreads` scope; 1 outside any.
+    public static var threads: Int { scopedThreads ?? 1 }
 
-    /// Threads used by the engine's kernels (and by the convolution library,
-    /// which the engine configures from this value). Set once before work starts.
-    public static var threads: Int {
-        get { scopedThreads ?? threadCount.load(ordering: .relaxed) }
-        set {
-            precondition(newValue >= 1, "Parallel.threads must be >= 1, got \(newValue)")
-            threadCount.store(newValue, ordering: .relaxed)
-        }
+    /// Runs `body` with the engine on `threads` threads. Scopes nest; concurrent
+    /// tasks (tests) each keep their own.
+    public static func withThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
+        precondition(threads >= 1, "Parallel.withThreads: threads must be >= 1, got \(threads)")
+        return try $scopedThreads.withValue(threads, operation: body)
     }
 
-    /// A thread count for the current task only, inside `$scopedThreads.withValue(n) { ... }`:
-    /// tests running concurrently each get their own without touching the
-    /// process-wide setting.
+    /// The thread count of the current scope (`withThreads`).
     @TaskLocal public static var scopedThreads: Int?
 
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, on up to `threads` threads.

@@ -3,7 +3,7 @@ import Dispatch
 /// The operations data-parallel training and distributed sweeps need from a
 /// group of processes ("ranks"), without naming a library: the engine stays
 /// free of MPI. `NormBenchMPI.MPICommunicator` implements it over MPI;
-/// `SingleProcessCommunicator` is the group of one.
+/// `LocalCommunicatorGroup` runs W ranks as threads of one process.
 ///
 /// Every collective (`allReduceSum`, `allGather`, `broadcast`, `barrier`) must be
 /// called by every rank, in the same order; it returns when all have joined.
@@ -29,25 +29,6 @@ public protocol Communicator: AnyObject {
     func send(_ bytes: [UInt8], to rank: Int, tag: Int)
     /// A message with `tag` from any rank, if one has arrived; never waits for one.
     func poll(tag: Int) -> (source: Int, bytes: [UInt8])?
-}
-
-/// A group of one: collectives return this rank's own data.
-public final class SingleProcessCommunicator: Communicator {
-    public init() {}
-    public var rank: Int { 0 }
-    public var size: Int { 1 }
-    public var localRank: Int { 0 }
-    public func allReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
-    public func allGather(_ local: [Double]) -> [[Double]] { [local] }
-    public func broadcast(_ bytes: [UInt8], root: Int) -> [UInt8] {
-        precondition(root == 0, "SingleProcessCommunicator: broadcast from rank \(root) of 1")
-        return bytes
-    }
-    public func barrier() {}
-    public func send(_ bytes: [UInt8], to rank: Int, tag: Int) {
-        preconditionFailure("SingleProcessCommunicator: no rank \(rank) to send to in a group of one")
-    }
-    public func poll(tag: Int) -> (source: Int, bytes: [UInt8])? { nil }
 }
 
 /// Time and payload of the collectives of one training step, by purpose.

@@ -14,14 +14,8 @@ public enum ModelState {
 
     /// FNV-1a (64 bit) over the values' bytes: equal digests ⇔ (almost surely) bitwise equal states.
     public static func digest(_ values: [Float]) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for v in values {
-            var bits = v.bitPattern
-            for _ in 0..<4 {
-                h = (h ^ UInt64(bits & 0xFF)) &* 0x0100_0000_01B3
-                bits >>= 8
-            }
-        }
-        return h
+        var h = FNV1a()
+        h.add(values)
+        return h.value
     }
 }

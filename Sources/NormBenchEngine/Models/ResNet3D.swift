@@ -38,11 +38,28 @@ public struct ResNet3DConfig: Codable, Hashable, Sendable {
 
 /// Builders for the reference model and its backbone.
 public enum ResNet3D {
-    /// The stem and residual stages (for dense heads: the output of stage `i`
-    /// has stride (1, 2, 2) · 2^i relative to the input).
+    /// Where the backbone's stages downsample.
+    public enum Downsampling: Sendable {
+        /// Stride 2 in time and space at the start of every stage but the first
+        /// (the classifier): stage `i` has stride (1, 2, 2) · 2^i.
+        case spaceTime
+        /// Stride (1, 2, 2) at the start of the second stage only: every frame
+        /// kept, stride 4 in space from the second stage on (dense prediction).
+        case secondStageSpace
+
+        func stride(stage: Int, block: Int) -> [Int] {
+            guard block == 0 && stage > 0 else { return [1, 1, 1] }
+            switch self {
+            case .spaceTime: return [2, 2, 2]
+            case .secondStageSpace: return stage == 1 ? [1, 2, 2] : [1, 1, 1]
+            }
+        }
+    }
+
+    /// The stem (conv k3, stride (1, 2, 2) → norm → ReLU) and the residual stages.
     public static func backbone(
         _ config: ResNet3DConfig, normalization factory: any NormalizationFactory,
-        generator g: inout SeededGenerator
+        generator g: inout SeededGenerator, downsampling: Downsampling = .spaceTime
     ) throws -> Sequential {
         precondition(!config.widths.isEmpty && config.widths.count == config.depths.count,
                      "ResNet3D: widths \(config.widths) and depths \(config.depths) need the same non-zero length")
@@ -53,8 +70,8 @@ public enum ResNet3D {
         var channels = config.widths[0]
         for (stage, width) in config.widths.enumerated() {
             for block in 0..<config.depths[stage] {
-                let stride = stage > 0 && block == 0 ? 2 : 1
-                layers.append(try basicBlock("stage\(stage + 1).block\(block + 1)", channels, width, stride: stride,
+                layers.append(try basicBlock("stage\(stage + 1).block\(block + 1)", channels, width,
+                                             stride: downsampling.stride(stage: stage, block: block),
                                              zeroInit: config.zeroInitLastNorm, factory, &g))
                 channels = width
             }
@@ -71,18 +88,49 @@ public enum ResNet3D {
         return net
     }
 
-    /// One basic residual block.
+    /// The dense predictor of detection workloads: the backbone with every frame
+    /// kept and stride `denseStride` in space (`Downsampling.secondStageSpace`;
+    /// at least two stages), then a CenterNet-style head per frame without
+    /// normalization (Zhou et al., 2019): conv k(1,3,3) + bias + ReLU, conv
+    /// 1×1×1 to `outputs` channels. The first `heatmaps` output channels
+    /// (heatmap logits) start with bias −log((1 − π)/π), π = 0.1, so the focal
+    /// loss does not start swamped by negatives.
+    ///
+    /// Shapes: input `[n, t, s, s, 3]` → output `[n, t, s/4, s/4, outputs]`.
+    public static func dense(
+        _ config: ResNet3DConfig, outputs: Int, heatmaps: Int, normalization factory: any NormalizationFactory
+    ) throws -> Sequential {
+        precondition(config.widths.count >= 2, "ResNet3D.dense: needs at least two stages, got widths \(config.widths)")
+        var g = SeededGenerator(seed: config.seed)
+        let net = try backbone(config, normalization: factory, generator: &g, downsampling: .secondStageSpace)
+        let w = config.widths.last!
+        net.append(Convolution3DLayer(
+            name: "head.conv", inChannels: w, outChannels: w, kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1],
+            bias: true, generator: &g))
+        net.append(ReLULayer())
+        let out = Convolution3DLayer(
+            name: "head.out", inChannels: w, outChannels: outputs, kernel: [1, 1, 1], stride: [1, 1, 1], padding: [0, 0, 0],
+            bias: true, generator: &g)
+        for c in 0..<heatmaps { out.bias!.value.data[c] = -2.19 }
+        net.append(out)
+        return net
+    }
+
+    /// Output stride in space of `dense` (time keeps every frame).
+    public static let denseStride = 4
+
+    /// One basic residual block: the one implementation every model uses.
     public static func basicBlock(
-        _ name: String, _ cIn: Int, _ cOut: Int, stride: Int, zeroInit: Bool,
+        _ name: String, _ cIn: Int, _ cOut: Int, stride: [Int], zeroInit: Bool,
         _ factory: any NormalizationFactory, _ g: inout SeededGenerator
     ) throws -> ResidualBlock {
-        var branch = try convNorm("\(name).conv1", cIn, cOut, kernel: 3, stride: [stride, stride, stride], role: .standard, factory, &g)
+        var branch = try convNorm("\(name).conv1", cIn, cOut, kernel: 3, stride: stride, role: .standard, factory, &g)
         branch.append(ReLULayer())
         branch += try convNorm("\(name).conv2", cOut, cOut, kernel: 3, stride: [1, 1, 1],
                                role: zeroInit ? .residualLast : .standard, factory, &g)
         var shortcut: Sequential?
-        if stride != 1 || cIn != cOut {
-            shortcut = Sequential(try convNorm("\(name).shortcut", cIn, cOut, kernel: 1, stride: [stride, stride, stride],
+        if stride != [1, 1, 1] || cIn != cOut {
+            shortcut = Sequential(try convNorm("\(name).shortcut", cIn, cOut, kernel: 1, stride: stride,
                                                role: .standard, factory, &g))
         }
         return ResidualBlock(branch: Sequential(branch), shortcut: shortcut)

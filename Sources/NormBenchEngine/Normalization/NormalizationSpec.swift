@@ -19,17 +19,20 @@ public enum NormMethod: String, CaseIterable, Codable, Sendable {
     public var usesBatchStatistics: Bool {
         self == .batchNorm || self == .syncBatchNorm || self == .batchRenorm
     }
-}
 
-/// PreciseBN settings: recompute population statistics over `batches` training
-/// batches before each evaluation (`PreciseBN.recompute`). The harness runs it.
-public struct PreciseBNOptions: Equatable, Codable, Sendable {
-    public var enabled: Bool
-    public var batches: Int
-    public init(enabled: Bool = false, batches: Int = 200) {
-        self.enabled = enabled
-        self.batches = batches
+    /// Whether the method has a group count (gn, gn+ws, evonorm): a sweep varies
+    /// `groups` only for these, and only these need groups that divide every width.
+    public var hasGroups: Bool {
+        self == .groupNorm || self == .groupNormWS || self == .evoNormS0
     }
+
+    /// Whether the method's batch statistics span every worker of a step (SyncBN).
+    public var sharesStatisticsAcrossWorkers: Bool { self == .syncBatchNorm }
+
+    /// Whether the single-process simulation runs a step as one micro-batch of
+    /// W × batch samples instead of W micro-batches: exactly SyncBN (BatchNorm over
+    /// the concatenation), so its memory is that of the W × batch micro-batch.
+    public var runsAsOneMicroBatch: Bool { sharesStatisticsAcrossWorkers }
 }
 
 /// A normalization method with its options: the engine's `NormalizationFactory`.
@@ -52,13 +55,8 @@ public struct NormalizationSpec: NormalizationFactory, Equatable, Sendable {
     public var momentum: Float = 0.1
     /// γ = 0 for the last normalization of a residual branch (GN paper, Goyal et al.).
     public var zeroInitLastGamma = true
-    /// Whether the optimizer applies weight decay to γ, β (role normScale/normShift).
-    /// The layers do not use it; the optimizer reads it from here.
-    public var weightDecayOnNorm = false
     /// Batch Renormalization limits and warm-up (brn).
     public var renorm = BatchRenormOptions()
-    /// PreciseBN (bn, syncbn, brn).
-    public var preciseBN = PreciseBNOptions()
     /// Weight Standardization's ε (gn+ws).
     public var weightStandardizationEpsilon: Float = 1e-5
 
@@ -98,18 +96,13 @@ public struct NormalizationSpec: NormalizationFactory, Equatable, Sendable {
             case "zerogamma", "zeroinitlastgamma":
                 guard let v = Bool(value) else { throw bad("true or false") }
                 zeroInitLastGamma = v
-            case "wd", "weightdecay":
-                guard let v = Bool(value) else { throw bad("true or false") }
-                weightDecayOnNorm = v
             case "rmax": renorm.rMax = try float(min: 1)
             case "dmax": renorm.dMax = try float()
             case "warmup":
                 guard let v = Int(value), v >= 0 else { throw bad("a non-negative integer, e.g. warmup=5000") }
                 renorm.warmupSteps = v
-            case "precise":
-                preciseBN = PreciseBNOptions(enabled: true, batches: try positiveInt())
             default:
-                throw bad("one of groups, cpg, eps, momentum, affine, zerogamma, wd, rmax, dmax, warmup, precise")
+                throw bad("one of groups, cpg, eps, momentum, affine, zerogamma, rmax, dmax, warmup")
             }
         }
     }

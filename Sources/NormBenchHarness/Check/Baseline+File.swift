@@ -1,3 +1,5 @@
+import NormBenchEngine
+import NormBenchWorkloads
 import Foundation
 
 extension Baseline {
@@ -64,9 +66,6 @@ extension Baseline {
     /// Whether `value` is a possible value of metric `name` (finite; fractions in 0...1; counts ≥ 0).
     static func plausible(_ name: String, _ value: Double) -> Bool {
         guard value.isFinite else { return false }
-        switch name {
-        case "top1Error", "top5Error", "mAP50", "mAP": return (0...1).contains(value)
-        default: return value >= 0
-        }
+        return Metric.named(name)?.isFraction == true ? (0...1).contains(value) : value >= 0
     }
 }

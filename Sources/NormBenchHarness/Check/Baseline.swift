@@ -1,3 +1,5 @@
+import NormBenchEngine
+import NormBenchWorkloads
 import Foundation
 
 /// A committed summary of runs that later runs are checked against
@@ -53,7 +55,8 @@ public struct Baseline: Codable, Sendable, Equatable {
 
     /// Metrics that depend on the float trajectory of training: exact on a known
     /// fingerprint, statistical on another.
-    public static let statisticalMetrics: Set<String> = ["top1Error", "top5Error", "mAP50", "mAP", "evalLoss"]
+    /// Every task's accuracy metrics (`Metric.catalog`).
+    public static var statisticalMetrics: Set<String> { Set(Metric.catalog.map(\.name)) }
 
     /// Which cells are the same experiment up to the seed.
     public static func group(of key: CellKey) -> String {
@@ -98,7 +101,7 @@ public struct Baseline: Codable, Sendable, Equatable {
                     }
                 }
                 for name in metrics.keys where name.hasSuffix("/cal") {
-                    metrics[name] = Self.median(measured.compactMap { $0.metrics[name] })
+                    metrics[name] = Quantiles.median(measured.compactMap { $0.metrics[name] })
                 }
                 entries.append(Entry(fingerprint: id, metrics: metrics))
             }
@@ -133,11 +136,6 @@ public struct Baseline: Codable, Sendable, Equatable {
         }
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let v = values.sorted()
-        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
-    }
-
     /// The compared metrics of a record, by name. Throughput metrics end in
     /// `/cal`: the raw speed divided by the calibration index (`Calibration.index`)
     /// measured around the cell (decoding: right after the decode).
@@ -145,13 +143,7 @@ public struct Baseline: Codable, Sendable, Equatable {
         var m: [String: Double] = [:]
         m["data.trainClips"] = Double(r.data.trainClips)
         m["data.evalClips"] = Double(r.data.evalClips)
-        if let a = r.accuracy {
-            m["top1Error"] = a.top1Error
-            m["top5Error"] = a.top5Error
-            m["mAP50"] = a.mAP50
-            m["mAP"] = a.mAP
-            m["evalLoss"] = a.evalLoss
-        }
+        for metric in Metric.catalog { m[metric.name] = r.accuracy?[metric] }
         if let t = r.training { m["training.steps"] = Double(t.steps) }
         m["ledgerPeakBytes"] = Double(r.memory.ledgerPeakBytes)
         for (category, bytes) in r.memory.ledgerAtPeakBytes { m["ledgerAtPeak.\(category)"] = Double(bytes) }

@@ -1,3 +1,5 @@
+import NormBenchEngine
+import NormBenchWorkloads
 import Foundation
 
 /// Compares a fresh run with a baseline, metric by metric, each with its
@@ -21,10 +23,16 @@ public enum RegressionCheck {
         case exact
 
         static func of(_ metric: String, tolerances t: CheckTolerances, evalClips: Double) -> Rule {
+            if let m = Metric.named(metric) {
+                switch (m.tolerance, m.higherIsBetter) {
+                case (.errorClips, _): return .lowerIsBetter(absolute: t.errorClips / max(evalClips, 1))
+                case (.absolute, true): return .higherIsBetter(absolute: t.mAPAbsolute)
+                case (.absolute, false): return .lowerIsBetter(absolute: t.mAPAbsolute)
+                case (.relative, true): return .higherIsBetterRelative(t.evalLossRelative)
+                case (.relative, false): return .lowerIsBetterRelative(t.evalLossRelative)
+                }
+            }
             switch metric {
-            case "top1Error", "top5Error": return .lowerIsBetter(absolute: t.errorClips / max(evalClips, 1))
-            case "mAP50", "mAP": return .higherIsBetter(absolute: t.mAPAbsolute)
-            case "evalLoss": return .lowerIsBetterRelative(t.evalLossRelative)
             case "ledgerPeakBytes": return .lowerIsBetter(absolute: Double(t.ledgerBytes))
             case _ where metric.hasPrefix("ledgerAtPeak."): return .lowerIsBetter(absolute: Double(t.ledgerBytes))
             case _ where metric.hasSuffix("/cal"): return .higherIsBetterRelative(t.throughputCellRelative)
@@ -180,14 +188,15 @@ public enum RegressionCheck {
         let alpha = baseline.tolerances.falseAlarmRate / Double(max(tests.count, 1))
         return tests.map { test in
             let b = SampleSummary(test.spread), c = SampleSummary(test.run)
+            let metric = Metric.named(test.metric)
             let floor: Double
-            switch test.metric {
-            case "top1Error", "top5Error": floor = 1 / Double(max(test.evalClips, 1))
-            case "evalLoss": floor = baseline.tolerances.lossSpreadFloorRelative * abs(b.mean)
+            switch metric?.tolerance {
+            case .errorClips?: floor = 1 / Double(max(test.evalClips, 1))
+            case .relative?: floor = baseline.tolerances.lossSpreadFloorRelative * abs(b.mean)
             default: floor = 0.01
             }
             let sd = max(b.sd, floor)
-            let lowerIsBetter = test.metric == "top1Error" || test.metric == "top5Error" || test.metric == "evalLoss"
+            let lowerIsBetter = metric.map { !$0.higherIsBetter } ?? false
             let worse = (lowerIsBetter ? c.mean - b.mean : b.mean - c.mean) / (sd * (1 / Double(c.count) + 1 / Double(b.count)).squareRoot())
             let critical = StudentT.quantile(1 - alpha, degreesOfFreedom: Double(b.count - 1))
             let verdict: CheckReport.Verdict = worse > critical ? .regression : worse < -critical ? .improved : .withinTolerance

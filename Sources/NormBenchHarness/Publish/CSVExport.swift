@@ -1,9 +1,13 @@
+import NormBenchEngine
+import NormBenchWorkloads
+
 /// Every cell as one CSV row, a flat view of the JSON records for spreadsheets.
 /// Units are in the column names; empty fields are metrics a cell does not have.
 enum CSVExport {
     static let header = [
         "workload", "norm", "batch", "workers", "groups", "seed", "threads", "status", "task",
-        "top1_error", "top5_error", "map50", "map", "eval_loss", "steps", "samples_per_step",
+    ] + Metric.catalog.map(\.column) + [
+        "steps", "samples_per_step",
         "train_clips_per_s", "step_s_median", "step_s_p90", "eval_clips_per_s", "decode_frames_per_s",
         "time_share_conv", "time_share_norm", "time_share_other",
         "ledger_peak_bytes", "process_peak_bytes", "predicted_peak_bytes", "data_bank_bytes", "runtime_bytes", "unattributed_bytes",
@@ -25,8 +29,7 @@ enum CSVExport {
             let fields: [String?] = [
                 c.workload, c.norm, String(c.batch), String(c.workers), c.groups, String(c.seed), String(c.threads),
                 r.status.rawValue, r.task,
-                number(r.accuracy?.top1Error), number(r.accuracy?.top5Error), number(r.accuracy?.mAP50),
-                number(r.accuracy?.mAP), number(r.accuracy?.evalLoss),
+            ] + Metric.catalog.map { number(r.accuracy?[$0]) } + [
                 r.training.map { String($0.steps) }, r.training.map { String($0.samplesPerStep) },
                 number(r.throughput?.trainClipsPerSecond), number(r.throughput?.stepSecondsMedian),
                 number(r.throughput?.stepSecondsP90), number(r.throughput?.evalClipsPerSecond),

@@ -110,7 +110,7 @@ public enum Publisher {
         }
         md += table.render() + "\n"
         md += Provenance.line(records) + "\n\n"
-        if let main = pages.first(where: { $0.name == "video-cls" }) ?? pages.first(where: { p in p.grid.records.contains { $0.accuracy?.top1Error != nil } }) {
+        if let main = pages.first(where: { $0.name == "video-cls" }) ?? pages.first(where: { p in p.grid.records.contains { $0.accuracy?[WorkloadPage.top1] != nil } }) {
             md += "## Main chart: \(main.name), error vs batch per worker\n\n"
             md += "The GN paper's Figure 1 question on video: does BatchNorm's error rise as the per-worker batch shrinks, while GroupNorm's stays flat?\n\n"
             md += "![\(main.name) top-1 error vs batch](\(main.name)-error.svg)\n"

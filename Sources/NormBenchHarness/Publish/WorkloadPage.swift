@@ -1,3 +1,5 @@
+import NormBenchEngine
+import NormBenchWorkloads
 import Foundation
 
 /// One workload's page: Markdown tables (accuracy like the GN paper's Table 2,
@@ -14,8 +16,11 @@ struct WorkloadPage {
     }
 
     var name: String { grid.workload }
-    private var hasTop1: Bool { grid.records.contains { $0.accuracy?.top1Error != nil } }
-    private var hasMAP: Bool { grid.records.contains { $0.accuracy?.mAP50 != nil || $0.accuracy?.mAP != nil } }
+    private func has(_ metrics: [Metric]) -> Bool { grid.records.contains { r in metrics.contains { r.accuracy?[$0] != nil } } }
+    private var hasTop1: Bool { has([Self.top1]) }
+    private var hasMAP: Bool { has(DetectionTask.metrics) }
+    /// The metric of the accuracy tables, charts and group ablation (the GN paper's).
+    static let top1 = ClassificationTask.metrics[0]
     private var hasThroughput: Bool { grid.records.contains { $0.throughput != nil } }
     private var hasTimeShare: Bool { grid.records.contains { $0.timeShare != nil } }
     /// GN rows with more than one group count: the page shows the group ablation.
@@ -73,7 +78,7 @@ struct WorkloadPage {
     private func accuracySection() -> String {
         var md = "## Accuracy: top-1 error (%) by batch per worker\n\n"
         md += metricTable(
-            first: "method", extra: ["reference: paper, batch 32 ‡"], lowerIsBetter: true, { $0.accuracy?.top1Error },
+            first: "method", extra: ["reference: paper, batch 32 ‡"], lowerIsBetter: true, { $0.accuracy?[Self.top1] },
             format: { Format.percent($0) },
             extraCells: { m in
                 // The paper's GN number is for G = 32; other G are in the group ablation table.
@@ -98,7 +103,7 @@ struct WorkloadPage {
     private func groupSection() -> String {
         var md = "## Group ablation: top-1 error (%) by number of groups\n\n"
         var table = MarkdownTable(header: ["groups G"] + batchHeader + ["reference: paper, same G ‡", "reference: paper, 1 channel/group ‡"])
-        let metric: (ResultRecord) -> Double? = { $0.accuracy?.top1Error }
+        let metric: (ResultRecord) -> Double? = { $0.accuracy?[Self.top1] }
         for m in groupMethods {
             var row = [m.groups == "C" ? "C (= IN)" : (m.groups == "1" ? "1 (= LN)" : m.groups)]
             for b in grid.batches {
@@ -118,10 +123,10 @@ struct WorkloadPage {
 
     private func detectionSection() -> String {
         var md = "## Detection: mAP (%) by batch per worker\n\n"
-        md += "mAP@0.5:\n\n"
-        md += metricTable(first: "method", lowerIsBetter: false, { $0.accuracy?.mAP50 }, format: { Format.percent($0) })
-        md += "\nmAP@0.5:0.95:\n\n"
-        md += metricTable(first: "method", lowerIsBetter: false, { $0.accuracy?.mAP }, format: { Format.percent($0) })
+        for (i, metric) in DetectionTask.metrics.enumerated() {
+            md += (i == 0 ? "" : "\n") + "\(metric.title):\n\n"
+            md += metricTable(first: "method", lowerIsBetter: !metric.higherIsBetter, { $0.accuracy?[metric] }, format: { Format.percent($0) })
+        }
         md += "\nHigher is better; **bold** = best mean in its column. " + Provenance.line(grid.records) + "\n\n"
         md += "The paper's COCO (Mask R-CNN) numbers are not shown: they were not verified against the paper's text.\n\n"
         md += "![mAP@0.5 vs batch](\(name)-map.svg)\n\n"
@@ -217,12 +222,12 @@ struct WorkloadPage {
         if hasTop1 {
             out.append(("\(name)-error.svg", SVGLineChart(
                 title: "\(name): top-1 error vs batch per worker", xLabel: "batch per worker (clips)", yLabel: "top-1 error (%)",
-                xTicks: xTicks, series: series({ $0.accuracy?.top1Error }, scale: 100, methods: grid.methods), caption: caption).render()))
+                xTicks: xTicks, series: series({ $0.accuracy?[Self.top1] }, scale: 100, methods: grid.methods), caption: caption).render()))
         }
         if hasMAP {
             out.append(("\(name)-map.svg", SVGLineChart(
                 title: "\(name): mAP@0.5 vs batch per worker", xLabel: "batch per worker (clips)", yLabel: "mAP@0.5 (%)",
-                xTicks: xTicks, series: series({ $0.accuracy?.mAP50 }, scale: 100, methods: grid.methods), caption: caption).render()))
+                xTicks: xTicks, series: series({ $0.accuracy?[DetectionTask.metrics[0]] }, scale: 100, methods: grid.methods), caption: caption).render()))
         }
         if hasThroughput {
             out.append(("\(name)-throughput.svg", SVGLineChart(
@@ -243,7 +248,7 @@ struct WorkloadPage {
             let methods = groupMethods
             let lines = grid.batches.compactMap { b -> SVGLineChart.Series? in
                 let points = methods.enumerated().compactMap { i, m in
-                    grid.statistics(m, batch: b) { $0.accuracy?.top1Error }.map { SVGLineChart.Point(x: i, y: $0.mean * 100, error: $0.std * 100) }
+                    grid.statistics(m, batch: b) { $0.accuracy?[Self.top1] }.map { SVGLineChart.Point(x: i, y: $0.mean * 100, error: $0.std * 100) }
                 }
                 return points.isEmpty ? nil : SVGLineChart.Series(name: "normbench, batch \(b)", points: points)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import NormBenchWorkloads
 
 /// One measured cell of a sweep: the source of truth that tables, charts and
 /// regression checks are rendered from. Written as one JSON file per cell.
@@ -95,24 +96,42 @@ public struct CellKey: Codable, Sendable, Hashable, Comparable {
     }
 }
 
-/// Accuracy metrics after training (fractions in 0...1).
+/// Accuracy metrics after training, by `Metric.name` (the task's metric
+/// catalog, `WorkloadTask.metrics`, plus `evalLoss`): JSON `{"top1Error": 0.25, ...}`,
+/// fractions in 0...1. A reader gets a value with `record.accuracy?[metric]`.
 public struct Accuracy: Codable, Sendable, Equatable {
-    /// Classification: top-1 / top-5 error on the evaluation clips.
-    public var top1Error: Double?
-    public var top5Error: Double?
-    /// Detection: mAP at IoU 0.5 and averaged over IoU 0.5:0.95.
-    public var mAP50: Double?
-    public var mAP: Double?
-    /// Mean evaluation loss.
-    public var evalLoss: Double?
+    public var values: [String: Double]
 
-    public init(top1Error: Double? = nil, top5Error: Double? = nil, mAP50: Double? = nil, mAP: Double? = nil, evalLoss: Double? = nil) {
-        self.top1Error = top1Error
-        self.top5Error = top5Error
-        self.mAP50 = mAP50
-        self.mAP = mAP
-        self.evalLoss = evalLoss
+    public init(_ values: [String: Double]) { self.values = values }
+
+    public subscript(name: String) -> Double? {
+        get { values[name] }
+        set { values[name] = newValue }
     }
+
+    public subscript(metric: Metric) -> Double? { values[metric.name] }
+
+    public init(from decoder: Decoder) throws {
+        values = try decoder.singleValueContainer().decode([String: Double].self)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(values)
+    }
+
+    // The metrics of the tasks that ship, for callers that name one.
+    public init(top1Error: Double? = nil, top5Error: Double? = nil, mAP50: Double? = nil, mAP: Double? = nil, evalLoss: Double? = nil) {
+        values = [:]
+        for (k, v) in [("top1Error", top1Error), ("top5Error", top5Error), ("mAP50", mAP50), ("mAP", mAP), ("evalLoss", evalLoss)] {
+            if let v { values[k] = v }
+        }
+    }
+    public var top1Error: Double? { get { values["top1Error"] } set { values["top1Error"] = newValue } }
+    public var top5Error: Double? { get { values["top5Error"] } set { values["top5Error"] = newValue } }
+    public var mAP50: Double? { get { values["mAP50"] } set { values["mAP50"] = newValue } }
+    public var mAP: Double? { get { values["mAP"] } set { values["mAP"] = newValue } }
+    public var evalLoss: Double? { get { values["evalLoss"] } set { values["evalLoss"] = newValue } }
 }
 
 /// How the cell trained.

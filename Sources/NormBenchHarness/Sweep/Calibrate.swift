@@ -12,7 +12,7 @@ extension Calibration {
     /// afterwards so they do not count in the next cell's process peak.
     /// `normbench check` divides throughput by these (`Calibration.index`).
     public static func measure(threads: Int) -> Calibration {
-        let (conv, bandwidth) = Parallel.$scopedThreads.withValue(threads) { () -> (Double, Double) in
+        let (conv, bandwidth) = Parallel.withThreads(threads) { () -> (Double, Double) in
             let g = ConvolutionGeometry(
                 batch: 2, inChannels: 64, outChannels: 64, input: [4, 16, 16], kernel: [3, 3, 3],
                 stride: [1, 1, 1], padding: [1, 1, 1], hasBias: false)

@@ -76,18 +76,8 @@ extension SweepRunner {
         var setup = Setup(folder: "", pending: [], failed: false)
         if comm.rank == 0 {
             do {
-                setup.folder = try runFolder()
-                runLock = try RunLock.acquire(setup.folder)  // rank 0 is the run's one writer
-                let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
-                try checkOrWriteManifest(manifest, folder: setup.folder)
-                display.line("run folder: \(setup.folder) (\(cells.count) cells; \(comm.size) ranks on \(d.hosts) host\(d.hosts == 1 ? "" : "s"), \(d.mode.rawValue))")
-                for (k, cell) in cells.enumerated() {
-                    let path = RecordStore.path(of: cell.key, in: setup.folder)
-                    if options.resume, FileManager.default.fileExists(atPath: path), (try? RecordStore.read(path: path)) != nil {
-                        display.line("cell \(k + 1)/\(cells.count) \(cell.key.id): done earlier, kept")
-                    } else {
-                        setup.pending.append(k)
-                    }
+                (setup.folder, setup.pending) = try setUpRunFolder(cells) { count in
+                    "\(count) cells; \(comm.size) ranks on \(d.hosts) host\(d.hosts == 1 ? "" : "s"), \(d.mode.rawValue)"
                 }
             } catch {
                 _ = comm.broadcast(try RecordStore.encode(Setup(folder: "", pending: [], failed: true)).bytes, root: 0)
@@ -157,8 +147,9 @@ extension SweepRunner {
         var text = try RecordStore.encode(spec)
         text.append(Data(cells.map(\.key.id).joined(separator: ",").utf8))
         text.append(Data("\n\(BuildInfo.versionLine)\n\(mode.rawValue)".utf8))
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in text { h = (h ^ UInt64(b)) &* 0x0100_0000_01B3 }
+        var fnv = FNV1a()
+        fnv.add(text)
+        let h = fnv.value
         let digests = comm.allGather([Double(h >> 32), Double(h & 0xFFFF_FFFF)]).map { UInt64($0[0]) << 32 | UInt64($0[1]) }
         let differing = digests.indices.filter { digests[$0] != digests[0] }
         guard differing.isEmpty else {
@@ -180,10 +171,7 @@ extension SweepRunner {
 extension CollectiveCost {
     /// Medians over the measured steps of one rank's collective times.
     init(_ c: CollectiveMeasurement) {
-        func median(_ xs: [Double]) -> Double {
-            let s = xs.sorted()
-            return s.isEmpty ? 0 : s[s.count / 2]
-        }
+        func median(_ xs: [Double]) -> Double { Quantiles.percentile(xs, 0.5) }
         let totals = c.gradientSeconds.indices.map { c.gradientSeconds[$0] + c.syncBNSeconds[$0] + c.statisticsSeconds[$0] }
         self.init(
             gradientAllReduceSecondsMedian: median(c.gradientSeconds), gradientBytesPerStep: c.gradientBytesPerStep,

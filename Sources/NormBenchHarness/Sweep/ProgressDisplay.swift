@@ -51,8 +51,7 @@ public final class ProgressDisplay: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         lastDecile = -1
         var parts: [String] = []
-        if let e = r.accuracy?.top1Error { parts.append(String(format: "top-1 error %.1f%%", e * 100)) }
-        if let m = r.accuracy?.mAP50 { parts.append(String(format: "mAP@0.5 %.1f%%", m * 100)) }
+        for m in Metric.headlines { if let v = r.accuracy?[m] { parts.append(String(format: "%@ %.1f%%", m.title, v * 100)) } }
         if let t = r.throughput { parts.append(String(format: "%.1f clips/s", t.trainClipsPerSecond)) }
         parts.append("peak \(mib(r.memory.ledgerPeakBytes)) MiB (ledger)")
         if let p = r.memory.process {

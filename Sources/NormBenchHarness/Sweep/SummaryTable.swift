@@ -1,3 +1,4 @@
+import NormBenchWorkloads
 import Foundation
 
 /// The end-of-run table: rows = norm (and groups), columns = batch per worker,
@@ -19,7 +20,7 @@ public enum SummaryTable {
                 if group.allSatisfy({ $0.status == .overBudget }) { return "over budget" }
                 if group.allSatisfy({ $0.status == .diverged }) { return "diverged" }
                 let ok = group.filter { $0.status == .completed }
-                let errors = ok.compactMap { $0.accuracy?.top1Error ?? $0.accuracy?.mAP50.map { 1 - $0 } }
+                let errors = ok.compactMap { r in Metric.headlines.lazy.compactMap { m in r.accuracy?[m].map(m.asError) }.first }
                 let metric = errors.isEmpty ? "-" : meanStd(errors.map { $0 * 100 })
                 let speed = ok.compactMap { $0.throughput?.trainClipsPerSecond }
                 let peak = ok.map(\.memory.ledgerPeakBytes).max() ?? 0
@@ -27,7 +28,7 @@ public enum SummaryTable {
             }
             rows.append((name, cells))
         }
-        let metricName = done.contains { $0.accuracy?.mAP50 != nil } ? "100 − mAP@0.5 (%)" : "top-1 error (%)"
+        let metricName = (Metric.headlines.last { m in done.contains { $0.accuracy?[m] != nil } } ?? Metric.headlines[0]).asErrorTitle
         let header = ["norm"] + batches.map { "batch \($0)" }
         var table = [header] + rows.map { [$0.0] + $0.1 }
         let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }

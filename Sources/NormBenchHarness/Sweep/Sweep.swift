@@ -33,43 +33,43 @@ public struct SweepOverrides: Sendable, Equatable {
     }
 }
 
-/// One cell of a sweep: its key (for records) and its settings (for training).
-public struct SweepCell: Sendable {
-    public var key: CellKey
+/// One cell of a sweep: its settings (the one value training reads) and the
+/// workload it belongs to; the record's key is derived from them.
+public struct SweepCell: Sendable, Equatable {
+    public var workload: String
     public var settings: CellSettings
-    public var threads: Int
+
+    public var key: CellKey {
+        CellKey(
+            workload: workload, norm: settings.normName, batch: settings.batch, workers: settings.workers,
+            groups: settings.groups?.description ?? "-", seed: settings.seed, threads: settings.threads)
+    }
 }
 
 extension WorkloadSpec {
     /// Every cell of the sweep, in a fixed order: norm, batch, groups, seed, threads.
-    /// Groups vary only for methods that have groups (gn, gn+ws, evonorm).
+    /// Groups vary only for methods that have groups (`NormMethod.hasGroups`).
+    /// `run` and `plan` both take their cells from here.
     public func cells() throws -> [SweepCell] {
         var out: [SweepCell] = []
         for name in sweep.norms {
             let base = try NormalizationSpec(parsing: name)
-            let grouped = [.groupNorm, .groupNormWS, .evoNormS0].contains(base.method)
-            let groupSettings: [GroupSetting?] = grouped ? sweep.groups.map { $0 } : [nil]
+            let groupSettings: [GroupSetting?] = base.method.hasGroups ? sweep.groups.map { $0 } : [nil]
             for batch in sweep.batches {
                 for g in groupSettings {
+                    var norm = base
+                    norm.zeroInitLastGamma = model.zeroInitLastGamma
+                    switch g {
+                    case .count(let n)?: norm.groups = n
+                    case .perChannel?: norm.channelsPerGroup = 1
+                    case nil: break
+                    }
+                    // Fail now, not after an hour: every width must accept the grouping.
+                    for c in model.widths { _ = try norm.make(channels: c, role: .standard) }
                     for seed in sweep.seeds {
                         for threads in sweep.threads {
-                            var norm = base
-                            norm.zeroInitLastGamma = model.zeroInitLastGamma
-                            norm.weightDecayOnNorm = training.weightDecayNorm
-                            norm.preciseBN = PreciseBNOptions(enabled: training.preciseBNBatches > 0, batches: training.preciseBNBatches)
-                            switch g {
-                            case .count(let n)?: norm.groups = n
-                            case .perChannel?: norm.channelsPerGroup = 1
-                            case nil: break
-                            }
-                            // Fail now, not after an hour: every width must accept the grouping.
-                            for c in model.widths { _ = try norm.make(channels: c, role: .standard) }
-                            let key = CellKey(
-                                workload: self.name, norm: name, batch: batch, workers: training.workers,
-                                groups: g?.description ?? "-", seed: seed, threads: threads)
-                            out.append(SweepCell(
-                                key: key, settings: CellSettings(norm: norm, batch: batch, workers: training.workers, seed: seed),
-                                threads: threads))
+                            out.append(SweepCell(workload: self.name, settings: CellSettings(
+                                norm: norm, normName: name, groups: g, batch: batch, workers: training.workers, seed: seed, threads: threads)))
                         }
                     }
                 }

@@ -53,46 +53,61 @@ public final class SweepRunner {
     ///   `DatasetError` (bad clips), `WorkloadError`, `NormalizationError`.
     public func run() throws -> (folder: String, records: [ResultRecord]) {
         let cells = try spec.cells()
+        let setup = try setUpRunFolder(cells) { "\($0) cells" }
+        defer { runLock = nil }
+        let (train, eval, data, decode) = try decodeData(try prepareData())
+        for k in setup.pending {
+            let record = try runCell(
+                cells[k], index: k, of: cells.count, train: train, eval: eval, data: data, decode: decode,
+                cellOptions: CellRunOptions(keepFinalState: options.finalStateFolder != nil))
+            try RecordStore.write(record, in: setup.folder)
+        }
+        return (setup.folder, try RecordStore.readAll(setup.folder))
+    }
+
+    /// The run folder of a serial or distributed run (rank 0), ready to write:
+    /// chosen (`runFolder`), locked (one writer per folder), `run.json` written or,
+    /// when resuming, checked to describe the same sweep; and the indices of the
+    /// cells still to run (with `--resume`, a cell with a readable record is kept).
+    func setUpRunFolder(_ cells: [SweepCell], describe: (Int) -> String) throws -> (folder: String, pending: [Int]) {
         let folder = try runFolder()
         runLock = try RunLock.acquire(folder)
-        defer { runLock = nil }
         let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
         try checkOrWriteManifest(manifest, folder: folder)
-        display.line("run folder: \(folder) (\(cells.count) cells)")
-
-        let (train, eval, data, decode) = try decodeData(try prepareData())
-
+        display.line("run folder: \(folder) (\(describe(cells.count)))")
+        var pending: [Int] = []
         for (k, cell) in cells.enumerated() {
             let path = RecordStore.path(of: cell.key, in: folder)
             if options.resume, FileManager.default.fileExists(atPath: path), (try? RecordStore.read(path: path)) != nil {
                 display.line("cell \(k + 1)/\(cells.count) \(cell.key.id): done earlier, kept")
-                continue
+            } else {
+                pending.append(k)
             }
-            let record = try runCell(
-                cell, index: k, of: cells.count, train: train, eval: eval, data: data, decode: decode,
-                cellOptions: CellRunOptions(keepFinalState: options.finalStateFolder != nil))
-            try RecordStore.write(record, in: folder)
         }
-        return (folder, try RecordStore.readAll(folder))
+        return (folder, pending)
     }
 
     /// Data: generated once (cached) or a user's folder.
     func prepareData() throws -> (folder: String, manifest: DatasetManifest) {
         spec.data.source == .synthetic
-            ? try SyntheticDataset.prepare(spec) { self.display.line($0) }
+            ? try SyntheticDataset.prepare(spec, threads: Self.dataThreads) { self.display.line($0) }
             : try FolderDataset.load(spec)
     }
+
+    /// Threads that decode the data set and run the calibration taken right after
+    /// it: one, so a record's decode speed is that of one decoding thread.
+    static let dataThreads = 1
 
     /// Decodes the data set once into memory for every cell.
     func decodeData(_ source: (folder: String, manifest: DatasetManifest)) throws
         -> (train: ClipBank, eval: ClipBank, data: DataSummary, decode: (framesPerSecond: Double, calibration: Calibration)) {
         let (dataFolder, dataManifest) = source
         let frames = spec.framesPerClip
-        let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
-        let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames, skipBad: options.skipBadClips)
+        let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames, threads: Self.dataThreads, skipBad: options.skipBadClips)
+        let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames, threads: Self.dataThreads, skipBad: options.skipBadClips)
         let decodeFPS = Double(train.framesDecoded + eval.framesDecoded) / max(train.decodeSeconds + eval.decodeSeconds, 1e-9)
         // The machine's speed right after the decode, which `normbench check` divides decode speed by.
-        let decodeCalibration = Calibration.measure(threads: Parallel.threads)
+        let decodeCalibration = Calibration.measure(threads: Self.dataThreads)
         display.line(String(format: "data: %@ (decoded %d frames at %.0f frames/s%@)", dataManifest.description,
                             train.framesDecoded + eval.framesDecoded, decodeFPS,
                             train.skipped.isEmpty && eval.skipped.isEmpty ? "" : "; skipped \(train.skipped + eval.skipped)"))
@@ -104,54 +119,49 @@ public final class SweepRunner {
         _ cell: SweepCell, index k: Int, of n: Int, train: ClipBank, eval: ClipBank, data: DataSummary,
         decode: (framesPerSecond: Double, calibration: Calibration), cellOptions: CellRunOptions = CellRunOptions()
     ) throws -> ResultRecord {
-        Parallel.threads = cell.threads
-        let label = "cell \(k + 1)/\(n) \(cell.key.norm) b=\(cell.key.batch) W=\(cell.key.workers) G=\(cell.key.groups) seed=\(cell.key.seed) T=\(cell.threads)"
+        let key = cell.key, threads = cell.settings.threads
+        let label = "cell \(k + 1)/\(n) \(key.norm) b=\(key.batch) W=\(key.workers) G=\(key.groups) seed=\(key.seed) T=\(threads)"
         if let budget = options.memoryBudget {
-            let ledger = try MemoryPlanner.predictPeak(spec: spec, norm: cell.settings.norm, batch: cell.key.batch, workers: cell.key.workers)
+            let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: cell.settings)
             let predicted = MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: train.bytes + eval.bytes) ?? ledger
             if predicted > budget {
                 display.line("\(label): over budget (predicted \(mib(predicted)) MiB > \(mib(budget)) MiB), not run")
                 return ResultRecord(
-                    cell: cell.key, status: .overBudget,
+                    cell: key, status: .overBudget,
                     note: "predicted process peak \(predicted) bytes > budget \(budget) bytes", task: spec.task.rawValue,
                     memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:], predictedPeakBytes: predicted),
                     data: data, environment: environmentNow())
             }
         }
-        let calibration = Calibration.measure(threads: cell.threads)
+        let calibration = Calibration.measure(threads: threads)
         _ = Convolution3D.takeExecutedImplementations()  // the probe's, not the cell's
         let started = Date()
         let m: CellMeasurement
         do {
             let progress = { (p: CellProgress) in self.display.progress(label, p, elapsed: Date().timeIntervalSince(started)) }
-            switch spec.task {
-            case .classification: m = try ClassificationRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, options: cellOptions, progress: progress)
-            case .detection: m = try DetectionRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, options: cellOptions, progress: progress)
-            }
+            m = try CellRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, options: cellOptions, progress: progress)
         } catch let error as TrainingError {
             // A method that diverges at some setting is a result, not a broken sweep.
             display.line("\(label): \(error)")
             return ResultRecord(
-                cell: cell.key, status: .diverged, note: "\(error)", task: spec.task.rawValue,
+                cell: key, status: .diverged, note: "\(error)", task: spec.task.rawValue,
                 memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:]), calibration: calibration,
                 data: data, environment: environmentNow())
         }
-        let fingerprint = NumericsFingerprint.current(executed: Convolution3D.takeExecutedImplementations(), threads: cell.threads)
-        let calibrationAfter = Calibration.measure(threads: cell.threads)
-        let steps = m.stepSeconds.sorted()
-        let median = steps.isEmpty ? 0 : steps[steps.count / 2]
-        let p90 = steps.isEmpty ? 0 : steps[min(steps.count - 1, Int(Double(steps.count) * 0.9))]
+        let fingerprint = NumericsFingerprint.current(executed: Convolution3D.takeExecutedImplementations(), threads: threads)
+        let calibrationAfter = Calibration.measure(threads: threads)
+        let steps = m.stepSeconds
         let measured = steps.reduce(0, +)
         let total = max(m.convolutionSeconds + m.normalizationSeconds + m.otherSeconds, 1e-12)
         var record = ResultRecord(
-            cell: cell.key, status: .completed, task: spec.task.rawValue,
-            accuracy: Accuracy(top1Error: m.top1Error, top5Error: m.top5Error, mAP50: m.mAP50, mAP: m.mAP, evalLoss: m.evalLoss),
+            cell: key, status: .completed, task: spec.task.rawValue,
+            accuracy: Accuracy(m.metrics.merging([Metric.evalLoss.name: m.evalLoss]) { a, _ in a }),
             training: TrainingSummary(
                 steps: m.steps, epochs: m.epochs, samplesPerStep: m.samplesPerStep, learningRate: m.peakLearningRate,
                 lossCurve: m.lossCurve.map { LossPoint(step: $0.step, loss: $0.loss) }),
             throughput: Throughput(
                 trainClipsPerSecond: measured > 0 ? Double(steps.count * m.samplesPerStep) / measured : 0,
-                stepSecondsMedian: median, stepSecondsP90: p90, evalClipsPerSecond: m.evalClipsPerSecond,
+                stepSecondsMedian: Quantiles.percentile(steps, 0.5), stepSecondsP90: Quantiles.percentile(steps, 0.9), evalClipsPerSecond: m.evalClipsPerSecond,
                 decodeFramesPerSecond: decode.framesPerSecond, decodeCalibration: decode.calibration),
             timeShare: TimeShare(
                 convolution: m.convolutionSeconds / total, normalization: m.normalizationSeconds / total, other: m.otherSeconds / total),
@@ -168,7 +178,7 @@ public final class SweepRunner {
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
         record.fingerprint = fingerprint
         record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }
-        if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: cell.key, in: folder) }
+        if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: key, in: folder) }
         display.finish(label, record)
         return record
     }

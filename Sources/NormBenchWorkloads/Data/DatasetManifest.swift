@@ -1,3 +1,4 @@
+import NormBenchEngine
 import Foundation
 
 /// The files of a data set, with what is needed to check them on reuse.
@@ -29,41 +30,6 @@ public struct DatasetManifest: Codable, Sendable, Equatable {
     public var digest: String {
         var h = FNV1a()
         for e in entries { h.add("\(e.path)|\(e.split)|\(e.label)|\(e.bytes)|\(e.digest);") }
-        return h.hex
-    }
-}
-
-/// FNV-1a 64-bit: a fast, dependency-free content digest (not cryptographic).
-public struct FNV1a: Sendable {
-    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    public init() {}
-
-    /// The digest of `text`'s UTF-8 bytes, hex.
-    public static func hex(of text: String) -> String {
-        var h = FNV1a()
-        h.add(text)
-        return h.hex
-    }
-
-    public mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        var h = value
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        value = h
-    }
-
-    public mutating func add(_ text: String) {
-        var t = text
-        t.withUTF8 { add(UnsafeRawBufferPointer($0)) }
-    }
-
-    public var hex: String { String(value, radix: 16).leftPadded(to: 16) }
-
-    /// Digest of a file's bytes, or nil when it cannot be read.
-    static func file(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        var h = FNV1a()
-        data.withUnsafeBytes { h.add($0) }
         return h.hex
     }
 }

@@ -1,3 +1,4 @@
+import NormBenchEngine
 import Foundation
 
 /// A user's own clips: a CSV manifest (`path,label,split`) and, for detection,

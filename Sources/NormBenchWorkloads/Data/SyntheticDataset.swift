@@ -22,7 +22,7 @@ public enum SyntheticDataset {
         let s = spec.data.synthetic
         let folder = "\(spec.data.cache)/\(spec.task.rawValue)-\(settingsDigest(spec))"
         let manifestPath = "\(folder)/manifest.json"
-        let ext = s.codec == "ffv1" ? "mkv" : "mp4"
+        let ext = s.codec.fileExtension
         let wanted = (0..<s.trainClips).map { ("train", $0) } + (0..<s.evalClips).map { ("eval", $0) }
         let renderer = SyntheticRenderer(
             width: s.width, height: s.height, frames: s.frames, classes: s.classes, distractors: s.distractors,
@@ -75,7 +75,7 @@ public enum SyntheticDataset {
             for (k, i) in todo.enumerated() { entries[i] = try results.value[k]!.get() }
         }
         let manifest = DatasetManifest(
-            description: "synthetic seed \(s.seed): \(s.trainClips) train + \(s.evalClips) eval clips, \(s.width)x\(s.height), \(s.frames) frames, \(s.codec)",
+            description: "synthetic seed \(s.seed): \(s.trainClips) train + \(s.evalClips) eval clips, \(s.width)x\(s.height), \(s.frames) frames, \(s.codec.rawValue)",
             settingsDigest: settingsDigest(spec), entries: entries.map { $0! })
         if !todo.isEmpty || known.count != manifest.entries.count {
             do {
@@ -92,7 +92,7 @@ public enum SyntheticDataset {
     /// Renders, encodes and describes one clip.
     private static func makeClip(
         _ renderer: SyntheticRenderer, task: WorkloadSpec.Task, split: String, index: Int,
-        folder: String, ext: String, fps: Int, codec: String
+        folder: String, ext: String, fps: Int, codec: SyntheticSpec.Codec
     ) throws(DatasetError) -> DatasetManifest.Entry {
         let rel = "\(split)/\(String(index).leftPadded(to: 6)).\(ext)"
         let path = "\(folder)/\(rel)"
@@ -103,7 +103,7 @@ public enum SyntheticDataset {
         do {
             let encoder = try VideoEncoder(
                 path: path, width: renderer.width, height: renderer.height, fps: fps,
-                codec: codec == "ffv1" ? .ffv1 : .h264(crf: 18, gop: 250, bFrames: 3, preset: "fast"))
+                codec: codec == .ffv1 ? .ffv1 : .h264(crf: 18, gop: 250, bFrames: 3, preset: "fast"))
             let frameBytes = renderer.width * renderer.height * 3
             try clip.rgb.withUnsafeBufferPointer { all throws(VideoError) in
                 for t in 0..<renderer.frames {
@@ -123,8 +123,8 @@ public enum SyntheticDataset {
             boxes: task == .detection ? clip.boxes : nil)
     }
 
-    /// Digest of everything that decides the files' content.
-    static func settingsDigest(_ spec: WorkloadSpec) -> String {
+    /// Digest of everything that decides the files' content (it names the cache folder).
+    public static func settingsDigest(_ spec: WorkloadSpec) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var h = FNV1a()

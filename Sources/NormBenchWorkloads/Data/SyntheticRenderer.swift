@@ -27,6 +27,7 @@ public struct SyntheticRenderer: Sendable {
     public let seed: UInt64
 
     public init(width: Int, height: Int, frames: Int, classes: Int, distractors: Int, noise: Double, objects: Int, seed: UInt64) {
+        precondition(classes <= Self.maxClassificationClasses, "SyntheticRenderer: \(classes) classes, at most \(Self.maxClassificationClasses) (shapes × directions)")
         self.width = width
         self.height = height
         self.frames = frames

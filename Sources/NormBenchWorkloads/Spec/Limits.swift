@@ -39,7 +39,7 @@ public enum Limits {
     public static let fps = 1...1000
     /// Synthetic classes: the renderer draws 6 shapes × 2 directions, so more
     /// classes would repeat shapes and become indistinguishable.
-    public static let syntheticClasses = 2...12
+    public static let syntheticClasses = 2...SyntheticRenderer.maxClassificationClasses
     public static let folderClasses = 1...100_000
     public static let distractors = 0...64
     public static let objects = 1...64

@@ -45,14 +45,29 @@ struct SpecReader {
         return try SpecReader(file: file, path: key(k), node: n)
     }
 
-    mutating func string(_ k: String, _ value: inout String, oneOf allowed: [String]? = nil, example: String) throws {
+    mutating func string(_ k: String, _ value: inout String, example: String) throws {
         guard let n = node(k) else { return }
         guard case .scalar(let s) = n, !s.string.isEmpty else { throw fail(k, n, "must be text", example) }
-        if let allowed, !allowed.contains(s.string) {
-            throw fail(k, n, "is \"\(s.string)\"; must be one of \(allowed.joined(separator: ", "))", example)
-        }
         value = s.string
     }
+
+    /// One value of a closed set (`E`'s raw values). `removed` maps a value that
+    /// no longer exists to the fix the message suggests.
+    mutating func choice<E: RawRepresentable & CaseIterable>(
+        _ k: String, _ value: inout E, example: String, removed: [String: String] = [:]
+    ) throws where E.RawValue == String {
+        guard let n = node(k) else { return }
+        guard case .scalar(let s) = n, !s.string.isEmpty else { throw fail(k, n, "must be text", example) }
+        guard let v = E(rawValue: s.string) else {
+            let allowed = E.allCases.map(\.rawValue).joined(separator: ", ")
+            let why = removed[s.string].map { "; \($0)" } ?? ""
+            throw fail(k, n, "is \"\(SafeName.escaped(s.string))\"; must be one of \(allowed)\(why)", example)
+        }
+        value = v
+    }
+
+    /// Whether the mapping has key `k` (without reading it).
+    func has(_ k: String) -> Bool { pairs.contains { $0.key == k } }
 
     mutating func optionalString(_ k: String, _ value: inout String?, example: String) throws {
         guard node(k) != nil else { return }

@@ -37,9 +37,8 @@ extension WorkloadSpec {
         var spec = WorkloadSpec(name: defaultName)
         try r.string("name", &spec.name, example: "name: smoke")
         try r.string("description", &spec.description, example: "description: tiny sweep for CI")
-        var task = spec.task.rawValue
-        try r.string("task", &task, oneOf: Task.allCases.map(\.rawValue), example: "task: classification")
-        spec.task = Task(rawValue: task)!
+        try r.choice("task", &spec.task, example: "task: classification")
+        spec.model = ModelSpec(for: spec.task)
         if var s = try r.section("data") { try spec.data.read(&s) }
         if var s = try r.section("clip") { try spec.clip.read(&s) }
         if var s = try r.section("model") { try spec.model.read(&s) }
@@ -91,9 +90,16 @@ extension WorkloadSpec {
         if data.source == .folder && task == .detection && data.folder?.boxes == nil {
             throw fail("data.folder.boxes", "is required for a detection workload", "boxes: boxes.json")
         }
-        if data.source == .synthetic && clip.sampling != "uniform" && (clip.frames - 1) * clip.stride + 1 > data.synthetic.frames {
+        if model.architecture != .default(for: task) {
+            let fit = ModelSpec.Architecture.default(for: task)
+            throw fail("model.architecture", "is \(model.architecture.rawValue), which has no \(task.rawValue) head; a \(task.rawValue) workload takes \(fit.rawValue)", "architecture: \(fit.rawValue)")
+        }
+        if model.widths.count < model.architecture.minimumStages {
+            throw fail("model.widths", "has \(model.widths.count) stage; \(model.architecture.rawValue) needs at least \(model.architecture.minimumStages) (its second stage reaches stride 4)", "widths: [32, 64]")
+        }
+        if data.source == .synthetic && clip.span > data.synthetic.frames {
             throw fail(
-                "clip.frames", "(\(clip.frames)) × stride (\(clip.stride)) needs \((clip.frames - 1) * clip.stride + 1) frames but videos have \(data.synthetic.frames) (data.synthetic.frames)",
+                "clip.frames", "(\(clip.frames)) × stride (\(clip.stride)) needs \(clip.span) frames but videos have \(data.synthetic.frames) (data.synthetic.frames)",
                 "frames: \(max(1, (data.synthetic.frames - 1) / clip.stride + 1))")
         }
         if model.widths.count != model.blocks.count {
@@ -102,7 +108,7 @@ extension WorkloadSpec {
         if clip.size % 8 != 0 {
             throw fail("clip.size", "is \(clip.size); the model downsamples by 8, so it must be a multiple of 8", "size: 64")
         }
-        if sweep.norms.contains(where: { $0.hasPrefix("gn") }) {
+        if sweep.norms.contains(where: { NormMethod(rawValue: $0.split(separator: ":").first.map(String.init) ?? $0)?.hasGroups == true }) {
             for g in sweep.groups {
                 for c in model.widths where c % g.groups(channels: c) != 0 {
                     throw fail("sweep.groups", "contains \(g), which does not divide the model width \(c) (GroupNorm needs channels divisible by groups)", "groups: [\(Self.largestCommonDivisor(model.widths, atMost: 32))]")
@@ -141,9 +147,7 @@ extension WorkloadSpec {
 
 extension DataSpec {
     mutating func read(_ r: inout SpecReader) throws {
-        var src = source.rawValue
-        try r.string("source", &src, oneOf: Source.allCases.map(\.rawValue), example: "source: synthetic")
-        source = Source(rawValue: src)!
+        try r.choice("source", &source, example: "source: synthetic")
         try r.string("cache", &cache, example: "cache: .normbench/cache")
         if var s = try r.section("synthetic") { try synthetic.read(&s) }
         if var s = try r.section("folder") {
@@ -172,7 +176,7 @@ extension SyntheticSpec {
         try r.int("width", &width, Limits.videoSide, example: "width: 96")
         try r.int("height", &height, Limits.videoSide, example: "height: 96")
         try r.int("fps", &fps, Limits.fps, example: "fps: 25")
-        try r.string("codec", &codec, oneOf: ["h264", "ffv1"], example: "codec: h264")
+        try r.choice("codec", &codec, example: "codec: ffv1")
         try r.int("distractors", &distractors, Limits.distractors, example: "distractors: 1")
         try r.double("noise", &noise, range: 0...128, example: "noise: 8")
         try r.int("objects", &objects, Limits.objects, example: "objects: 2")
@@ -186,7 +190,8 @@ extension ClipSpec {
         try r.int("frames", &frames, Limits.clipFrames, example: "frames: 8")
         try r.int("stride", &stride, Limits.clipStride, example: "stride: 2")
         try r.int("size", &size, Limits.clipSize, example: "size: 64")
-        try r.string("sampling", &sampling, oneOf: ["uniform", "dense", "random"], example: "sampling: random")
+        try r.choice("sampling", &sampling, example: "sampling: random", removed: [
+            "uniform": "uniform (frames spread over the whole video) is not implemented: use random, or dense for the first frames"])
         try r.list("mean", &mean, count: 3, example: "mean: [0.45, 0.45, 0.45]", problem: "a finite number in -100...100") { Double($0).flatMap { abs($0) <= 100 ? $0 : nil } }
         try r.list("std", &std, count: 3, example: "std: [0.225, 0.225, 0.225]", problem: "a number in 0.001...100") { Double($0).flatMap { $0 >= 0.001 && $0 <= 100 ? $0 : nil } }
         try r.bool("flip", &flip, example: "flip: false")
@@ -196,7 +201,7 @@ extension ClipSpec {
 
 extension ModelSpec {
     mutating func read(_ r: inout SpecReader) throws {
-        try r.string("architecture", &architecture, oneOf: ["resnet3d-tiny", "resnet3d-tiny-dense"], example: "architecture: resnet3d-tiny")
+        try r.choice("architecture", &architecture, example: "architecture: resnet3d-tiny")
         try r.list("widths", &widths, example: "widths: [32, 64, 128]", problem: "an integer in \(Limits.width)") { Int($0).flatMap { Limits.width.contains($0) ? $0 : nil } }
         try r.list("blocks", &blocks, example: "blocks: [1, 1, 1]", problem: "an integer in \(Limits.blocks)") { Int($0).flatMap { Limits.blocks.contains($0) ? $0 : nil } }
         try r.bool("zeroInitLastGamma", &zeroInitLastGamma, example: "zeroInitLastGamma: true")
@@ -206,11 +211,16 @@ extension ModelSpec {
 
 extension TrainingSpec {
     mutating func read(_ r: inout SpecReader) throws {
+        if r.has("epochs") && r.has("steps") {
+            throw WorkloadError.invalid(
+                file: r.file, line: nil, key: "training.epochs",
+                problem: "and `training.steps` are both set; steps decide the length, so epochs would be ignored: keep one", example: "steps: 1536")
+        }
         try r.int("epochs", &epochs, Limits.epochs, example: "epochs: 10")
         try r.optionalInt("steps", &steps, Limits.steps, example: "steps: 200")
         try r.double("baseLR", &baseLR, range: 1e-6...10, example: "baseLR: 0.1")
         try r.int("referenceBatch", &referenceBatch, Limits.referenceBatch, example: "referenceBatch: 16")
-        try r.string("schedule", &schedule, oneOf: ["cosine", "step", "constant"], example: "schedule: cosine")
+        try r.choice("schedule", &schedule, example: "schedule: cosine")
         try r.list("milestones", &milestones, example: "milestones: [0.5, 0.75]", problem: "a fraction in (0, 1)") { Double($0).flatMap { $0 > 0 && $0 < 1 ? $0 : nil } }
         try r.int("warmupSteps", &warmupSteps, Limits.warmupSteps, example: "warmupSteps: 20")
         try r.double("momentum", &momentum, range: 0...0.999, example: "momentum: 0.9")

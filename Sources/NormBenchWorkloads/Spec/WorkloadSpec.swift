@@ -73,10 +73,8 @@ public struct SyntheticSpec: Codable, Sendable, Equatable {
     public var height = 96
     /// Frame rate of the generated videos.
     public var fps = 25
-    /// Codec of the generated files: `ffv1` (.mkv, lossless: byte-reproducible files,
-    /// exact pixels) or `h264` (.mp4, libx264; smaller, but its bytes were seen to
-    /// vary between in-process encodes of the same frames, see docs/workloads.md).
-    public var codec = "ffv1"
+    /// Codec of the generated files.
+    public var codec = Codec.ffv1
     /// Distracting shapes per clip that carry no label.
     public var distractors = 1
     /// Standard deviation of per-pixel noise, in 0-255 units.
@@ -85,6 +83,17 @@ public struct SyntheticSpec: Codable, Sendable, Equatable {
     public var objects = 2
     /// Seed of the generator: same seed, identical files.
     public var seed = 1
+
+    public enum Codec: String, Codable, Sendable, CaseIterable {
+        /// .mkv, lossless: byte-reproducible files, exact pixels.
+        case ffv1
+        /// .mp4, libx264: smaller, but its bytes were seen to vary between
+        /// in-process encodes of the same frames (docs/workloads.md).
+        case h264
+
+        /// The file extension of a clip.
+        public var fileExtension: String { self == .ffv1 ? "mkv" : "mp4" }
+    }
 }
 
 /// A user's own clips.
@@ -118,27 +127,78 @@ public struct ClipSpec: Codable, Sendable, Equatable {
     public var stride = 2
     /// Output height and width (square), pixels.
     public var size = 64
-    /// `uniform` (N frames evenly over the video), `dense` (from frame 0 with a stride), `random` (random start).
-    public var sampling = "random"
+    /// Where a sample's window of `frames` frames (`stride` apart) starts in a clip.
+    public var sampling = Sampling.random
     /// Per-channel (R, G, B) mean and std for normalizing 0-1 pixel values.
     public var mean: [Double] = [0.45, 0.45, 0.45]
     public var std: [Double] = [0.225, 0.225, 0.225]
     /// Random horizontal flips in training (classification only: flips change motion direction labels).
     public var flip = false
+
+    /// Frames a window spans in the video: `(frames − 1) × stride + 1`.
+    public var span: Int { (frames - 1) * stride + 1 }
+
+    public enum Sampling: String, Codable, Sendable, CaseIterable {
+        /// Training: a random start in each sample (uniform over every start
+        /// whose window fits the clip). Evaluation: the centre window.
+        case random
+        /// Training and evaluation: the window starting at frame 0 (the same
+        /// frames every time a clip is drawn; flips still apply).
+        case dense
+
+        /// The first frame of a window in a clip of `frames` frames holding windows
+        /// of `span` frames: training draws from `draw` (a number ≥ 0) when random.
+        public func trainingStart(clipFrames frames: Int, span: Int, draw: () -> UInt64) -> Int {
+            switch self {
+            case .random: Int(draw() % UInt64(frames - span + 1))
+            case .dense: 0
+            }
+        }
+
+        public func evaluationStart(clipFrames frames: Int, span: Int) -> Int {
+            switch self {
+            case .random: (frames - span) / 2
+            case .dense: 0
+            }
+        }
+    }
 }
 
 /// The network.
 public struct ModelSpec: Codable, Sendable, Equatable {
     public init() {}
 
-    /// `resnet3d-tiny` (classification) or `resnet3d-tiny-dense` (detection head at stride 4).
-    public var architecture = "resnet3d-tiny"
+    /// The defaults with the task's architecture (`Architecture.default(for:)`).
+    public init(for task: WorkloadSpec.Task) {
+        architecture = .default(for: task)
+    }
+
+    /// The network; when the file does not say, the task's (`Architecture.default(for:)`).
+    public var architecture = Architecture.resnet3dTiny
     /// Channels of the stem and of each stage.
     public var widths = [32, 64, 128]
     /// Residual blocks per stage.
     public var blocks = [1, 1, 1]
     /// Initialize γ of each residual branch's last normalization to 0 (as the GN paper does).
     public var zeroInitLastGamma = true
+
+    public enum Architecture: String, Codable, Sendable, CaseIterable {
+        /// ResNet3D-tiny: stride 2 in time and space per stage after the first,
+        /// global average pool, linear classifier (`ResNet3D.classifier`).
+        case resnet3dTiny = "resnet3d-tiny"
+        /// ResNet3D-tiny's stages with no temporal stride and stride (1, 2, 2) at
+        /// the second stage only (every frame kept, stride 4 in space), then a
+        /// CenterNet head per frame (`ResNet3D.dense`).
+        case resnet3dTinyDense = "resnet3d-tiny-dense"
+
+        /// The fewest stages (`model.widths`) the architecture takes.
+        public var minimumStages: Int { self == .resnet3dTinyDense ? 2 : 1 }
+
+        /// The architecture a task's head needs: its output shape is the task's prediction.
+        public static func `default`(for task: WorkloadSpec.Task) -> Architecture {
+            task == .classification ? .resnet3dTiny : .resnet3dTinyDense
+        }
+    }
 }
 
 /// The optimization, shared by every cell.
@@ -152,8 +212,8 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     /// Learning rate at `referenceBatch` total samples per step; scaled linearly with W·batch (GN paper, Goyal et al.).
     public var baseLR = 0.1
     public var referenceBatch = 16
-    /// `cosine`, `step` (÷10 at each milestone fraction) or `constant`.
-    public var schedule = "cosine"
+    /// Learning-rate decay after warm-up.
+    public var schedule = Schedule.cosine
     /// Milestones of the `step` schedule as fractions of training.
     public var milestones: [Double] = [0.5, 0.75]
     /// Steps of linear warm-up from 0.
@@ -166,6 +226,15 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public var workers = 1
     /// Batches used to recompute BN population statistics before evaluation (PreciseBN); 0 = off.
     public var preciseBNBatches = 0
+
+    public enum Schedule: String, Codable, Sendable, CaseIterable {
+        /// Cosine from the peak to 0 over training.
+        case cosine
+        /// ÷10 at each of `milestones` (fractions of training).
+        case step
+        /// The peak rate throughout.
+        case constant
+    }
 }
 
 /// The cells: every combination of these is one run.

@@ -1,28 +1,45 @@
 import NormBenchEngine
 
-/// One cell's settings: what varies across a sweep.
+/// One cell: every setting that varies across a sweep, in one value. The
+/// record's key (`CellKey`) is derived from it; training reads it; nothing else
+/// carries a copy.
 public struct CellSettings: Sendable, Equatable {
+    /// The normalization, with the cell's grouping applied.
     public var norm: NormalizationSpec
+    /// The method as the sweep lists it (`sweep.norms`), for the record.
+    public var normName: String
+    /// The grouping (methods with groups), nil otherwise.
+    public var groups: GroupSetting?
     /// Samples per worker.
     public var batch: Int
-    /// Simulated data-parallel workers.
+    /// Data-parallel workers W (simulated in one process, or MPI ranks).
     public var workers: Int
     public var seed: Int
+    /// Threads of the engine and of oneDNN for this cell.
+    public var threads: Int
 
-    public init(norm: NormalizationSpec, batch: Int, workers: Int, seed: Int) {
+    public init(norm: NormalizationSpec, normName: String? = nil, groups: GroupSetting? = nil, batch: Int, workers: Int, seed: Int, threads: Int) {
         self.norm = norm
+        self.normName = normName ?? norm.name
+        self.groups = groups
         self.batch = batch
         self.workers = workers
         self.seed = seed
+        self.threads = threads
     }
+
+    /// Micro-batches per step in the single-process simulation: one per worker,
+    /// or one of W × batch when the method's statistics span the workers.
+    public var microBatches: Int { norm.method.runsAsOneMicroBatch ? 1 : workers }
+
+    /// Samples in the largest micro-batch a process holds: what its memory follows.
+    public var samplesPerMicroBatch: Int { batch * workers / microBatches }
 }
 
 /// What training and evaluating one cell measured.
 public struct CellMeasurement: Sendable {
-    public var top1Error: Double? = nil
-    public var top5Error: Double? = nil
-    public var mAP50: Double? = nil
-    public var mAP: Double? = nil
+    /// The task's metrics by `Metric.name`.
+    public var metrics: [String: Double]
     public var evalLoss: Double
     /// (step, training loss), every step.
     public var lossCurve: [(step: Int, loss: Double)]

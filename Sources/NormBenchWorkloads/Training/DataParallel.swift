@@ -51,7 +51,7 @@ final class DataParallelStep {
         precondition(method != .batchRenorm, "DataParallelStep: Batch Renorm is not supported data-parallel (its forward reads running statistics the simulation updates between workers)")
         self.communicator = communicator
         self.model = model
-        syncBN = method == .syncBatchNorm
+        syncBN = method.sharesStatisticsAcrossWorkers
         if syncBN { NormalizationLayers.synchronize(model, reducer: CommunicatorReducer(communicator: communicator, meter: meter)) }
         exchange = RunningStatisticsExchange(model: model)
         gradients = GradientAllReduce(parameters: model.parameters)

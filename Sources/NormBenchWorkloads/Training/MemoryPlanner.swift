@@ -6,25 +6,28 @@ import NormBenchEngine
 /// optimizer update) on one worker's micro-batch at two small batch sizes, and
 /// reads the ledger's peak each time. Everything that depends on the batch
 /// (activations saved for backward, the input, convolution workspace) grows
-/// linearly in it; parameters, gradients and optimizer state do not. SyncBN's
-/// simulated worker holds all W·batch samples, so it is predicted at W·batch.
+/// linearly in it; parameters, gradients and optimizer state do not. A method
+/// that runs as one micro-batch (SyncBN's simulated worker holds all W·batch
+/// samples) is predicted at W·batch (`CellSettings.samplesPerMicroBatch`).
 public enum MemoryPlanner {
-    /// Predicted ledger peak in bytes for one cell, at the current `Parallel.threads`.
+    /// Predicted ledger peak in bytes for one cell, on the cell's threads.
     ///
     /// Small batches (up to twice the thread count) are measured directly. Larger
     /// ones are extrapolated from T and 2T samples (T = threads): oneDNN's scratch
     /// memory depends on how it splits the batch over threads, so batches below T
     /// do not predict larger ones.
-    public static func predictPeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int, workers: Int) throws -> Int {
-        let n = norm.method == .syncBatchNorm ? batch * workers : batch
-        let t = max(1, Parallel.threads)
-        // The first step of a process also fills caches that outlive it (convolution
-        // primitives); measure after one warm-up step.
-        _ = try measurePeak(spec: spec, norm: norm, batch: 1)
-        if n <= 2 * t { return try measurePeak(spec: spec, norm: norm, batch: n) }
-        let low = try measurePeak(spec: spec, norm: norm, batch: t)
-        let high = try measurePeak(spec: spec, norm: norm, batch: 2 * t)
-        return high + (high - low) * (n - 2 * t) / t
+    public static func predictPeak(spec: WorkloadSpec, cell: CellSettings) throws -> Int {
+        let n = cell.samplesPerMicroBatch, norm = cell.norm
+        let t = max(1, cell.threads)
+        return try Parallel.withThreads(t) {
+            // The first step of a process also fills caches that outlive it (convolution
+            // primitives); measure after one warm-up step.
+            _ = try measurePeak(spec: spec, norm: norm, batch: 1)
+            if n <= 2 * t { return try measurePeak(spec: spec, norm: norm, batch: n) }
+            let low = try measurePeak(spec: spec, norm: norm, batch: t)
+            let high = try measurePeak(spec: spec, norm: norm, batch: 2 * t)
+            return high + (high - low) * (n - 2 * t) / t
+        }
     }
 
     /// Bytes of the decoded data bank a run holds for all its cells: every train and
@@ -46,25 +49,13 @@ public enum MemoryPlanner {
         return resident - MemoryLedger.shared.snapshot().liveTotal + dataBank + ledgerPeak
     }
 
-    /// The ledger peak of training steps at `batch`, measured.
+    /// The ledger peak of training steps at `batch`, measured on the current threads.
     public static func measurePeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Int {
         let c = spec.clip
         MemoryLedger.current.reset()
         let before = MemoryLedger.current.snapshot().liveTotal
         do {
-            let model: Sequential
-            switch spec.task {
-            case .classification:
-                model = try ResNet3D.classifier(
-                    ResNet3DConfig(frames: c.frames, height: c.size, width: c.size, widths: spec.model.widths,
-                                   depths: spec.model.blocks, classes: spec.classes,
-                                   zeroInitLastNorm: spec.model.zeroInitLastGamma, seed: 0),
-                    normalization: norm)
-            case .detection:
-                model = try DetectionModel.make(
-                    widths: spec.model.widths, classes: spec.classes, normalization: norm,
-                    zeroInitLastGamma: spec.model.zeroInitLastGamma, seed: 0)
-            }
+            let model = try spec.task.implementation.makeModel(spec, norm: norm, seed: 0)
             let optimizer = SGD(parameters: model.parameters)
             let input = Tensor(shape: [batch, c.frames, c.size, c.size, 3], category: .data)
             var g = SeededGenerator(seed: 1)

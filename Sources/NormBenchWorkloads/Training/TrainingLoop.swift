@@ -1,9 +1,11 @@
 import Dispatch
 import NormBenchEngine
 
-/// The training loop every task shares: W micro-batches per step (one for
-/// SyncBN, see `ClassificationRun`), gradients accumulated, one SGD step; step
-/// timing after warm-up, the ledger and per-kind time over the cell, progress.
+/// The training loop every task shares: `cell.microBatches` micro-batches per
+/// step (one for SyncBN, see `CellRun`), gradients accumulated, one SGD step;
+/// step timing after warm-up, the ledger and per-kind time over the cell, progress.
+/// The cell's own settings (batch, workers, seed, norm) come from `cell`; what
+/// every cell of the workload shares (clip, optimizer, schedule) from `spec`.
 ///
 /// The task supplies `microStep`: given one micro-batch's samples and the
 /// factor 1/W for the loss gradient, run forward and backward (accumulating
@@ -23,8 +25,10 @@ struct TrainingLoop {
         plan = TrainingPlan(training: spec.training, trainClips: train.count, batch: cell.batch, workers: cell.workers)
     }
 
-    /// Latest first frame of a sample window in a training clip.
-    var maxStart: Int { train.framesPerClip - assembler.span }
+    /// First frame of a training sample's window (`clip.sampling`).
+    func trainingStart(_ g: inout SeededGenerator) -> Int {
+        spec.clip.sampling.trainingStart(clipFrames: train.framesPerClip, span: assembler.span) { g.next() }
+    }
 
     struct Outcome {
         var lossCurve: [(step: Int, loss: Double)]
@@ -44,16 +48,16 @@ struct TrainingLoop {
         model: Sequential, options: CellRunOptions = CellRunOptions(), progress: (CellProgress) -> Void,
         microStep: ([BatchAssembler.Sample], Float) throws -> Double
     ) throws -> Outcome {
-        let optimizer = SGD(
+        let trainer = TrainingStep(optimizer: SGD(
             parameters: model.parameters, momentum: Float(spec.training.momentum),
-            weightDecay: Float(spec.training.weightDecay), decayNormalization: spec.training.weightDecayNorm)
+            weightDecay: Float(spec.training.weightDecay), decayNormalization: spec.training.weightDecayNorm))
         let order = TrainingPlan.order(clips: train.count, samples: plan.steps * plan.samplesPerStep, seed: cell.seed)
         var g = SeededGenerator(seed: UInt64(cell.seed) &+ 0x5EED)
         let parallel = options.dataParallel.map { communicator -> DataParallelStep in
             precondition(communicator.size == cell.workers, "TrainingLoop: \(communicator.size) ranks for W = \(cell.workers) workers")
             return DataParallelStep(model: model, communicator: communicator, method: cell.norm.method)
         }
-        let microBatches = cell.norm.method == .syncBatchNorm ? 1 : cell.workers
+        let microBatches = cell.microBatches
         let perMicroBatch = plan.samplesPerStep / microBatches
         let flip = spec.clip.flip
 
@@ -63,26 +67,24 @@ struct TrainingLoop {
         for step in 0..<plan.steps {
             if step == plan.warmupSteps { meter.startMeasuring() }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            StepProfiler.shared.measure(.optimizer) { optimizer.zeroGradients() }
-            var loss = 0.0
-            if let parallel {
-                parallel.beginStep()
-                let all = (0..<plan.samplesPerStep).map { k -> BatchAssembler.Sample in
-                    .init(clip: order[step * plan.samplesPerStep + k], start: Int(g.next() % UInt64(maxStart + 1)), flip: flip && g.next() & 1 == 1)
+            let loss = try trainer.run(learningRate: plan.schedule.rate(at: step)) {
+                if let parallel {
+                    parallel.beginStep()
+                    let all = (0..<plan.samplesPerStep).map { k -> BatchAssembler.Sample in
+                        .init(clip: order[step * plan.samplesPerStep + k], start: trainingStart(&g), flip: flip && g.next() & 1 == 1)
+                    }
+                    let rank = parallel.communicator.rank
+                    let local = try microStep(Array(all[(rank * cell.batch)..<((rank + 1) * cell.batch)]), 1 / Float(cell.workers))
+                    return parallel.finishStep(localLoss: local, measure: step >= plan.warmupSteps)
                 }
-                let rank = parallel.communicator.rank
-                let local = try microStep(Array(all[(rank * cell.batch)..<((rank + 1) * cell.batch)]), 1 / Float(cell.workers))
-                loss = parallel.finishStep(localLoss: local, measure: step >= plan.warmupSteps)
-            } else {
-                for m in 0..<microBatches {
+                return try TrainingStep.accumulate(microBatches) { m, scale in
                     let samples = (0..<perMicroBatch).map { k -> BatchAssembler.Sample in
                         let clip = order[step * plan.samplesPerStep + m * perMicroBatch + k]
-                        return .init(clip: clip, start: Int(g.next() % UInt64(maxStart + 1)), flip: flip && g.next() & 1 == 1)
+                        return .init(clip: clip, start: trainingStart(&g), flip: flip && g.next() & 1 == 1)
                     }
-                    loss += try microStep(samples, 1 / Float(microBatches)) / Double(microBatches)
+                    return try microStep(samples, scale)
                 }
             }
-            StepProfiler.shared.measure(.optimizer) { optimizer.step(learningRate: plan.schedule.rate(at: step)) }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             guard loss.isFinite else { throw TrainingError.diverged(step: step, loss: loss) }
             lossCurve.append((step, loss))
@@ -98,8 +100,9 @@ struct TrainingLoop {
         if spec.training.preciseBNBatches > 0 && cell.norm.method.usesBatchStatistics {
             let batches = spec.training.preciseBNBatches
             let precise = TrainingPlan.order(clips: train.count, samples: batches * cell.batch, seed: cell.seed + 1)
+            let start = spec.clip.sampling.evaluationStart(clipFrames: train.framesPerClip, span: assembler.span)
             PreciseBN.recompute(model: model, batches: batches) { k in
-                let samples = (0..<cell.batch).map { BatchAssembler.Sample(clip: precise[k * cell.batch + $0], start: maxStart / 2) }
+                let samples = (0..<cell.batch).map { BatchAssembler.Sample(clip: precise[k * cell.batch + $0], start: start) }
                 _ = model.forward(assembler.assemble(samples, from: train), mode: .training)
             }
         }
@@ -108,13 +111,36 @@ struct TrainingLoop {
             finalState: options.keepFinalState ? ModelState.values(of: model) : nil)
     }
 
-    /// Runs `body` over the evaluation clips' centre windows in batches of `batch`.
+    /// The measurement record of a finished cell.
+    func measurement(_ o: Outcome, evaluation e: TaskEvaluation) -> CellMeasurement {
+        CellMeasurement(
+            metrics: e.metrics, evalLoss: e.loss, lossCurve: o.lossCurve, steps: plan.steps, epochs: plan.epochs,
+            samplesPerStep: plan.samplesPerStep, peakLearningRate: Double(plan.schedule.base), stepSeconds: o.stepSeconds,
+            evalClipsPerSecond: e.clipsPerSecond,
+            convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
+            ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak,
+            residentAtStartBytes: o.meter.residentAtStart, ledgerAtStartBytes: o.meter.ledgerAtStart, collective: o.collective, finalState: o.finalState)
+    }
+}
+
+/// The evaluation clips' windows (`clip.sampling`: the centre window, or the
+/// first), cut in batches for a task's `evaluate`.
+public struct EvaluationPass {
+    let assembler: BatchAssembler
+    let sampling: ClipSpec.Sampling
+
+    init(spec: WorkloadSpec) {
+        assembler = BatchAssembler(frames: spec.clip.frames, stride: spec.clip.stride, mean: spec.clip.mean, std: spec.clip.std)
+        sampling = spec.clip.sampling
+    }
+
+    /// Runs `body` over every evaluation clip's window in batches of `batch`.
     /// - Returns: clips per second of the median batch after the first (which
     ///   creates the convolution primitives for the evaluation shapes), or of the
     ///   first when it is the only one. A median, because an evaluation pass is
     ///   short and one preempted batch would move a mean.
-    func evaluate(_ eval: ClipBank, batch: Int, _ body: ([BatchAssembler.Sample], Tensor) -> Void) -> Double {
-        let start = (eval.framesPerClip - assembler.span) / 2
+    public func run(_ eval: ClipBank, batch: Int, _ body: ([BatchAssembler.Sample], Tensor) -> Void) -> Double {
+        let start = sampling.evaluationStart(clipFrames: eval.framesPerClip, span: assembler.span)
         var rates: [Double] = []
         for first in stride(from: 0, to: eval.count, by: batch) {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -123,18 +149,7 @@ struct TrainingLoop {
             rates.append(Double(samples.count) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, 1e-9))
         }
         if rates.count > 1 { rates.removeFirst() }
-        return rates.isEmpty ? 0 : rates.sorted()[rates.count / 2]
-    }
-
-    /// The measurement record of a finished cell (metrics filled in by the task).
-    func measurement(_ o: Outcome, evalLoss: Double, evalClipsPerSecond: Double) -> CellMeasurement {
-        CellMeasurement(
-            evalLoss: evalLoss, lossCurve: o.lossCurve, steps: plan.steps, epochs: plan.epochs,
-            samplesPerStep: plan.samplesPerStep, peakLearningRate: Double(plan.schedule.base), stepSeconds: o.stepSeconds,
-            evalClipsPerSecond: evalClipsPerSecond,
-            convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
-            ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak,
-            residentAtStartBytes: o.meter.residentAtStart, ledgerAtStartBytes: o.meter.ledgerAtStart, collective: o.collective, finalState: o.finalState)
+        return Quantiles.percentile(rates, 0.5)
     }
 }
 

@@ -20,9 +20,9 @@ public struct TrainingPlan: Sendable {
         let base = Float(t.baseLR * Double(samplesPerStep) / Double(t.referenceBatch))
         let decay: LearningRateSchedule.Decay
         switch t.schedule {
-        case "step": decay = .step(milestones: t.milestones.map { Int($0 * Double(steps)) }, gamma: 0.1)
-        case "constant": decay = .constant
-        default: decay = .cosine(totalSteps: steps, final: 0)
+        case .step: decay = .step(milestones: t.milestones.map { Int($0 * Double(steps)) }, gamma: 0.1)
+        case .constant: decay = .constant
+        case .cosine: decay = .cosine(totalSteps: steps, final: 0)
         }
         schedule = LearningRateSchedule(base: base, decay: decay, warmupSteps: min(t.warmupSteps, steps / 2), warmupStartFactor: 0.1)
         warmupSteps = min(3, steps / 5)

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import NormBenchEngine
+import NormBenchWorkloads
+import NormBenchHarness
+
+/// Every key a shipped workload file sets does something: changing its value
+/// changes what a run would do (the cells, the data set, the model, the
+/// optimization, the sample windows), or is refused with one line.
+@Suite struct WorkloadKeyTests {
+    static let folder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Workloads")
+
+    /// A changed value for every key the shipped files set (key path → new value).
+    static let changes: [String: String] = [
+        "name": "renamed", "description": "another line", "task": "classification",
+        "data.source": "folder",
+        "data.synthetic.trainClips": "100", "data.synthetic.evalClips": "50", "data.synthetic.classes": "3",
+        "data.synthetic.frames": "40", "data.synthetic.width": "80", "data.synthetic.height": "80",
+        "data.synthetic.distractors": "3", "data.synthetic.noise": "5", "data.synthetic.seed": "9", "data.synthetic.objects": "2",
+        "clip.frames": "3", "clip.stride": "3", "clip.size": "48", "clip.sampling": "dense",
+        "model.architecture": "resnet3d-tiny-dense", "model.widths": "[16, 16, 16]", "model.blocks": "[2, 1, 1]",
+        "training.epochs": "3", "training.steps": "100", "training.baseLR": "0.05", "training.referenceBatch": "32",
+        "training.warmupSteps": "5", "training.schedule": "step",
+        "sweep.norms": "[ln]", "sweep.batches": "[4]", "sweep.groups": "[4]", "sweep.seeds": "[5]", "sweep.threads": "[1]",
+    ]
+
+    /// Values that differ for some file from the change above (the file already has it).
+    static let alternatives: [String: String] = [
+        "task": "detection", "model.architecture": "resnet3d-tiny", "data.synthetic.classes": "2", "clip.sampling": "random",
+        "model.widths": "[16, 16]", "model.blocks": "[2, 1]", "data.synthetic.objects": "1", "clip.stride": "1",
+    ]
+
+    /// What a run of `spec` would do, as text: two specs that give the same text run the same.
+    static func behaviour(_ spec: WorkloadSpec) throws -> [String] {
+        var out = [spec.name, spec.description, "\(type(of: spec.task.implementation))"]
+        out.append(SyntheticDataset.settingsDigest(spec))
+        out.append("bank \(try MemoryPlanner.dataBankBytes(spec: spec)) span \(spec.clip.span)")
+        out.append(try spec.cells().map(\.key.id).joined(separator: ","))
+        let plan = TrainingPlan(training: spec.training, trainClips: spec.data.synthetic.trainClips, batch: 4, workers: 1)
+        out.append("steps \(plan.steps) rates \((0..<plan.steps).map { plan.schedule.rate(at: $0) })")
+        let frames = spec.framesPerClip
+        out.append("starts \(spec.clip.sampling.trainingStart(clipFrames: frames, span: spec.clip.span) { 7 }) \(spec.clip.sampling.evaluationStart(clipFrames: frames, span: spec.clip.span))")
+        let model = try spec.task.implementation.makeModel(spec, norm: NormalizationSpec(method: .batchNorm), seed: 0)
+        out.append("model \(model.parameters.map(\.value.shape))")
+        return out
+    }
+
+    /// The key paths a YAML file sets, from its indentation (two spaces a level).
+    static func keys(of text: String) -> [(path: String, line: Int)] {
+        var stack: [String] = []
+        var out: [(String, Int)] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            guard let colon = line.firstIndex(of: ":"), !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+            let depth = line.prefix { $0 == " " }.count / 2
+            stack = Array(stack.prefix(depth)) + [line[..<colon].trimmingCharacters(in: .whitespaces)]
+            if !line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces).isEmpty { out.append((stack.joined(separator: "."), i)) }
+        }
+        return out
+    }
+
+    @Test(arguments: ["smoke", "video-cls", "video-det", "groups"])
+    func everyShippedKeyChangesTheRunOrIsRefused(name: String) throws {
+        let path = Self.folder.appendingPathComponent("\(name).yaml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let original = try Self.behaviour(WorkloadSpec.parse(yaml: text, file: path, defaultName: name))
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (key, index) in Self.keys(of: text) {
+            let value = try #require(Self.changes[key], "\(name).yaml sets \(key): add a changed value for it to this test")
+            let old = lines[index]
+            let indent = String(old.prefix { $0 == " " })
+            let current = old.split(separator: ":", maxSplits: 1)[1].split(separator: "#")[0].trimmingCharacters(in: .whitespaces)
+            let new = current == value ? try #require(Self.alternatives[key], "\(key): no alternative to \(value)") : value
+            lines[index] = "\(indent)\(key.split(separator: ".").last!): \(new)"
+            defer { lines[index] = old }
+            do {
+                let changed = try Self.behaviour(WorkloadSpec.parse(yaml: lines.joined(separator: "\n"), file: path, defaultName: name))
+                #expect(changed != original, "\(name).yaml: \(key) \(current) → \(new) changed nothing a run does")
+            } catch let error as WorkloadError {
+                // Refused: one line naming the file and the key (or the key it conflicts with).
+                #expect(!"\(error)".contains("\n") && "\(error)".hasPrefix(path), "\(error)")
+            }
+        }
+    }
+
+    /// Values that mean nothing are refused with the file, the key and a fix.
+    @Test(arguments: [
+        ("clip:\n  sampling: uniform\n", "`clip.sampling` is \"uniform\"; must be one of random, dense; uniform"),
+        ("task: detection\nmodel:\n  architecture: resnet3d-tiny\n", "`model.architecture` is resnet3d-tiny, which has no detection head"),
+        ("training:\n  epochs: 3\n  steps: 10\n", "`training.epochs` and `training.steps` are both set"),
+        ("training:\n  schedule: linear\n", "`training.schedule` is \"linear\"; must be one of cosine, step, constant"),
+        ("data:\n  synthetic:\n    codec: vp9\n", "`data.synthetic.codec` is \"vp9\"; must be one of ffv1, h264"),
+        ("task: detection\nmodel:\n  widths: [32]\n  blocks: [1]\n", "`model.widths` has 1 stage; resnet3d-tiny-dense needs at least 2"),
+        ("data:\n  synthetic:\n    classes: 13\n", "`data.synthetic.classes` is 13; must be in 2...12"),
+    ])
+    func meaninglessValuesAreRefused(yaml: String, message: String) {
+        #expect(throws: WorkloadError.self) { try WorkloadSpec.parse(yaml: yaml, file: "t.yaml", defaultName: "t") }
+        do { _ = try WorkloadSpec.parse(yaml: yaml, file: "t.yaml", defaultName: "t") } catch {
+            #expect("\(error)".contains(message) && "\(error)".hasPrefix("t.yaml"), "\(error)")
+        }
+    }
+
+    /// `clip.sampling` decides where windows start: random draws a start, dense takes frame 0.
+    @Test func samplingDecidesTheWindows() {
+        #expect(ClipSpec.Sampling.random.trainingStart(clipFrames: 16, span: 8) { 7 } == 7)
+        #expect(ClipSpec.Sampling.random.evaluationStart(clipFrames: 16, span: 8) == 4)
+        #expect(ClipSpec.Sampling.dense.trainingStart(clipFrames: 16, span: 8) { 7 } == 0)
+        #expect(ClipSpec.Sampling.dense.evaluationStart(clipFrames: 16, span: 8) == 0)
+    }
+}
