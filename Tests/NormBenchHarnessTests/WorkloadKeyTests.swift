@@ -43,7 +43,11 @@ import NormBenchHarness
         let frames = spec.framesPerClip
         out.append("starts \(spec.clip.sampling.trainingStart(clipFrames: frames, span: spec.clip.span) { 7 }) \(spec.clip.sampling.evaluationStart(clipFrames: frames, span: spec.clip.span))")
         let model = try spec.task.implementation.makeModel(spec, norm: NormalizationSpec(method: .batchNorm), seed: 0)
-        out.append("model \(model.parameters.map(\.value.shape))")
+        let input = Tensor(shape: [1, spec.clip.frames, spec.clip.size, spec.clip.size, 3], category: .data)
+        input.fill(0.5)
+        var digest = FNV1a()
+        digest.add(model.forward(input, mode: .evaluation).array)
+        out.append("model \(model.parameters.map(\.value.shape)) output \(digest.hex)")
         return out
     }
 

@@ -80,9 +80,11 @@ public enum ResNet3D {
     }
 
     /// The classifier: backbone → global average pool → linear to `classes` logits.
-    public static func classifier(_ config: ResNet3DConfig, normalization factory: any NormalizationFactory) throws -> Sequential {
+    public static func classifier(
+        _ config: ResNet3DConfig, normalization factory: any NormalizationFactory, downsampling: Downsampling = .spaceTime
+    ) throws -> Sequential {
         var g = SeededGenerator(seed: config.seed)
-        let net = try backbone(config, normalization: factory, generator: &g)
+        let net = try backbone(config, normalization: factory, generator: &g, downsampling: downsampling)
         net.append(GlobalAveragePoolLayer())
         net.append(LinearLayer(name: "fc", inFeatures: config.widths.last!, outFeatures: config.classes, generator: &g))
         return net

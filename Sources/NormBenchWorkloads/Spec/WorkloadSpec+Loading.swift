@@ -90,7 +90,7 @@ extension WorkloadSpec {
         if data.source == .folder && task == .detection && data.folder?.boxes == nil {
             throw fail("data.folder.boxes", "is required for a detection workload", "boxes: boxes.json")
         }
-        if model.architecture != .default(for: task) {
+        if !model.architecture.fits(task) {
             let fit = ModelSpec.Architecture.default(for: task)
             throw fail("model.architecture", "is \(model.architecture.rawValue), which has no \(task.rawValue) head; a \(task.rawValue) workload takes \(fit.rawValue)", "architecture: \(fit.rawValue)")
         }

@@ -1,3 +1,5 @@
+import NormBenchEngine
+
 /// A workload: what to train, on what data, and which cells to sweep.
 ///
 /// One YAML file in `Workloads/` describes one workload. Every key has a default
@@ -183,13 +185,24 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     public var zeroInitLastGamma = true
 
     public enum Architecture: String, Codable, Sendable, CaseIterable {
-        /// ResNet3D-tiny: stride 2 in time and space per stage after the first,
-        /// global average pool, linear classifier (`ResNet3D.classifier`).
+        /// ResNet3D-tiny: stride 2 in time and space at the start of every stage
+        /// after the first. Classification only.
         case resnet3dTiny = "resnet3d-tiny"
-        /// ResNet3D-tiny's stages with no temporal stride and stride (1, 2, 2) at
-        /// the second stage only (every frame kept, stride 4 in space), then a
-        /// CenterNet head per frame (`ResNet3D.dense`).
+        /// The same blocks with no temporal stride and stride (1, 2, 2) at the
+        /// second stage only: every frame kept, stride 4 in space. Detection
+        /// (a CenterNet head per frame) and classification.
         case resnet3dTinyDense = "resnet3d-tiny-dense"
+
+        /// Where its stages downsample.
+        public var downsampling: ResNet3D.Downsampling {
+            self == .resnet3dTiny ? .spaceTime : .secondStageSpace
+        }
+
+        /// Whether `task`'s head fits on it: a detection head needs the stride-4,
+        /// every-frame output; a classifier pools any.
+        public func fits(_ task: WorkloadSpec.Task) -> Bool {
+            task == .classification || self == .resnet3dTinyDense
+        }
 
         /// The fewest stages (`model.widths`) the architecture takes.
         public var minimumStages: Int { self == .resnet3dTinyDense ? 2 : 1 }

@@ -1,6 +1,7 @@
 import NormBenchEngine
 
-/// One label per clip: ResNet3D-tiny's classifier, softmax cross-entropy,
+/// One label per clip: a ResNet3D classifier (global average pool and linear
+/// after the `model.architecture` backbone), softmax cross-entropy,
 /// top-1 (and, with more than 5 classes, top-5) error.
 public struct ClassificationTask: WorkloadTask {
     public init() {}
@@ -11,12 +12,7 @@ public struct ClassificationTask: WorkloadTask {
     ]
 
     public func makeModel(_ spec: WorkloadSpec, norm: NormalizationSpec, seed: UInt64) throws -> Sequential {
-        let c = spec.clip
-        return try ResNet3D.classifier(
-            ResNet3DConfig(
-                frames: c.frames, height: c.size, width: c.size, widths: spec.model.widths, depths: spec.model.blocks,
-                classes: spec.classes, zeroInitLastNorm: spec.model.zeroInitLastGamma, seed: seed),
-            normalization: norm)
+        try ResNet3D.classifier(spec.resNetConfig(seed: seed), normalization: norm, downsampling: spec.model.architecture.downsampling)
     }
 
     public func microStep(

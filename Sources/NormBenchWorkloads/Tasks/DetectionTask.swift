@@ -13,12 +13,7 @@ public struct DetectionTask: WorkloadTask {
     ]
 
     public func makeModel(_ spec: WorkloadSpec, norm: NormalizationSpec, seed: UInt64) throws -> Sequential {
-        let c = spec.clip
-        return try ResNet3D.dense(
-            ResNet3DConfig(
-                frames: c.frames, height: c.size, width: c.size, widths: spec.model.widths, depths: spec.model.blocks,
-                classes: spec.classes, zeroInitLastNorm: spec.model.zeroInitLastGamma, seed: seed),
-            outputs: head(spec).channels, heatmaps: spec.classes, normalization: norm)
+        try ResNet3D.dense(spec.resNetConfig(seed: seed), outputs: head(spec).channels, heatmaps: spec.classes, normalization: norm)
     }
 
     func head(_ spec: WorkloadSpec) -> CenterNetHead { CenterNetHead(classes: spec.classes, stride: ResNet3D.denseStride) }

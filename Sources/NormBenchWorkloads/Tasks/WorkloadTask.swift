@@ -97,6 +97,15 @@ public struct TaskEvaluation: Sendable {
     }
 }
 
+extension WorkloadSpec {
+    /// The ResNet3D settings of this workload's model (`model.*`, `clip.*`, classes).
+    public func resNetConfig(seed: UInt64) -> ResNet3DConfig {
+        ResNet3DConfig(
+            frames: clip.frames, height: clip.size, width: clip.size, widths: model.widths, depths: model.blocks,
+            classes: classes, zeroInitLastNorm: model.zeroInitLastGamma, seed: seed)
+    }
+}
+
 extension WorkloadSpec.Task {
     /// The type that implements the task.
     public var implementation: any WorkloadTask {

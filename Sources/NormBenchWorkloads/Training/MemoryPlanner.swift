@@ -54,21 +54,19 @@ public enum MemoryPlanner {
         let c = spec.clip
         MemoryLedger.current.reset()
         let before = MemoryLedger.current.snapshot().liveTotal
-        do {
-            let model = try spec.task.implementation.makeModel(spec, norm: norm, seed: 0)
-            let optimizer = SGD(parameters: model.parameters)
-            let input = Tensor(shape: [batch, c.frames, c.size, c.size, 3], category: .data)
-            var g = SeededGenerator(seed: 1)
-            for i in 0..<input.count { input.data[i] = g.nextNormal() }
-            // Two steps: the optimizer's state exists from the first update on, so the
-            // second step is the steady state a training cell sees.
-            for _ in 0..<2 {
-                let output = model.forward(input, mode: .training)
-                let grad = Tensor(shape: output.shape, category: .workspace)
-                grad.fill(1e-3)
-                _ = model.backward(grad)
-                optimizer.step(learningRate: 0)
-            }
+        let model = try spec.task.implementation.makeModel(spec, norm: norm, seed: 0)
+        let optimizer = SGD(parameters: model.parameters)
+        let input = Tensor(shape: [batch, c.frames, c.size, c.size, 3], category: .data)
+        var g = SeededGenerator(seed: 1)
+        for i in 0..<input.count { input.data[i] = g.nextNormal() }
+        // Two steps: the optimizer's state exists from the first update on, so the
+        // second step is the steady state a training cell sees.
+        for _ in 0..<2 {
+            let output = model.forward(input, mode: .training)
+            let grad = Tensor(shape: output.shape, category: .workspace)
+            grad.fill(1e-3)
+            _ = model.backward(grad)
+            optimizer.step(learningRate: 0)
         }
         return MemoryLedger.current.snapshot().peakTotal - before
     }
