@@ -61,6 +61,21 @@ struct BenchDecode: ParsableCommand {
                      times[0].wall / best >= 1.5 ? "met" : "NOT met"))
         print("")
 
+        // 1b. The same job as whole processes, as a user types it: start-up, linking and
+        // exit included. The CLI gets two decoder threads, as normbench's default does on 2 CPUs.
+        print("whole processes: normbench decode CLIP --sampling all --size 112x112  vs  ffmpeg -threads 2 -i CLIP -vf scale=112:112:flags=bilinear -pix_fmt rgb24 -f null -")
+        let me = try selfExecutable()
+        let processes = try DecodeSupport.interleavedMedians(runs, [
+            { try runFFmpeg(["-threads", "2", "-i", gop250, "-vf", "scale=112:112:flags=bilinear", "-pix_fmt", "rgb24", "-f", "null", "-"]) },
+            { try runProcess(me, ["decode", gop250, "--sampling", "all", "--size", "112x112"]) },
+        ])
+        print(row("ffmpeg CLI, -threads 2 (reference)", processes[0], frames: 250, ratio: 1))
+        print(row("normbench decode", processes[1], frames: 250, ratio: processes[0].wall / processes[1].wall))
+        let wholeRatio = processes[0].wall / processes[1].wall
+        print(String(format: "  normbench decode: %.2fx the ffmpeg CLI as whole processes (target >= 1.5x: %@)", wholeRatio,
+                     wholeRatio >= 1.5 ? "met" : "NOT met"))
+        print("")
+
         // 2. Several clips: workers x threads.
         let clips = Array(repeating: gop250, count: 4)
         print("4 clips, full decode + scale to 112x112 (aggregate)")
@@ -136,17 +151,40 @@ struct BenchDecode: ParsableCommand {
         }
     }
 
-    private func runFFmpeg(_ args: [String]) throws {
+    /// This binary's absolute path, so the whole-process case times the build being benchmarked.
+    private func selfExecutable() throws -> String {
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            DecodeSupport.printError("normbench bench decode: error: cannot read /proc/self/exe to time normbench as a whole process; run on Linux")
+            throw ExitCode(1)
+        }
+        return path
+    }
+
+    /// Runs a process to completion with no input and no output; a failure stops the benchmark.
+    private func runProcess(_ executable: String, _ args: [String], hint: String = "") throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ffmpeg", "-nostdin", "-v", "error", "-y"] + args
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
         p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
         if p.terminationStatus != 0 {
-            DecodeSupport.printError("normbench bench decode: error: ffmpeg \(args.joined(separator: " ")) failed (exit \(p.terminationStatus)); is the ffmpeg CLI installed (scripts/setup.sh)?")
+            DecodeSupport.printError("normbench bench decode: error: \(executable) \(args.joined(separator: " ")) failed (exit \(p.terminationStatus))\(hint)")
             throw ExitCode(1)
         }
+    }
+
+    /// The ffmpeg CLI, started directly (not through `env`, whose own start would count against it).
+    private func runFFmpeg(_ args: [String]) throws {
+        let hint = "; is the ffmpeg CLI installed (scripts/setup.sh)?"
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+            .map { "\($0)/ffmpeg" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let path else {
+            DecodeSupport.printError("normbench bench decode: error: no ffmpeg on PATH\(hint)")
+            throw ExitCode(1)
+        }
+        try runProcess(path, ["-nostdin", "-v", "error", "-y"] + args, hint: hint)
     }
 
     private func row(_ label: String, _ t: DecodeSupport.Timing, frames: Int, ratio: Double) -> String {

@@ -80,6 +80,11 @@ struct Decode: ParsableCommand {
         var sinkFor: (@Sendable (Int) -> ClipDecoder.FrameSink?)?
         if let streams {
             sinkFor = { i in { frame throws(VideoError) in try streams[i].append(frame) } }
+        } else if npy == nil && sheet == nil {
+            // Nothing is written: every frame is still decoded, converted and scaled
+            // (the summary reports them), but none is kept, so memory stays flat and no
+            // time goes to growing a buffer nobody reads.
+            sinkFor = { _ in { _ throws(VideoError) in } }
         }
         let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict,
                                         frameSink: sinkFor)
