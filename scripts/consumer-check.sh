@@ -17,7 +17,7 @@ if [[ "${KEEP:-0}" != 1 ]]; then trap 'rm -rf "$tmp"' EXIT; fi
 start=$SECONDS
 
 git clone -q "$repo" "$tmp/normbench"
-git -C "$tmp/normbench" tag 0.1.0
+git -C "$tmp/normbench" tag -f 0.1.0 >/dev/null
 
 mkdir -p "$tmp/consumer/Sources/consumer"
 cat > "$tmp/consumer/Package.swift" <<EOF

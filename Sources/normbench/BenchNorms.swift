@@ -80,6 +80,7 @@ struct BenchNorms: ParsableCommand {
         let llc = 32 << 20
         let probe = BandwidthProbe(bytes: 256 << 20)
         Report.begin("bench norms", json: json)
+        Deprecation.flush()
         emit("normbench bench norms — \(BuildInfo.cpuModel), \(BuildInfo.configuration), built for \(BuildInfo.targetFeatures.joined(separator: " "))")
         emit("median of \(repeats) after a warm-up; bandwidth probes (256 MiB copy and sum) re-measured before each shape and thread count")
         emit("")

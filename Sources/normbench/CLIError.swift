@@ -51,10 +51,16 @@ func deprecatedAlias<T>(_ old: T?, _ new: T?, old oldName: String, new newName: 
     return old
 }
 
-/// Notices about deprecated spellings, printed once the command line is accepted
-/// (misuse prints its one error line only).
+/// Notices about deprecated spellings, printed once the command has checked its
+/// options and files (misuse prints its one error line only): by the command
+/// when its checks pass, else when it ends.
 enum Deprecation {
     nonisolated(unsafe) static var notices: [String] = []
+
+    static func flush() {
+        notices.forEach(printError)
+        notices = []
+    }
 }
 
 /// Prints `value` as one JSON object on stdout (sorted keys, so output is stable).

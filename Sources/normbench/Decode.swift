@@ -79,11 +79,14 @@ struct Decode: ParsableCommand {
             decoderThreads = try deprecatedAlias(threadsDeprecated, decoderThreads, old: "--threads", new: "--decoder-threads")
             workersDeprecated = nil
             threadsDeprecated = nil
+            _ = try DecodeRequest(self)
         }
     }
 
     func run() throws {
         let request = try DecodeRequest(self)
+        if let npy { try DecodeRequest.createFolder(npy) }
+        Deprecation.flush()
         let names = DecodeOutputs.uniqueNames(files)
         let streams = request.streamsFrames(npy: npy, sheet: sheet)
             ? DecodeOutputs.streams(files: files, names: names, npy: npy!, request: request) : nil

@@ -88,13 +88,17 @@ struct DecodeRequest {
         }
         if let dir = c.npy {
             var isDir: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
-                do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                    throw UsageError(message: "--npy \(dir): cannot create the directory: \(error.localizedDescription)")
-                }
-            } else if !isDir.boolValue {
+            if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), !isDir.boolValue {
                 throw UsageError(message: "--npy \(dir): exists and is not a directory")
             }
+        }
+    }
+
+    /// Creates the `--npy` folder (after every check passed).
+    static func createFolder(_ dir: String) throws(UsageError) {
+        guard !FileManager.default.fileExists(atPath: dir) else { return }
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw UsageError(message: "--npy \(dir): cannot create the directory: \(error.localizedDescription)")
         }
     }
 

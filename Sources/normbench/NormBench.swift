@@ -19,14 +19,15 @@ struct NormBench: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
-            Deprecation.notices.forEach(printError)
             try command.run()
+            Deprecation.flush()
         } catch let error as UsageError {
             report(error.message, code: 2)
         } catch let error as CommandFailure {
+            Deprecation.flush()
             report(error.message, code: error.code)
         } catch {
-            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            guard exitCode(for: error) == .validationFailure else { Deprecation.flush(); exit(withError: error) }
             report(usageLine(for: error), code: 2)
         }
     }
