@@ -27,8 +27,15 @@ struct NormBench: ParsableCommand {
             Deprecation.flush()
             report(error.message, code: error.code)
         } catch {
-            guard exitCode(for: error) == .validationFailure else { Deprecation.flush(); exit(withError: error) }
-            report(usageLine(for: error), code: 2)
+            let code = exitCode(for: error)
+            if code == .validationFailure { report(usageLine(for: error), code: 2) }
+            Deprecation.flush()
+            // ExitCode (the command printed its own lines), --help and --version: as the parser does.
+            if error is ExitCode || code == .success { exit(withError: error) }
+            // Any other error: one line, exit 1.
+            var text = message(for: error).split(separator: "\n").joined(separator: "; ")
+            if text.hasPrefix("Error: ") { text.removeFirst(7) }
+            report(text, code: 1)
         }
     }
 
