@@ -29,7 +29,10 @@ struct BenchCalibrate: ParsableCommand {
 
     struct Probe: Encodable { var convGFLOPS, bandwidthGBps, index: Double }
     struct Series: Encodable { var threads: Int, probes: [Probe], medianIndex, minIndex, maxIndex: Double }
-    struct CalibrateJSON: Encodable { var command = "bench calibrate", cpuModel: String, logicalCPUs: Int, loadAverage: String, series: [Series] }
+    struct CalibrateJSON: Encodable {
+        let command = "bench calibrate"
+        var cpuModel: String, logicalCPUs: Int, loadAverage: String, series: [Series]
+    }
 
     func run() throws {
         OpenMPRuntime.preferPassiveWaitPolicy()
