@@ -115,12 +115,16 @@ struct Run: ParsableCommand {
             return
         }
         do {
-            let display = json ? ProgressDisplay(interactive: false, write: { FileHandle.standardError.write(Data($0.utf8)) }) : ProgressDisplay()
-            let (folder, records) = try SweepRunner(spec: spec, options: options, display: display).run()
+            let (folder, records) = try SweepRunner(spec: spec, options: options, display: progressDisplay).run()
             try printSummary(folder: folder, records: records, cache: spec.data.cache)
         } catch {
             throw CommandFailure(error)
         }
+    }
+
+    /// Progress lines on stdout, or on stderr with `--json` (stdout holds the one object).
+    var progressDisplay: ProgressDisplay {
+        json ? ProgressDisplay(interactive: false, write: { FileHandle.standardError.write(Data($0.utf8)) }) : ProgressDisplay()
     }
 
     /// The summary table and where the records are, or with `--json` one object:

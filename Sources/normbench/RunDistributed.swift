@@ -59,7 +59,7 @@ extension Run {
         let rank = MPILaunch.current?.rank ?? 0
         if rank == 0 { StopNotice.install() }
         let comm = MPICommunicator()
-        let display = comm.rank == 0 ? ProgressDisplay() : ProgressDisplay(interactive: false, write: { _ in })
+        let display = comm.rank == 0 ? progressDisplay : ProgressDisplay(interactive: false, write: { _ in })
         do {
             let result = try SweepRunner(spec: spec, options: options, display: display).runDistributed(DistributedOptions(
                 communicator: comm, mode: mode, hosts: comm.hosts, library: MPICommunicator.libraryVersion,
