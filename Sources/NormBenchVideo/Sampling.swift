@@ -71,7 +71,8 @@ public enum ShortClipPolicy: String, Sendable, Codable {
 }
 
 /// A tiny seeded generator (SplitMix64) so the video module needs no engine import.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+/// Not part of the library API: public only to the tests (`@_spi(Testing) import NormBenchVideo`).
+@_spi(Testing) public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

@@ -13,28 +13,52 @@ struct BenchCalibrate: ParsableCommand {
         commandName: "calibrate",
         abstract: "The calibration probes normbench run takes around each cell, repeated: how steady is this machine?")
 
-    @Option(help: "Threads.")
-    var threads = 2
-    @Option(help: "Calibrations to take.")
+    @Option(help: "Thread counts, comma-separated (e.g. 2 or 1,2).")
+    var threads = "2"
+    @Option(help: "Calibrations to take per thread count.")
     var repeats = 10
+    @Flag(help: "Print the probes as one JSON object on stdout (docs/cli.md).")
+    var json = false
+
+    func validate() throws {
+        try validating {
+            _ = try threadList(threads)
+            guard (1...10_000).contains(repeats) else { throw UsageError(message: "--repeats must be in 1...10000, got \(repeats); e.g. --repeats 10") }
+        }
+    }
+
+    struct Probe: Encodable { var convGFLOPS, bandwidthGBps, index: Double }
+    struct Series: Encodable { var threads: Int, probes: [Probe], medianIndex, minIndex, maxIndex: Double }
+    struct CalibrateJSON: Encodable {
+        let command = "bench calibrate"
+        var cpuModel: String, logicalCPUs: Int, loadAverage: String, series: [Series]
+    }
 
     func run() throws {
-        guard Limits.threads.contains(threads), (1...10_000).contains(repeats) else {
-            printError("normbench bench calibrate: --threads must be in \(Limits.threads) and --repeats in 1...10000, e.g. --threads 2 --repeats 10")
-            throw ExitCode(2)
-        }
         OpenMPRuntime.preferPassiveWaitPolicy()
-        print(BuildInfo.versionLine)
-        print("cpu: \(BuildInfo.cpuModel), \(BuildInfo.logicalCPUs) logical CPUs; \(threads) threads; load average \(loadAverage())")
-        print("run  conv GFLOP/s  memory GB/s  index")
-        var indices: [Double] = []
-        for k in 1...repeats {
-            let c = Calibration.measure(threads: threads)
-            indices.append(c.index)
-            print(String(format: "%3d  %11.1f  %11.1f  %5.1f", k, c.convGFLOPS, c.bandwidthGBps, c.index))
+        let threadCounts = try threadList(threads)
+        if !json {
+            print(BuildInfo.versionLine)
+            print("cpu: \(BuildInfo.cpuModel), \(BuildInfo.logicalCPUs) logical CPUs; load average \(loadAverage())")
         }
-        let sorted = indices.sorted()
-        print(String(format: "index: median %.1f, min %.1f, max %.1f (max/min %.2f)",
-                     sorted[sorted.count / 2], sorted.first!, sorted.last!, sorted.last! / max(sorted.first!, 1e-12)))
+        var series: [Series] = []
+        for t in threadCounts {
+            if !json { print("\(t) thread(s)\nrun  conv GFLOP/s  memory GB/s  index") }
+            var probes: [Probe] = []
+            for k in 1...repeats {
+                let c = Calibration.measure(threads: t)
+                probes.append(Probe(convGFLOPS: c.convGFLOPS, bandwidthGBps: c.bandwidthGBps, index: c.index))
+                if !json { print(String(format: "%3d  %11.1f  %11.1f  %5.1f", k, c.convGFLOPS, c.bandwidthGBps, c.index)) }
+            }
+            let sorted = probes.map(\.index).sorted()
+            series.append(Series(threads: t, probes: probes, medianIndex: sorted[sorted.count / 2], minIndex: sorted.first!, maxIndex: sorted.last!))
+            if !json {
+                print(String(format: "index: median %.1f, min %.1f, max %.1f (max/min %.2f)",
+                             sorted[sorted.count / 2], sorted.first!, sorted.last!, sorted.last! / max(sorted.first!, 1e-12)))
+            }
+        }
+        if json {
+            try printJSON(CalibrateJSON(cpuModel: BuildInfo.cpuModel, logicalCPUs: BuildInfo.logicalCPUs, loadAverage: loadAverage(), series: series))
+        }
     }
 }

@@ -23,26 +23,32 @@ struct BenchDecode: ParsableCommand {
     var dir: String = ".normbench/bench-clips"
     @Option(help: "A Python interpreter in which to time PyAV, decord and torchcodec on the same clip (optional; e.g. venv/bin/python).")
     var python: String?
+    @Flag(help: "Print the report as one JSON object on stdout (docs/cli.md).")
+    var json = false
+
+    func validate() throws {
+        try validating {
+            guard (1...10_000).contains(runs) else {
+                throw UsageError(message: "--runs must be in 1...10000, got \(runs); e.g. --runs 5")
+            }
+            if let python, !FileManager.default.isExecutableFile(atPath: python) {
+                throw UsageError(message: "--python: \"\(python)\" is not an executable file; pass a Python interpreter, e.g. --python venv/bin/python")
+            }
+        }
+    }
 
     func run() throws {
-        guard runs >= 1 else {
-            DecodeSupport.printError("normbench bench decode: error: --runs must be at least 1, got \(runs)")
-            throw ExitCode(2)
-        }
-        if let python, !FileManager.default.isExecutableFile(atPath: python) {
-            DecodeSupport.printError("normbench bench decode: --python: \"\(python)\" is not an executable file; pass a Python interpreter, e.g. --python venv/bin/python")
-            throw ExitCode(2)
-        }
+        Report.begin("bench decode", json: json)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let gop250 = try makeClip("h264-640x360-10s-gop250.mp4", gop: 250)
         let gop50 = try makeClip("h264-640x360-10s-gop50.mp4", gop: 50)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        print("normbench bench decode: 640x360 H.264, 10 s, 250 frames; \(cores) CPUs; median of \(runs) runs")
-        print("")
+        emit("normbench bench decode: 640x360 H.264, 10 s, 250 frames; \(cores) CPUs; median of \(runs) runs")
+        emit("")
 
         // 1. Full decode + scale to 112x112. The CLI and every variant run interleaved
         // (one round = each once), so a busy machine slows them alike.
-        print("full decode + scale to 112x112 RGB (one clip)")
+        emit("full decode + scale to 112x112 RGB (one clip)")
         let full = DecodeOptions(sampling: .all, resize: .exact(width: 112, height: 112))
         var variants: [(String, () throws -> Void)] = [("ffmpeg CLI (reference)", { _ = try timeFFmpegCLI(gop250) })]
         for threads in [1, 2, 0] {
@@ -54,31 +60,31 @@ struct BenchDecode: ParsableCommand {
         let times = try DecodeSupport.interleavedMedians(runs, variants.map(\.1))
         let cliFPS = 250 / times[0].wall
         for (i, (label, _)) in variants.enumerated() {
-            print(row(label, times[i], frames: 250, ratio: (250 / times[i].wall) / cliFPS))
+            emit(row(label, times[i], frames: 250, ratio: (250 / times[i].wall) / cliFPS))
         }
         let best = times.dropFirst().map(\.wall).min()!
-        print(String(format: "  fastest normbench: %.2fx the ffmpeg CLI (target >= 1.5x: %@)", times[0].wall / best,
+        emit(String(format: "  fastest normbench: %.2fx the ffmpeg CLI (target >= 1.5x: %@)", times[0].wall / best,
                      times[0].wall / best >= 1.5 ? "met" : "NOT met"))
-        print("")
+        emit("")
 
         // 1b. The same job as whole processes, as a user types it: start-up, linking and
         // exit included. The CLI gets two decoder threads, as normbench's default does on 2 CPUs.
-        print("whole processes: normbench decode CLIP --sampling all --size 112x112  vs  ffmpeg -threads 2 -i CLIP -vf scale=112:112:flags=bilinear -pix_fmt rgb24 -f null -")
+        emit("whole processes: normbench decode CLIP --sampling all --size 112x112  vs  ffmpeg -threads 2 -i CLIP -vf scale=112:112:flags=bilinear -pix_fmt rgb24 -f null -")
         let me = try selfExecutable()
         let processes = try DecodeSupport.interleavedMedians(runs, [
             { try runFFmpeg(["-threads", "2", "-i", gop250, "-vf", "scale=112:112:flags=bilinear", "-pix_fmt", "rgb24", "-f", "null", "-"]) },
             { try runProcess(me, ["decode", gop250, "--sampling", "all", "--size", "112x112"]) },
         ])
-        print(row("ffmpeg CLI, -threads 2 (reference)", processes[0], frames: 250, ratio: 1))
-        print(row("normbench decode", processes[1], frames: 250, ratio: processes[0].wall / processes[1].wall))
+        emit(row("ffmpeg CLI, -threads 2 (reference)", processes[0], frames: 250, ratio: 1))
+        emit(row("normbench decode", processes[1], frames: 250, ratio: processes[0].wall / processes[1].wall))
         let wholeRatio = processes[0].wall / processes[1].wall
-        print(String(format: "  normbench decode: %.2fx the ffmpeg CLI as whole processes (target >= 1.5x: %@)", wholeRatio,
+        emit(String(format: "  normbench decode: %.2fx the ffmpeg CLI as whole processes (target >= 1.5x: %@)", wholeRatio,
                      wholeRatio >= 1.5 ? "met" : "NOT met"))
-        print("")
+        emit("")
 
         // 2. Several clips: workers x threads.
         let clips = Array(repeating: gop250, count: 4)
-        print("4 clips, full decode + scale to 112x112 (aggregate)")
+        emit("4 clips, full decode + scale to 112x112 (aggregate)")
         let layouts = [(1, 1), (1, 2), (1, 0), (2, 1), (2, 2)]
         let loaderTimes = try DecodeSupport.interleavedMedians(runs, layouts.map { (workers, threads) in
             var o = full
@@ -86,16 +92,16 @@ struct BenchDecode: ParsableCommand {
             return { _ = ClipLoader.decode(clips, options: o, workers: workers) }
         })
         for ((workers, threads), t) in zip(layouts, loaderTimes) {
-            print(row(layoutName(workers, threads), t, frames: 1000, ratio: (1000 / t.wall) / cliFPS))
+            emit(row(layoutName(workers, threads), t, frames: 1000, ratio: (1000 / t.wall) / cliFPS))
         }
         let fastest = zip(layouts, loaderTimes).min { $0.1.wall < $1.1.wall }!
         let cheapest = zip(layouts, loaderTimes).min { $0.1.cpu < $1.1.cpu }!
-        print("  fastest: \(layoutName(fastest.0.0, fastest.0.1)); least CPU per frame: \(layoutName(cheapest.0.0, cheapest.0.1))"
+        emit("  fastest: \(layoutName(fastest.0.0, fastest.0.1)); least CPU per frame: \(layoutName(cheapest.0.0, cheapest.0.1))"
               + " (default: \(ClipLoader.defaultWorkers) workers x 1 thread)")
-        print("")
+        emit("")
 
         // 3. 16-frame uniform sample.
-        print("16-frame uniform sample, scaled to 112x112 (one clip; target <= 200 ms)")
+        emit("16-frame uniform sample, scaled to 112x112 (one clip; target <= 200 ms)")
         var cases: [(label: String, options: DecodeOptions, file: String)] = []
         for (name, file) in [("GOP 250 (one keyframe)", gop250), ("GOP 50 (2 s)", gop50)] {
             for (mode, threshold) in [("auto", DecodeOptions().seekThreshold), ("always seek", 0), ("one pass", Int.max / 2)] {
@@ -107,28 +113,29 @@ struct BenchDecode: ParsableCommand {
         let sampleTimes = try DecodeSupport.interleavedMedians(runs, cases.map { c in { _ = try ClipDecoder.decode(c.file, options: c.options) } })
         for (c, t) in zip(cases, sampleTimes) {
             let clip = try ClipDecoder.decode(c.file, options: c.options)
-            print("  " + c.label + String(format: "%7.1f ms  (cpu %6.1f ms; %d frames decoded, %d seeks)", t.wall * 1000, t.cpu * 1000, clip.framesDecoded, clip.seeks))
+            emit("  " + c.label + String(format: "%7.1f ms  (cpu %6.1f ms; %d frames decoded, %d seeks)", t.wall * 1000, t.cpu * 1000, clip.framesDecoded, clip.seeks))
         }
         let autoWorst = zip(cases, sampleTimes).filter { $0.0.options.seekThreshold == DecodeOptions().seekThreshold }.map(\.1.wall).max()!
-        print(String(format: "  slowest automatic choice: %.1f ms (target <= 200 ms: %@)", autoWorst * 1000, autoWorst <= 0.2 ? "met" : "NOT met"))
+        emit(String(format: "  slowest automatic choice: %.1f ms (target <= 200 ms: %@)", autoWorst * 1000, autoWorst <= 0.2 ? "met" : "NOT met"))
 
         // 4. The Python loaders, against normbench's auto-thread full decode and its automatic 16-frame sample.
         if let python {
-            print("")
-            print("Python loaders in \(python), same clip (GOP 250), in-process medians of \(runs) runs")
+            emit("")
+            emit("Python loaders in \(python), same clip (GOP 250), in-process medians of \(runs) runs")
             let ours = (full: times[3].wall, sample: sampleTimes[0].wall)
-            print("  " + DecodeSupport.pad("normbench (auto threads)", 24) + String(format: "full + scale %7.1f ms   16-frame sample %7.1f ms", ours.full * 1000, ours.sample * 1000))
+            emit("  " + DecodeSupport.pad("normbench (auto threads)", 24) + String(format: "full + scale %7.1f ms   16-frame sample %7.1f ms", ours.full * 1000, ours.sample * 1000))
             for loader in PythonLoaders.names {
                 switch PythonLoaders.time(loader, python: python, clip: gop250, runs: runs) {
                 case let .timed(version, full, sample):
-                    print("  " + DecodeSupport.pad("\(loader) \(version)", 24)
+                    emit("  " + DecodeSupport.pad("\(loader) \(version)", 24)
                           + String(format: "full + scale %7.1f ms (%.2fx normbench's time)   16-frame sample %7.1f ms (%.2fx normbench's time)",
                                    full * 1000, full / ours.full, sample * 1000, sample / ours.sample))
                 case let .unavailable(why):
-                    print("  " + DecodeSupport.pad(loader, 24) + why)
+                    emit("  " + DecodeSupport.pad(loader, 24) + why)
                 }
             }
         }
+        try Report.shared.finish()
     }
 
     private func layoutName(_ workers: Int, _ threads: Int) -> String {
@@ -154,8 +161,7 @@ struct BenchDecode: ParsableCommand {
     /// This binary's absolute path, so the whole-process case times the build being benchmarked.
     private func selfExecutable() throws -> String {
         guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
-            DecodeSupport.printError("normbench bench decode: error: cannot read /proc/self/exe to time normbench as a whole process; run on Linux")
-            throw ExitCode(1)
+            throw CommandFailure(message: "cannot read /proc/self/exe to time normbench as a whole process; run on Linux")
         }
         return path
     }
@@ -170,8 +176,7 @@ struct BenchDecode: ParsableCommand {
         try p.run()
         p.waitUntilExit()
         if p.terminationStatus != 0 {
-            DecodeSupport.printError("normbench bench decode: error: \(executable) \(args.joined(separator: " ")) failed (exit \(p.terminationStatus))\(hint)")
-            throw ExitCode(1)
+            throw CommandFailure(message: "\(executable) \(args.joined(separator: " ")) failed (exit \(p.terminationStatus))\(hint)")
         }
     }
 
@@ -181,8 +186,7 @@ struct BenchDecode: ParsableCommand {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
             .map { "\($0)/ffmpeg" }.first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let path else {
-            DecodeSupport.printError("normbench bench decode: error: no ffmpeg on PATH\(hint)")
-            throw ExitCode(1)
+            throw CommandFailure(message: "no ffmpeg on PATH\(hint)")
         }
         try runProcess(path, ["-nostdin", "-v", "error", "-y"] + args, hint: hint)
     }

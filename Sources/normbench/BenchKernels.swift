@@ -27,33 +27,42 @@ struct BenchKernels: ParsableCommand {
     var convOnly = false
     @Flag(help: "Only the training table.")
     var trainOnly = false
+    @Flag(help: "Print the tables as one JSON object on stdout (docs/cli.md).")
+    var json = false
 
     func validate() throws {
-        for (option, text, range) in [("--threads", threads, Limits.threads), ("--conv-batches", convBatches, Self.batches), ("--train-batches", trainBatches, Self.batches)] {
-            guard parse(text, range) != nil else {
-                throw ValidationError("\(option): \"\(SafeName.escaped(text))\" must be a comma-separated list of integers in \(range), e.g. \(option) 2,8")
+        try validating {
+            for (option, text, range) in [("--threads", threads, Limits.threads), ("--conv-batches", convBatches, Self.batches), ("--train-batches", trainBatches, Self.batches)] {
+                guard parse(text, range) != nil else {
+                    throw UsageError(message: "\(option): \"\(SafeName.escaped(text))\" must be a comma-separated list of integers in \(range), e.g. \(option) 2,8")
+                }
             }
-        }
-        let names = norms.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !names.contains(where: \.isEmpty) else {
-            throw ValidationError("--norms: \"\(SafeName.escaped(norms))\" has an empty item; give methods separated by commas, e.g. --norms none,bn,gn")
-        }
-        for name in names {
-            do { _ = try NormalizationSpec(parsing: name) } catch { throw ValidationError("--norms: \(error)") }
-        }
-        guard Self.repetitions.contains(repeats), Self.repetitions.contains(steps) else {
-            throw ValidationError("--repeats and --steps must be in \(Self.repetitions), e.g. --repeats 5 --steps 5")
+            let names = norms.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.contains(where: \.isEmpty) else {
+                throw UsageError(message: "--norms: \"\(SafeName.escaped(norms))\" has an empty item; give methods separated by commas, e.g. --norms none,bn,gn")
+            }
+            for name in names {
+                do { _ = try NormalizationSpec(parsing: name) } catch { throw UsageError(message: "--norms: \(error)") }
+            }
+            guard Self.repetitions.contains(repeats), Self.repetitions.contains(steps) else {
+                throw UsageError(message: "--repeats and --steps must be in \(Self.repetitions), e.g. --repeats 5 --steps 5")
+            }
+            guard !(convOnly && trainOnly) else {
+                throw UsageError(message: "--conv-only and --train-only exclude each other; give one, or neither for both tables")
+            }
         }
     }
 
     func run() throws {
         OpenMPRuntime.preferPassiveWaitPolicy()
+        Report.begin("bench kernels", json: json)
         emit(BuildInfo.versionLine)
         emit("cpu: \(BuildInfo.cpuModel), \(BuildInfo.logicalCPUs) logical CPUs; oneDNN \(BuildInfo.oneDNNVersion); OMP_WAIT_POLICY=\(OpenMPRuntime.waitPolicy); load average \(loadAverage())")
         if !trainOnly {
             for t in parse(threads)! { for n in parse(convBatches)! { convolutionTable(threads: t, batch: n) } }
         }
         if !convOnly { try trainingTable() }
+        try Report.shared.finish()
     }
 
     /// Batch sizes of the reference model's layers (8×64×64 clips) that fit a machine.
@@ -205,9 +214,4 @@ func processCPUSeconds() -> Double {
 private func processThreads() -> String {
     let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     return text.split(separator: "\n").first { $0.hasPrefix("Threads:") }.map { String($0.dropFirst(8)).trimmingCharacters(in: .whitespaces) } ?? "?"
-}
-
-/// Prints a line unbuffered (the tables appear as they are measured, also when piped).
-private func emit(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -29,15 +29,32 @@ struct Check: ParsableCommand {
     @Argument(help: ArgumentHelp("The run folder to check (its cells/*.json); with --update-baseline, one or more.", valueName: "run-dir"))
     var runDirectories: [String]
 
-    func run() throws {
-        do {
+    @Flag(help: "Print the verdict and every compared metric as one JSON object on stdout (docs/cli.md).")
+    var json = false
+
+    func validate() throws {
+        try validating {
             try OutputPath.checkRoot(baseline, option: "--baseline", example: "Results/baseline/smoke.json")
             guard updateBaseline || runDirectories.count == 1 else {
-                throw HarnessError.mismatch("check compares one run folder (got \(runDirectories.count)); several are for --update-baseline")
+                throw UsageError(message: "check compares one run folder (got \(runDirectories.count)); several are for --update-baseline")
             }
             guard updateBaseline || spreadDirectories.isEmpty else {
-                throw HarnessError.mismatch("--spread goes with --update-baseline")
+                throw UsageError(message: "--spread goes with --update-baseline; pass --update-baseline or drop --spread")
             }
+        }
+    }
+
+    /// `--json`: the report, or what `--update-baseline` wrote.
+    struct CheckJSON: Encodable {
+        struct Row: Encodable { var cell, metric, baseline, current, change, allowed, verdict: String }
+        var passed: Bool, cells: Int, fingerprint: [String], notes: [String], rows: [Row]
+    }
+    struct UpdateJSON: Encodable {
+        var wrote: String, cells: Int, workloads: [String], fingerprints: Int
+    }
+
+    func run() throws {
+        do {
             let read = { (folder: String) throws -> (folder: String, records: [ResultRecord]) in
                 let records = try RecordStore.readUnique(folder)
                 guard !records.isEmpty else {
@@ -50,24 +67,34 @@ struct Check: ParsableCommand {
                 var tolerances = CheckTolerances.standard
                 if FileManager.default.fileExists(atPath: baseline) {
                     do { tolerances = try Baseline.read(path: baseline).tolerances } catch {
-                        print("note: \(error); writing it with the standard tolerances")
+                        let note = "note: \(error); writing it with the standard tolerances"
+                        if json { printError("normbench check: " + note) } else { print(note) }
                     }
                 }
                 let made = try Baseline(runs: runs, spreadRuns: spreadDirectories.map(read), tolerances: tolerances)
                 try made.write(path: baseline)
                 let samples = made.spreads.map(\.sources.count)
+                if json {
+                    try printJSON(UpdateJSON(wrote: baseline, cells: made.cells.count, workloads: made.workloads, fingerprints: made.fingerprints.count))
+                    return
+                }
                 print("wrote baseline \(baseline): \(made.cells.count) cells of \(made.workloads.joined(separator: ", ")) on \(made.fingerprints.count) fingerprint\(made.fingerprints.count == 1 ? "" : "s"), spreads of \(samples.min() ?? 0)-\(samples.max() ?? 0) seeds×fingerprints per cell group")
                 return
             }
             let report = try RegressionCheck.compare(
                 baseline: Baseline.read(path: baseline), records: runs[0].records, run: runs[0].folder, baselinePath: baseline)
-            print(report.render(), terminator: "")
+            if json {
+                try printJSON(CheckJSON(passed: report.passed, cells: report.cells, fingerprint: report.header, notes: report.notes, rows: report.rows.map {
+                    CheckJSON.Row(cell: $0.cell, metric: $0.metric, baseline: $0.baseline, current: $0.current, change: $0.change, allowed: $0.tolerance, verdict: $0.verdict.rawValue)
+                }))
+            } else {
+                print(report.render(), terminator: "")
+            }
             if !report.passed { throw ExitCode(1) }
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            FileHandle.standardError.write(Data("normbench check: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw UsageError(error)  // bad files, mismatched workloads or cells: documented as exit 2
         }
     }
 }

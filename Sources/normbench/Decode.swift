@@ -8,7 +8,7 @@ import NormBenchVideo
 /// Exit codes: 0 every clip decoded cleanly; 1 at least one clip failed;
 /// 2 invalid option values (or a request no file could meet, e.g. too large for memory);
 /// 3 every clip decoded but the decoder reported damage or a file ends early (every
-/// good frame kept). Unknown options: 64 (argument parser).
+/// good frame kept). Unknown options: 2 as well (`NormBench.main`).
 struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode video clips into frame tensors; print what was decoded and how fast.",
@@ -45,9 +45,13 @@ struct Decode: ParsableCommand {
     @Flag(help: "Clips shorter than asked: repeat the last frame instead of failing.")
     var pad = false
     @Option(parsing: .unconditional, help: "Decoder threads per clip, 0...4 × CPUs (0 = FFmpeg's choice). Default: CPUs / clips decoded at once, at least 1.")
-    var threads: Int?
+    var decoderThreads: Int?
     @Option(parsing: .unconditional, help: "Clips decoded in parallel, 1...4 × CPUs (default: number of CPUs).")
-    var workers: Int?
+    var jobs: Int?
+    @Option(name: .customLong("threads"), parsing: .unconditional, help: .hidden)
+    var threadsDeprecated: Int?
+    @Option(name: .customLong("workers"), parsing: .unconditional, help: .hidden)
+    var workersDeprecated: Int?
     @Flag(help: "Stop at the first clip that fails; write no outputs then.")
     var strict = false
 
@@ -66,12 +70,23 @@ struct Decode: ParsableCommand {
     @Flag(help: "Print metadata and timings as JSON instead of the summary lines.")
     var json = false
 
-    func run() throws {
-        let request: DecodeRequest
-        do { request = try DecodeRequest(self) } catch {
-            DecodeSupport.printError("normbench decode: \(error.message)")
-            throw ExitCode(2)
+    /// The old spellings: `--workers` (now `--jobs`: `run --workers` is the simulated
+    /// data-parallel workers) and `--threads` (now `--decoder-threads`: elsewhere
+    /// `--threads` is a list of compute thread counts).
+    mutating func validate() throws {
+        try validating {
+            jobs = try deprecatedAlias(workersDeprecated, jobs, old: "--workers", new: "--jobs")
+            decoderThreads = try deprecatedAlias(threadsDeprecated, decoderThreads, old: "--threads", new: "--decoder-threads")
+            workersDeprecated = nil
+            threadsDeprecated = nil
+            _ = try DecodeRequest(self)
         }
+    }
+
+    func run() throws {
+        let request = try DecodeRequest(self)
+        if let npy { try DecodeRequest.createFolder(npy) }
+        Deprecation.flush()
         let names = DecodeOutputs.uniqueNames(files)
         let streams = request.streamsFrames(npy: npy, sheet: sheet)
             ? DecodeOutputs.streams(files: files, names: names, npy: npy!, request: request) : nil
@@ -86,7 +101,7 @@ struct Decode: ParsableCommand {
             // time goes to growing a buffer nobody reads.
             sinkFor = { _ in { _ throws(VideoError) in } }
         }
-        let results = ClipLoader.decode(files, options: request.options, workers: request.workers, stopOnFailure: strict,
+        let results = ClipLoader.decode(files, options: request.options, workers: request.jobs, stopOnFailure: strict,
                                         frameSink: sinkFor)
         let wall = DecodeSupport.seconds(clock.now - started)
 
@@ -96,16 +111,16 @@ struct Decode: ParsableCommand {
             switch result {
             case .failure(let error)?:
                 failures.append(error)
-                DecodeSupport.printError("normbench decode: \(error)")
+                printError("normbench decode: \(error)")
             case .success(let clip)?:
                 if let truncation = clip.truncation {
                     damaged += 1
-                    DecodeSupport.printError("normbench decode: \(file): warning: file is truncated: \(truncation), all kept"
+                    printError("normbench decode: \(file): warning: file is truncated: \(truncation), all kept"
                         + (clip.lostPackets > 0 ? ", \(clip.lostPackets) packets lost to decode errors" : "")
                         + "; re-download or re-encode the file")
                 } else if clip.isDamaged {
                     damaged += 1
-                    DecodeSupport.printError("normbench decode: \(file): warning: the decoder reported damage: "
+                    printError("normbench decode: \(file): warning: the decoder reported damage: "
                         + "\(clip.lostPackets) packets lost to decode errors, \(clip.corruptFrames) of \(clip.frames) frames flagged damaged "
                         + "(kept; \(clip.frames - clip.corruptFrames) good); re-encode the file for clean data")
                 }
@@ -122,8 +137,7 @@ struct Decode: ParsableCommand {
             do {
                 outputs = try DecodeOutputs.write(results, names: names, request: request, npy: npy, sheet: sheet, streams: streams)
             } catch {
-                DecodeSupport.printError("normbench decode: \(error)")
-                throw ExitCode(1)
+                throw CommandFailure(error)
             }
         } else {
             streams?.forEach { $0.discard() }

@@ -1,17 +1,7 @@
 import Foundation
 
-/// An option value of `normbench decode` that makes no sense; reported as one line, exit code 2.
-struct DecodeUsageError: Error {
-    let message: String
-}
-
 /// Small helpers shared by `decode` and `bench decode` (namespaced to stay clear of other commands).
 enum DecodeSupport {
-    /// Writes one line to stderr.
-    static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-
     /// A duration in seconds.
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18

@@ -28,8 +28,7 @@ struct Publish: ParsableCommand {
             let from = inputs.isEmpty ? "the records under \(target)" : inputs.joined(separator: ", ") + (merge ? " and the records already under \(target)" : "")
             print("wrote \(written.count) files to \(target)/ from \(from)")
         } catch {
-            printError("normbench publish: \(error)")
-            throw ExitCode(2)
+            throw UsageError(error)  // a bad record or a cell in two files: exit 2, as documented
         }
     }
 

@@ -18,7 +18,8 @@ struct Run: ParsableCommand {
 
     @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
     @Option(help: "Normalization methods, comma-separated (e.g. bn,gn).") var norms: String?
-    @Option(name: .customLong("batch"), help: "Samples per worker, comma-separated (e.g. 2,4,8,16).") var batches: String?
+    @Option(help: "Samples per worker, comma-separated (e.g. 2,4,8,16).") var batches: String?
+    @Option(name: .customLong("batch"), help: .hidden) var batchDeprecated: String?
     @Option(help: "Simulated data-parallel workers W.") var workers: Int?
     @Option(help: "GroupNorm groups, comma-separated; C = one per channel.") var groups: String?
     @Option(help: "Seeds, comma-separated.") var seeds: String?
@@ -35,6 +36,40 @@ struct Run: ParsableCommand {
     @Flag(help: "Spread the sweep's cells over MPI ranks, each cell whole on one rank; start with mpirun. Needs the MPI build.")
     var distributeCells = false
     @Option(help: .hidden) var finalState: String?
+    @Flag(help: "Print the summary as one JSON object on stdout (docs/cli.md) instead of the table.") var json = false
+
+    /// Option values alone, before any file is read.
+    mutating func validate() throws {
+        try validating {
+            batches = try deprecatedAlias(batchDeprecated, batches, old: "--batch", new: "--batches")
+            batchDeprecated = nil
+            _ = try overrides()
+            if let out { try OutputPath.checkRoot(out, option: "--out") }
+            if let memoryBudget { _ = try parseBytes(memoryBudget, option: "--memory-budget") }
+        }
+    }
+
+    /// The sweep overrides the options ask for, each value checked.
+    func overrides() throws -> SweepOverrides {
+        var o = SweepOverrides()
+        o.norms = try norms.map {
+            try list($0, "--norms", expected: "one of \(WorkloadSpec.knownNorms.joined(separator: ", ")), e.g. --norms bn,gn") {
+                WorkloadSpec.knownNorms.contains($0) ? $0 : nil
+            }
+        }
+        o.batches = try batches.map { try list($0, "--batches", expected: "a batch size in \(Limits.batch), e.g. --batches 2,8") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } } }
+        o.seeds = try seeds.map { try list($0, "--seeds", expected: "a seed in \(Limits.seed), e.g. --seeds 0,1,2") { Int($0).flatMap { Limits.seed.contains($0) ? $0 : nil } } }
+        o.threads = try threads.map(threadList)
+        o.groups = try groups.map {
+            try list($0, "--groups", expected: "a group count in \(Limits.groups) or C (one per channel), e.g. --groups 32,C") {
+                $0 == "C" ? .perChannel : Int($0).flatMap { Limits.groups.contains($0) ? GroupSetting.count($0) : nil }
+            }
+        }
+        if let workers { try checkRange(workers, Limits.workers, "--workers", example: "--workers 2"); o.workers = workers }
+        if let epochs { try checkRange(epochs, Limits.epochs, "--epochs", example: "--epochs 10"); o.epochs = epochs }
+        if let steps { try checkRange(steps, Limits.steps, "--steps", example: "--steps 200"); o.steps = steps }
+        return o
+    }
 
     func run() throws {
         OpenMPRuntime.preferPassiveWaitPolicy()
@@ -52,25 +87,8 @@ struct Run: ParsableCommand {
             }
             let catalog = WorkloadCatalog(directory: workloads)
             let path = try catalog.path(for: workload)
-            var o = SweepOverrides()
-            o.norms = try norms.map {
-                try list($0, "--norms", expected: "one of \(WorkloadSpec.knownNorms.joined(separator: ", ")), e.g. --norms bn,gn") {
-                    WorkloadSpec.knownNorms.contains($0) ? $0 : nil
-                }
-            }
-            o.batches = try batches.map { try list($0, "--batch", expected: "a batch size in \(Limits.batch), e.g. --batch 2,8") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } } }
-            o.seeds = try seeds.map { try list($0, "--seeds", expected: "a seed in \(Limits.seed), e.g. --seeds 0,1,2") { Int($0).flatMap { Limits.seed.contains($0) ? $0 : nil } } }
-            o.threads = try threads.map { try list($0, "--threads", expected: "a thread count in \(Limits.threads) (4 × this machine's CPUs), e.g. --threads 2") { Int($0).flatMap { Limits.threads.contains($0) ? $0 : nil } } }
-            o.groups = try groups.map {
-                try list($0, "--groups", expected: "a group count in \(Limits.groups) or C (one per channel), e.g. --groups 32,C") {
-                    $0 == "C" ? .perChannel : Int($0).flatMap { Limits.groups.contains($0) ? GroupSetting.count($0) : nil }
-                }
-            }
-            if let workers { try checkRange(workers, Limits.workers, "--workers", example: "--workers 2"); o.workers = workers }
+            var o = try overrides()
             if mode == .dataParallel, let launch { o.workers = launch.size }
-            if let epochs { try checkRange(epochs, Limits.epochs, "--epochs", example: "--epochs 10"); o.epochs = epochs }
-            if let steps { try checkRange(steps, Limits.steps, "--steps", example: "--steps 200"); o.steps = steps }
-            if let out { try OutputPath.checkRoot(out, option: "--out") }
             spec = try o.apply(to: try WorkloadSpec.load(path: path), file: path)
             try spec.checkFits(file: path)
             if let out, resume, !FileManager.default.fileExists(atPath: "\(out)/run.json") {
@@ -86,14 +104,9 @@ struct Run: ParsableCommand {
             options.skipBadClips = skipBadClips
             options.memoryBudget = try memoryBudget.map { try parseBytes($0, option: "--memory-budget") }
         } catch {
-            // Under mpirun every rank parses the same options: rank 0 speaks for all.
-            if (launch?.rank ?? 0) == 0 {
-                printError("normbench run: \(error)")
-            } else {
-                usleep(500_000)  // mpirun stops the job when a rank exits: give rank 0 time to print
-            }
-            throw ExitCode(2)
+            throw UsageError(error)  // under mpirun, rank 0 speaks for all (NormBench.report)
         }
+        Deprecation.flush()
         if spec.training.workers == 1, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
             printError("normbench run: note: with 1 worker, syncbn computes the same statistics as bn (one batch either way); pass --workers 2 or more to see SyncBN's effect")
         }
@@ -102,15 +115,49 @@ struct Run: ParsableCommand {
             return
         }
         do {
-            let (folder, records) = try SweepRunner(spec: spec, options: options).run()
+            let (folder, records) = try SweepRunner(spec: spec, options: options, display: progressDisplay).run()
+            try printSummary(folder: folder, records: records, cache: spec.data.cache)
+        } catch {
+            throw CommandFailure(error)
+        }
+    }
+
+    /// Progress lines on stdout, or on stderr with `--json` (stdout holds the one object).
+    var progressDisplay: ProgressDisplay {
+        json ? ProgressDisplay(interactive: false, write: { FileHandle.standardError.write(Data($0.utf8)) }) : ProgressDisplay()
+    }
+
+    /// The summary table and where the records are, or with `--json` one object:
+    /// `{"run", "records", "dataCache", "commitNote", "cells": [{"cell", "status", "note", "accuracy", "trainClipsPerSecond", "ledgerPeakBytes", "processPeakBytes"}]}`.
+    func printSummary(folder: String, records: [ResultRecord], cache: String) throws {
+        guard json else {
             print("")
             print(SummaryTable.render(records), terminator: "")
             print("records: \(folder)/cells/ (normbench publish \(folder))")
-        } catch {
-            printError("normbench run: \(error)")
-            throw ExitCode(1)
+            print("data cache: \(absolute(cache))")
+            if let why = commitNote(records) { print("note: the records say commit unknown: \(why)") }
+            return
         }
+        struct Cell: Encodable {
+            var cell: CellKey, status: ResultRecord.Status, note: String?, accuracy: Accuracy?
+            var trainClipsPerSecond: Double?, ledgerPeakBytes: Int, processPeakBytes: Int?
+        }
+        struct Summary: Encodable { var run: String, records: String, dataCache: String, commitNote: String?, cells: [Cell] }
+        try printJSON(Summary(run: absolute(folder), records: absolute(folder) + "/cells", dataCache: absolute(cache), commitNote: commitNote(records), cells: records.map {
+            Cell(cell: $0.cell, status: $0.status, note: $0.note, accuracy: $0.accuracy, trainClipsPerSecond: $0.throughput?.trainClipsPerSecond,
+                 ledgerPeakBytes: $0.memory.ledgerPeakBytes, processPeakBytes: $0.memory.processPeakBytes)
+        }))
     }
+}
+
+/// Why records made here carry no commit (nil when they do).
+func commitNote(_ records: [ResultRecord]) -> String? {
+    records.contains { $0.environment.gitCommit == "unknown" } ? Info.commitUnknownReason() : nil
+}
+
+/// `path` made absolute against the working directory.
+func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
 struct Plan: ParsableCommand {
@@ -121,6 +168,20 @@ struct Plan: ParsableCommand {
     @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
     @Option(help: "Memory budget (e.g. 4GiB).") var memoryBudget = "4GiB"
     @Option(help: "Folder of workload files.") var workloads = "Workloads"
+    @Flag(help: "Print the plan as one JSON object on stdout (docs/cli.md) instead of the table.") var json = false
+
+    func validate() throws {
+        try validating { _ = try parseBytes(memoryBudget, option: "--memory-budget") }
+    }
+
+    /// `--json`: the predictions in bytes; `largestBatch` is null when not even batch 1 fits.
+    struct Prediction: Encodable {
+        struct Point: Encodable { var batch: Int, ledgerBytes: Int, processBytes: Int }
+        var norm: String, batches: [Point], largestBatch: Int?
+    }
+    struct PlanJSON: Encodable {
+        var workload: String, budgetBytes: Int, dataBankBytes: Int, threads: Int, methods: [Prediction]
+    }
 
     func run() throws {
         OpenMPRuntime.preferPassiveWaitPolicy()
@@ -130,8 +191,7 @@ struct Plan: ParsableCommand {
             budget = try parseBytes(memoryBudget, option: "--memory-budget")
             try spec.checkFits(file: workload)
         } catch {
-            printError("normbench plan: \(error)")
-            throw ExitCode(2)
+            throw UsageError(error)
         }
         do {
             // oneDNN's scratch memory depends on the thread count: plan for the sweep's largest.
@@ -141,6 +201,7 @@ struct Plan: ParsableCommand {
             let bank = try MemoryPlanner.dataBankBytes(spec: spec)
             let header = ["norm"] + batches.map { "batch \($0): ledger / process (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
             var rows: [[String]] = []
+            var predictions: [Prediction] = []
             for name in spec.sweep.norms {
                 // The method's first cell (first grouping and seed) at that thread count, at each batch.
                 guard let cell = sweepCells.first(where: { $0.settings.normName == name && $0.settings.threads == threads })?.settings else { continue }
@@ -150,10 +211,11 @@ struct Plan: ParsableCommand {
                     let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: c)
                     return (ledger, MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: bank) ?? ledger)
                 }
-                let cells = try batches.map { b in
+                let points = try batches.map { b in
                     let p = try process(b)
-                    return String(format: "%.1f / %.1f", Double(p.ledger) / 1_048_576, Double(p.process) / 1_048_576)
+                    return Prediction.Point(batch: b, ledgerBytes: p.ledger, processBytes: p.process)
                 }
+                let cells = points.map { String(format: "%.1f / %.1f", Double($0.ledgerBytes) / 1_048_576, Double($0.processBytes) / 1_048_576) }
                 // Largest batch that fits: doubling then bisection over the prediction.
                 func fits(_ b: Int) throws -> Bool { try process(b).process <= budget }
                 var largest = 0
@@ -164,6 +226,11 @@ struct Plan: ParsableCommand {
                     largest = lo
                 }
                 rows.append([name] + cells + [largest == 0 ? "none" : "\(largest)"])
+                predictions.append(Prediction(norm: name, batches: points, largestBatch: largest == 0 ? nil : largest))
+            }
+            if json {
+                try printJSON(PlanJSON(workload: spec.name, budgetBytes: budget, dataBankBytes: bank, threads: Parallel.threads, methods: predictions))
+                return
             }
             let table = [header] + rows
             let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
@@ -174,8 +241,7 @@ struct Plan: ParsableCommand {
             print("ledger = parameters, gradients, optimizer state, activations, workspace, input of one worker's step")
             print("process = ledger + decoded data bank (\(String(format: "%.1f", Double(bank) / 1_048_576)) MiB) + resident runtime (code, libraries); the budget applies to it")
         } catch {
-            printError("normbench plan: \(error)")
-            throw ExitCode(1)
+            throw CommandFailure(error)
         }
     }
 }

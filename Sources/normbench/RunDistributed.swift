@@ -59,23 +59,18 @@ extension Run {
         let rank = MPILaunch.current?.rank ?? 0
         if rank == 0 { StopNotice.install() }
         let comm = MPICommunicator()
-        let display = comm.rank == 0 ? ProgressDisplay() : ProgressDisplay(interactive: false, write: { _ in })
+        let display = comm.rank == 0 ? progressDisplay : ProgressDisplay(interactive: false, write: { _ in })
         do {
             let result = try SweepRunner(spec: spec, options: options, display: display).runDistributed(DistributedOptions(
                 communicator: comm, mode: mode, hosts: comm.hosts, library: MPICommunicator.libraryVersion,
                 collectOnThread: comm.serializedThreads))
             comm.finish()
-            if let (folder, records) = result {
-                print("")
-                print(SummaryTable.render(records), terminator: "")
-                print("records: \(folder)/cells/ (normbench publish \(folder))")
-            }
+            if let (folder, records) = result { try printSummary(folder: folder, records: records, cache: spec.data.cache) }
         } catch let error as DistributedError {
             // Every rank got here: leave MPI cleanly; rank 0 reports.
-            if comm.rank == 0 { printError("normbench run: \(error)") }
             comm.finish()
-            if case .inconsistentRanks = error { throw ExitCode(2) }
-            throw ExitCode(1)
+            if case .inconsistentRanks = error { throw UsageError(error) }
+            throw CommandFailure(error)
         } catch {
             // This rank alone failed while the others wait in a collective: stop the job.
             StopNotice.remove()

@@ -82,7 +82,7 @@ import NormBenchTestSupport
     static let optionCases: [[String]] = {
         var out: [[String]] = []
         let run = ["run", "w.yaml", "--workloads", ".", "--resume"]
-        for option in ["--norms", "--batch", "--workers", "--groups", "--seeds", "--threads", "--epochs", "--steps", "--memory-budget", "--workloads"] {
+        for option in ["--norms", "--batches", "--batch", "--workers", "--groups", "--seeds", "--threads", "--epochs", "--steps", "--memory-budget", "--workloads"] {
             for v in optionValues { out.append(run + ["--out", "out", option, v]) }
         }
         for v in optionValues { out.append(["run", "w.yaml", "--workloads", ".", "--resume", "--out", v]) }
@@ -106,7 +106,7 @@ import NormBenchTestSupport
         }
         // Valid-looking values that must still be refused: the same value twice, a list option's empty item.
         out.append(["run", "w.yaml", "--workloads", ".", "--out", "out", "--seeds", "0,0,0"])
-        out.append(["run", "w.yaml", "--workloads", ".", "--out", "out", "--batch", "2,2"])
+        out.append(["run", "w.yaml", "--workloads", ".", "--out", "out", "--batches", "2,2"])
         out.append(["run", "w.yaml", "--workloads", ".", "--out", "out", "--norms", "bn,bn"])
         out.append(["run", "w.yaml", "--workloads", ".", "--out", ""])
         out.append(["publish", "--out", ""])

@@ -29,7 +29,7 @@ import NormBenchTestSupport
     func trainAndCheck(_ name: String, environment: [String: String]) throws -> BuiltBinary.Output {
         let baseline = try oneCellBaseline("bn_b8_w1_g-_s0_t2")
         let run = "\(folder)/\(name)"
-        let trained = try BuiltBinary.run(["run", "smoke", "--norms", "bn", "--batch", "8", "--out", run], environment: environment, timeout: 600)
+        let trained = try BuiltBinary.run(["run", "smoke", "--norms", "bn", "--batches", "8", "--out", run], environment: environment, timeout: 600)
         try #require(trained.status == 0, "\(trained.stderr)")
         return try BuiltBinary.run(["check", "--baseline", baseline, run])
     }

@@ -234,12 +234,12 @@ struct DecodeCLITests {
         let i = try inputs()
         let out = i.dir + "/npy-mixed"
         let missing = i.dir + "/nope.mp4"
-        let r = try BuiltBinary.run(["decode", i.good, missing, i.goodFastStart, "--sampling", "uniform", "--frames", "2", "--npy", out, "--workers", "2"])
+        let r = try BuiltBinary.run(["decode", i.good, missing, i.goodFastStart, "--sampling", "uniform", "--frames", "2", "--npy", out, "--jobs", "2"])
         #expect(r.status == 1)
         #expect(r.stdout.contains("total: 2 clips ok, 1 failed") && r.stdout.contains("failed: \(missing)"), "\(r.stdout)")
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) == ["good.npy", "good-faststart.npy"])
         let strictOut = i.dir + "/npy-strict"
-        let s = try BuiltBinary.run(["decode", missing, i.good, "--strict", "--workers", "1", "--npy", strictOut])
+        let s = try BuiltBinary.run(["decode", missing, i.good, "--strict", "--jobs", "1", "--npy", strictOut])
         #expect(s.status == 1)
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: strictOut)) ?? []).isEmpty)
     }

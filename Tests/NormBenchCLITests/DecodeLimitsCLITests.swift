@@ -14,8 +14,9 @@ struct DecodeLimitsCLITests {
     static let huge = "9223372036854775807"
 
     @Test(arguments: [
-        (["--threads", "100000"], "--threads must be 0..."), (["--threads", "-1"], "--threads must be 0..."),
-        (["--workers", "1000000000"], "--workers must be 1..."), (["--workers", "-1"], "--workers must be 1..."),
+        (["--decoder-threads", "100000"], "--decoder-threads must be 0..."), (["--decoder-threads", "-1"], "--decoder-threads must be 0..."),
+        (["--threads", "-1"], "--decoder-threads must be 0..."), (["--workers", "-1"], "--jobs must be 1..."),
+        (["--jobs", "1000000000"], "--jobs must be 1..."), (["--jobs", "-1"], "--jobs must be 1..."),
         (["--sampling", "dense", "--stride", huge], "overflows"), (["--sampling", "dense", "--start", huge], "overflows"),
         (["--sampling", "random", "--frames", "3", "--stride", huge, "--pad"], "overflows"),
         (["--sampling", "dense", "--start", "-1"], "--start must be >= 0"), (["--sampling", "dense", "--stride", "-5"], "--stride must be at least 1"),
@@ -80,7 +81,7 @@ struct DecodeLimitsCLITests {
         if !FileManager.default.fileExists(atPath: copy) { try FileManager.default.copyItem(atPath: i.good, toPath: copy) }
         let out = i.dir + "/npy-names"
         let r = try BuiltBinary.run(["decode", i.good, copy, "--sampling", "dense", "--frames", "4", "--stride", "4",
-                                     "--start", "40", "--pad", "--npy", out, "--json", "--workers", "2", "--sheet", out + "/s.png"])
+                                     "--start", "40", "--pad", "--npy", out, "--json", "--jobs", "2", "--sheet", out + "/s.png"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let clips = json["clips"] as! [[String: Any]]

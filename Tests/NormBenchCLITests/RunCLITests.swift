@@ -104,7 +104,7 @@ import NormBenchTestSupport
     }
 
     @Test(arguments: [
-        (["--batch", "0"], "--batch"),
+        (["--batches", "0"], "--batches"),
         (["--norms", "bn,xyz"], "xyz"),
         (["--groups", "3"], "does not divide the model width 4"),
         (["--out", "/proc/normbench-cannot-write"], "/proc/normbench-cannot-write"),

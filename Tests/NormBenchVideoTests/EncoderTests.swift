@@ -1,5 +1,5 @@
 import Foundation
-import NormBenchVideo
+@_spi(Testing) import NormBenchVideo
 import Testing
 
 @Suite("Encoder round trip")
