@@ -142,6 +142,18 @@ void nb_wgrad_run(int width_bits, const nb_wgrad_problem *p, const float *x, con
     // Output rows per chunk: about 128 KiB of dY, so a chunk's dY and input rows stay in L2.
     long chunk = 32768 / ((long)p->ow * O);
     if (chunk < 1) chunk = 1;
+    // AVX2 (small tiles, many passes over the rows): rows per tile pass such that
+    // every tile of a tap row passes over the same ~24 KiB of input and output
+    // gradient while they are in L1, but at least 64 positions, so a tile's loads
+    // and stores stay rare (+5-10 points of the peak here). AVX-512's larger
+    // tiles ran faster over the whole chunk (fewer tile loads and stores).
+    int group = (int)chunk;
+    if (!wide) {
+        const long row_bytes = 4 * (((long)(p->ow - 1) * p->sw + p->kw) * p->cin + (long)p->ow * O);
+        group = (int)(24576 / row_bytes);
+        const int min_group = (64 + p->ow - 1) / p->ow;
+        if (group < min_group) group = min_group;
+    }
     const float **al = malloc(sizeof(float *) * (size_t)chunk), **bl = malloc(sizeof(float *) * (size_t)chunk);
     const tile_fn *table = wide ? &tiles512[0][0][0] : &tiles256[0][0][0];
     for (long l0 = 0; l0 < lines; l0 += chunk) {
@@ -160,17 +172,22 @@ void nb_wgrad_run(int width_bits, const nb_wgrad_problem *p, const float *x, con
                 nl++;
             }
             if (nl == 0) continue;
+            for (int g0 = 0; g0 < nl; g0 += group) {  // rows in order: sums stay in p order
+            const int gn = nl - g0 < group ? nl - g0 : group;
             for (long bb = 0; bb < nbb; bb++) {
                 const long v0 = nv * bb / nbb, v1 = nv * (bb + 1) / nbb, boff = v0 * VL;
                 const long last = vdim - (v1 - 1) * VL;
                 const int lanes = (int)(last < VL ? last : VL), nbv = (int)(v1 - v0);
                 for (long ab = 0; ab < nab; ab++) {
-                    if (((row * nbb + bb) * nab + ab) % workers != worker) continue;
+                    // Tiles are dealt round-robin, shifted by one per tap row so that
+                    // unequal tiles (a remainder block) do not all go to the same worker.
+                    if (((row * nbb + bb) * nab + ab + row) % workers != worker) continue;
                     const long a0 = adim * ab / nab, a1 = adim * (ab + 1) / nab;
                     float *c = vector_over_k ? out + a0 * ldc + row * K + boff : out + (row * K + a0) * O + boff;
                     const tile_fn f = table[((lanes < VL) * NB_MAX + nbv - 1) * NA_MAX + (a1 - a0 - 1)];
-                    f(al, bl, nl, p->ow, sa, sb, a0, boff, c, ldc, lanes);
+                    f(al + g0, bl + g0, gn, p->ow, sa, sb, a0, boff, c, ldc, lanes);
                 }
+            }
             }
         }
     }
