@@ -56,7 +56,8 @@ let package = Package(
         .systemLibrary(name: "CDNNL"),
         .target(name: "NormBenchVideo", dependencies: ["CFFmpeg"], swiftSettings: speed),
         .target(name: "CFMAPeak"),
-        .target(name: "NormBenchEngine", dependencies: ["CDNNL", "CFMAPeak"], swiftSettings: speed),
+        .target(name: "CWeightGradient"),
+        .target(name: "NormBenchEngine", dependencies: ["CDNNL", "CFMAPeak", "CWeightGradient"], swiftSettings: speed),
         .target(
             name: "NormBenchWorkloads",
             dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],

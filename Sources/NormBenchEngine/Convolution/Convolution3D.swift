@@ -65,7 +65,11 @@ public enum Convolution3D {
         precondition((gradBias != nil) == g.hasBias, "Convolution3D.backwardWeights: gradBias given = \(gradBias != nil), geometry says \(g.hasBias)")
         if let gradBias { check(gradBias, [g.outChannels], "gradBias", g) }
         let start = StepProfiler.now()
-        if g.kernel == [1, 1, 1] && g.padding == [0, 0, 0] {
+        if let isa = WeightGradient.dispatched, WeightGradient.covers(g) {
+            WeightGradient.compute(x, gradY: gradY, into: gradWeight, geometry: g, isa: isa)
+            if let gradBias { sumRows(gradY, rows: g.outputShape.dropLast().reduce(1, *), into: gradBias) }
+            DNNL.shared.recordExecuted(g, .backwardWeights, isa.implementation)
+        } else if g.kernel == [1, 1, 1] && g.padding == [0, 0, 0] {
             // oneDNN 2.6's weight gradient of 1×1×1 convolutions ran at 1-8 GFLOP/s here for
             // 32→64 channels; it is one GEMM over the (gathered, if strided) input pixels.
             var xs = x
@@ -145,13 +149,17 @@ public enum Convolution3D {
 
     /// The oneDNN implementation that runs `pass` for `geometry` (e.g. "jit:avx2").
     public static func implementation(_ pass: ConvolutionPass, geometry: ConvolutionGeometry) -> String {
+        if pass == .backwardWeights, let isa = WeightGradient.dispatched, WeightGradient.covers(geometry) {
+            return isa.implementation
+        }
         if pass == .backwardWeights && geometry.kernel == [1, 1, 1] && geometry.padding == [0, 0, 0] {
             return geometry.stride == [1, 1, 1] ? "sgemm" : "gather+sgemm"
         }
         return DNNL.shared.implementation(geometry, pass)
     }
 
-    /// Every oneDNN convolution executed since the last call, one line per pass,
+    /// Every convolution executed since the last call (oneDNN primitives and the
+    /// engine's own weight-gradient kernel), one line per pass,
     /// layer shape (batch aside) and thread count, with the implementation that ran it (sorted).
     /// What decides a result's bits: see `NumericsFingerprint`.
     public static func takeExecutedImplementations() -> [String] {
@@ -160,7 +168,10 @@ public enum Convolution3D {
 
     /// Scratchpad bytes `pass` allocates per call as workspace.
     public static func scratchpadBytes(_ pass: ConvolutionPass, geometry: ConvolutionGeometry) -> Int {
-        DNNL.shared.scratchpadBytes(geometry, pass)
+        if pass == .backwardWeights, let isa = WeightGradient.dispatched, WeightGradient.covers(geometry) {
+            return WeightGradient.workspaceBytes(geometry, isa: isa)
+        }
+        return DNNL.shared.scratchpadBytes(geometry, pass)
     }
 
     private static func check(_ t: Tensor, _ shape: [Int], _ what: String, _ g: ConvolutionGeometry) {

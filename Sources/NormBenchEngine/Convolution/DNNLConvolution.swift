@@ -94,6 +94,14 @@ final class DNNL: @unchecked Sendable {
         return lines.sorted()
     }
 
+    /// Records that the engine's own kernel `implementation` ran `pass` of `geometry`
+    /// (it appears in `takeExecuted()` like oneDNN's primitives).
+    func recordExecuted(_ geometry: ConvolutionGeometry, _ pass: ConvolutionPass, _ implementation: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        executed[Key(geometry: geometry, pass: pass, threads: Parallel.threads)] = implementation
+    }
+
     /// Scratchpad bytes a pass needs (ledger: workspace, per call).
     func scratchpadBytes(_ geometry: ConvolutionGeometry, _ pass: ConvolutionPass) -> Int {
         lock.lock()
