@@ -50,11 +50,12 @@ struct BenchCalibrate: ParsableCommand {
                 probes.append(Probe(convGFLOPS: c.convGFLOPS, bandwidthGBps: c.bandwidthGBps, index: c.index))
                 if !json { print(String(format: "%3d  %11.1f  %11.1f  %5.1f", k, c.convGFLOPS, c.bandwidthGBps, c.index)) }
             }
-            let sorted = probes.map(\.index).sorted()
-            series.append(Series(threads: t, probes: probes, medianIndex: sorted[sorted.count / 2], minIndex: sorted.first!, maxIndex: sorted.last!))
+            let indices = probes.map(\.index)
+            let s = Series(threads: t, probes: probes, medianIndex: Quantiles.percentile(indices, 0.5), minIndex: indices.min()!, maxIndex: indices.max()!)
+            series.append(s)
             if !json {
                 print(String(format: "index: median %.1f, min %.1f, max %.1f (max/min %.2f)",
-                             sorted[sorted.count / 2], sorted.first!, sorted.last!, sorted.last! / max(sorted.first!, 1e-12)))
+                             s.medianIndex, s.minIndex, s.maxIndex, s.maxIndex / max(s.minIndex, 1e-12)))
             }
         }
         if json {

@@ -1,4 +1,5 @@
 import Foundation
+import NormBenchEngine
 
 /// Small helpers shared by `decode` and `bench decode` (namespaced to stay clear of other commands).
 enum DecodeSupport {
@@ -47,12 +48,7 @@ enum DecodeSupport {
                 if round > 0 { walls[i].append(t); cpus[i].append(c) }
             }
         }
-        return zip(walls, cpus).map { Timing(wall: median($0), cpu: median($1)) }
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let s = values.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        return zip(walls, cpus).map { Timing(wall: Quantiles.median($0), cpu: Quantiles.median($1)) }
     }
 
     /// `text` left-aligned in a field of `width` characters.

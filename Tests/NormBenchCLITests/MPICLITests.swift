@@ -169,7 +169,7 @@ import NormBenchTestSupport
         }
     }
 
-    /// Detection cells (`DetectionRun`, no linear layer) through the same data-parallel loop.
+    /// Detection cells (`DetectionTask`, no linear layer) through the same data-parallel loop.
     @Test func detectionDataParallelEqualsTheSimulation() throws {
         let yaml = try write("""
             name: mpidet

@@ -71,7 +71,6 @@ public final class BandwidthProbe {
             let d = clock.now - start
             times.append(Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
         }
-        times.sort()
-        return times[times.count / 2]
+        return Quantiles.percentile(times, 0.5)
     }
 }
