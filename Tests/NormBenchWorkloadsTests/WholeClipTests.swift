@@ -174,6 +174,18 @@ import NormBenchTestSupport
         }
     }
 
+    /// Run descriptions written before `clip.evalViews` existed read as one view.
+    @Test func clipSettingsWithoutViewsReadAsOneView() throws {
+        var clip = ClipSpec()
+        clip.evalViews = 4
+        let data = try JSONEncoder().encode(clip)
+        #expect(try JSONDecoder().decode(ClipSpec.self, from: data) == clip)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        object["evalViews"] = nil
+        let old = try JSONDecoder().decode(ClipSpec.self, from: try JSONSerialization.data(withJSONObject: object))
+        #expect(old.evalViews == 1 && old.frames == clip.frames && old.sampling == clip.sampling)
+    }
+
     @Test(arguments: [
         (", evalViews: 3", "detection", "`clip.evalViews` is 3; averaging scores over several windows is defined for classification"),
         (", evalViews: 2, sampling: dense", "classification", "`clip.evalViews` is 2 but `clip.sampling` dense"),
