@@ -19,7 +19,7 @@ import NormBenchHarness
         "data.synthetic.trainClips": "100", "data.synthetic.evalClips": "50", "data.synthetic.classes": "3",
         "data.synthetic.frames": "40", "data.synthetic.width": "80", "data.synthetic.height": "80",
         "data.synthetic.distractors": "3", "data.synthetic.noise": "5", "data.synthetic.seed": "9", "data.synthetic.objects": "2",
-        "clip.frames": "3", "clip.stride": "3", "clip.size": "48", "clip.sampling": "dense",
+        "clip.frames": "3", "clip.stride": "3", "clip.size": "48", "clip.sampling": "dense", "clip.evalViews": "3",
         "model.architecture": "resnet3d-tiny-dense", "model.widths": "[16, 16, 16]", "model.blocks": "[2, 1, 1]",
         "training.epochs": "3", "training.steps": "100", "training.baseLR": "0.05", "training.referenceBatch": "32",
         "training.warmupSteps": "5", "training.schedule": "step",
@@ -41,7 +41,7 @@ import NormBenchHarness
         let plan = TrainingPlan(training: spec.training, trainClips: spec.data.synthetic.trainClips, batch: 4, workers: 1)
         out.append("steps \(plan.steps) rates \((0..<plan.steps).map { plan.schedule.rate(at: $0) })")
         let frames = spec.framesPerClip
-        out.append("starts \(spec.clip.sampling.trainingStart(clipFrames: frames, span: spec.clip.span) { 7 }) \(spec.clip.sampling.evaluationStart(clipFrames: frames, span: spec.clip.span))")
+        out.append("starts \(spec.clip.sampling.trainingStart(clipFrames: frames, span: spec.clip.span) { 7 }) \(spec.clip.sampling.evaluationStarts(clipFrames: frames, span: spec.clip.span, views: spec.clip.evalViews))")
         let model = try spec.task.implementation.makeModel(spec, norm: NormalizationSpec(method: .batchNorm), seed: 0)
         let input = Tensor(shape: [1, spec.clip.frames, spec.clip.size, spec.clip.size, 3], category: .data)
         input.fill(0.5)
@@ -89,6 +89,35 @@ import NormBenchHarness
         }
     }
 
+    /// Keys no shipped file sets yet, each set (to its value in `changes`) in every
+    /// shipped file: it changes what a run does, or is refused with one line.
+    static let unshipped = ["clip.evalViews"]
+
+    @Test(arguments: ["smoke", "video-cls", "video-det", "groups"])
+    func everyUnshippedKeyChangesTheRunOrIsRefused(name: String) throws {
+        let path = Self.folder.appendingPathComponent("\(name).yaml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let original = try Self.behaviour(WorkloadSpec.parse(yaml: text, file: path, defaultName: name))
+        for key in Self.unshipped {
+            #expect(!Self.keys(of: text).contains { $0.path == key }, "\(name).yaml sets \(key): move it from `unshipped` to the shipped keys")
+            let value = try #require(Self.changes[key], "\(key): add a changed value for it to `changes`")
+            let parts = key.split(separator: ".").map(String.init)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            // Under the section's line (two spaces a level), or a new section at the end.
+            if let at = lines.firstIndex(where: { $0.hasPrefix("\(parts[0]):") }) {
+                lines.insert("  \(parts[1]): \(value)", at: at + 1)
+            } else {
+                lines += ["\(parts[0]):", "  \(parts[1]): \(value)"]
+            }
+            do {
+                let changed = try Self.behaviour(WorkloadSpec.parse(yaml: lines.joined(separator: "\n"), file: path, defaultName: name))
+                #expect(changed != original, "\(name).yaml: setting \(key) to \(value) changed nothing a run does")
+            } catch let error as WorkloadError {
+                #expect(!"\(error)".contains("\n") && "\(error)".hasPrefix(path) && "\(error)".contains(key), "\(error)")
+            }
+        }
+    }
+
     /// Values that mean nothing are refused with the file, the key and a fix.
     @Test(arguments: [
         ("clip:\n  sampling: uniform\n", "`clip.sampling` is \"uniform\"; must be one of random, dense; uniform"),
@@ -112,5 +141,8 @@ import NormBenchHarness
         #expect(ClipSpec.Sampling.random.evaluationStart(clipFrames: 16, span: 8) == 4)
         #expect(ClipSpec.Sampling.dense.trainingStart(clipFrames: 16, span: 8) { 7 } == 0)
         #expect(ClipSpec.Sampling.dense.evaluationStart(clipFrames: 16, span: 8) == 0)
+        // `clip.evalViews`: windows centred in equal parts of the starts 0...8.
+        #expect(ClipSpec.Sampling.random.evaluationStarts(clipFrames: 16, span: 8, views: 1) == [4])
+        #expect(ClipSpec.Sampling.random.evaluationStarts(clipFrames: 16, span: 8, views: 2) == [2, 6])
     }
 }

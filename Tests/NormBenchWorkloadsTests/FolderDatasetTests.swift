@@ -30,7 +30,7 @@ import NormBenchTestSupport
         let (folder, manifest) = try FolderDataset.load(s)
         #expect(manifest.entries.map(\.split) == ["train", "train", "eval"])
         let bank = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: s.framesPerClip)
-        #expect(bank.count == 2 && bank.labels == [0, 1] && bank.framesPerClip == 3)
+        #expect(bank.count == 2 && bank.labels == [0, 1] && bank.frameCounts == [5, 5])
         // FFV1 is lossless: clip 1, frame 2 is the flat value 20·1 + 2.
         bank.withClip(1) { #expect($0[2 * 16 * 16 * 3] == 22) }
     }

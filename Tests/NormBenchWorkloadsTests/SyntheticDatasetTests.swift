@@ -59,7 +59,7 @@ func tinySpec(cache: String, codec: SyntheticSpec.Codec = .ffv1, task: WorkloadS
         let renderer = SyntheticRenderer(width: 32, height: 32, frames: 6, classes: s.classes, distractors: s.distractors, noise: s.noise, objects: s.objects, seed: UInt64(s.seed))
         for i in 0..<3 {
             let expected = renderer.classificationClip(i, split: .eval).rgb
-            let got = bank.withClip(i) { Array(UnsafeBufferPointer(start: $0, count: bank.clipBytes)) }
+            let got = bank.withClip(i) { Array(UnsafeBufferPointer(start: $0, count: bank.clipBytes(i))) }
             #expect(got == expected, "clip \(i) differs from its rendering")
         }
     }

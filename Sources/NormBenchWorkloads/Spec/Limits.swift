@@ -33,6 +33,8 @@ public enum Limits {
     public static let clipFrames = 1...1024
     public static let clipStride = 1...1000
     public static let clipSize = 8...1024
+    /// Windows per evaluation clip (`clip.evalViews`): evaluation time grows with it.
+    public static let evalViews = 1...1000
     public static let clips = 1...1_000_000
     public static let videoFrames = 1...10_000
     public static let videoSide = 16...4096
@@ -87,7 +89,8 @@ extension WorkloadSpec {
     /// Training clips of the data set (the folder's are counted when loaded).
     var trainClips: Int { data.source == .synthetic ? data.synthetic.trainClips : 0 }
 
-    /// Decoded clips held in memory: uint8 RGB, `framesPerClip` frames of size².
+    /// Decoded clips held in memory: uint8 RGB, `framesPerClip` frames of size²
+    /// (a folder's clips are counted, and their lengths known, only when decoded).
     var dataBytes: Int {
         guard data.source == .synthetic else { return 0 }
         return (data.synthetic.trainClips + data.synthetic.evalClips) * framesPerClip * clip.size * clip.size * 3

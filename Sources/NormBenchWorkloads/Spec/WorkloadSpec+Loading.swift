@@ -102,6 +102,12 @@ extension WorkloadSpec {
                 "clip.frames", "(\(clip.frames)) × stride (\(clip.stride)) needs \(clip.span) frames but videos have \(data.synthetic.frames) (data.synthetic.frames)",
                 "frames: \(max(1, (data.synthetic.frames - 1) / clip.stride + 1))")
         }
+        if clip.evalViews > 1 && task != .classification {
+            throw fail("clip.evalViews", "is \(clip.evalViews); averaging scores over several windows is defined for classification (one label per clip), not for \(task.rawValue)", "evalViews: 1")
+        }
+        if clip.evalViews > 1 && clip.sampling == .dense {
+            throw fail("clip.evalViews", "is \(clip.evalViews) but `clip.sampling` dense evaluates only the window at frame 0; use random sampling for several windows", "evalViews: 1")
+        }
         if model.widths.count != model.blocks.count {
             throw fail("model.blocks", "has \(model.blocks.count) stages but `model.widths` has \(model.widths.count)", "blocks: \(Array(repeating: 1, count: model.widths.count))")
         }
@@ -195,6 +201,7 @@ extension ClipSpec {
         try r.list("mean", &mean, count: 3, example: "mean: [0.45, 0.45, 0.45]", problem: "a finite number in -100...100") { Double($0).flatMap { abs($0) <= 100 ? $0 : nil } }
         try r.list("std", &std, count: 3, example: "std: [0.225, 0.225, 0.225]", problem: "a number in 0.001...100") { Double($0).flatMap { $0 >= 0.001 && $0 <= 100 ? $0 : nil } }
         try r.bool("flip", &flip, example: "flip: false")
+        try r.int("evalViews", &evalViews, Limits.evalViews, example: "evalViews: 1")
         try r.finish()
     }
 }

@@ -33,8 +33,10 @@ public struct WorkloadSpec: Codable, Sendable, Equatable {
         data.source == .folder ? data.folder?.classes ?? 0 : data.synthetic.classes
     }
 
-    /// Frames kept per clip in memory: every frame of a synthetic video; for a
-    /// folder, the first `span` frames (one window; shorter clips are an error).
+    /// Frames a clip must have (what `ClipBank.decode` is given): a synthetic
+    /// video's length; for a folder, one window's `span` (shorter clips are an
+    /// error). The bank keeps every frame of every clip, so a synthetic clip holds
+    /// exactly this many and a folder's clip at least this many.
     public var framesPerClip: Int {
         data.source == .folder ? (clip.frames - 1) * clip.stride + 1 : data.synthetic.frames
     }
@@ -136,9 +138,29 @@ public struct ClipSpec: Codable, Sendable, Equatable {
     public var std: [Double] = [0.225, 0.225, 0.225]
     /// Random horizontal flips in training (classification only: flips change motion direction labels).
     public var flip = false
+    /// Windows per evaluation clip whose class scores (softmax) are averaged
+    /// (multi-view testing, classification): 1 is the centre window alone.
+    public var evalViews = 1
 
     /// Frames a window spans in the video: `(frames − 1) × stride + 1`.
     public var span: Int { (frames - 1) * stride + 1 }
+
+    enum CodingKeys: String, CodingKey {
+        case frames, stride, size, sampling, mean, std, flip, evalViews
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        frames = try c.decode(Int.self, forKey: .frames)
+        stride = try c.decode(Int.self, forKey: .stride)
+        size = try c.decode(Int.self, forKey: .size)
+        sampling = try c.decode(Sampling.self, forKey: .sampling)
+        mean = try c.decode([Double].self, forKey: .mean)
+        std = try c.decode([Double].self, forKey: .std)
+        flip = try c.decode(Bool.self, forKey: .flip)
+        // Absent in run descriptions written before multi-view evaluation: one view.
+        evalViews = try c.decodeIfPresent(Int.self, forKey: .evalViews) ?? 1
+    }
 
     public enum Sampling: String, Codable, Sendable, CaseIterable {
         /// Training: a random start in each sample (uniform over every start
@@ -158,9 +180,18 @@ public struct ClipSpec: Codable, Sendable, Equatable {
         }
 
         public func evaluationStart(clipFrames frames: Int, span: Int) -> Int {
+            evaluationStarts(clipFrames: frames, span: span, views: 1)[0]
+        }
+
+        /// The first frames of `views` evaluation windows, ascending. Random: the
+        /// window centred in each of `views` equal parts of the starts
+        /// `0...frames − span`, i.e. `(2v + 1)(frames − span) / (2·views)` for v in
+        /// `0..<views` (one view: the centre window); a clip barely longer than
+        /// a window repeats starts. Dense: frame 0 (one view; `validate` refuses more).
+        public func evaluationStarts(clipFrames frames: Int, span: Int, views: Int) -> [Int] {
             switch self {
-            case .random: (frames - span) / 2
-            case .dense: 0
+            case .random: (0..<views).map { (2 * $0 + 1) * (frames - span) / (2 * views) }
+            case .dense: Array(repeating: 0, count: views)
             }
         }
     }

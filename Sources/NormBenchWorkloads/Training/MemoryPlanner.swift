@@ -1,4 +1,5 @@
 import NormBenchEngine
+import NormBenchVideo
 
 /// Predicts a cell's peak memory without training it.
 ///
@@ -30,13 +31,20 @@ public enum MemoryPlanner {
         }
     }
 
-    /// Bytes of the decoded data bank a run holds for all its cells: every train and
-    /// eval clip at the training size, `framesPerClip` frames of uint8 RGB.
+    /// Bytes of the decoded data bank a run holds for all its cells: every frame of
+    /// every train and eval clip at the training size, uint8 RGB (Σ frames_i × size² × 3).
+    /// A synthetic clip has `data.synthetic.frames`; a folder's clips are probed for
+    /// their frame counts (a clip that cannot be probed counts one window).
     public static func dataBankBytes(spec: WorkloadSpec) throws -> Int {
-        let clips = spec.data.source == .folder
-            ? try FolderDataset.load(spec).manifest.entries.count
-            : spec.data.synthetic.trainClips + spec.data.synthetic.evalClips
-        return clips * spec.framesPerClip * spec.clip.size * spec.clip.size * 3
+        let frameBytes = spec.clip.size * spec.clip.size * 3
+        guard spec.data.source == .folder else {
+            return (spec.data.synthetic.trainClips + spec.data.synthetic.evalClips) * spec.framesPerClip * frameBytes
+        }
+        let (folder, manifest) = try FolderDataset.load(spec)
+        let frames = manifest.entries.reduce(0) { sum, e in
+            sum + max(spec.framesPerClip, ((try? VideoInfo.probe("\(folder)/\(e.path)"))?.frameCount) ?? 0)
+        }
+        return frames * frameBytes
     }
 
     /// The process peak of a cell whose ledger peaks at `ledgerPeak`: what this

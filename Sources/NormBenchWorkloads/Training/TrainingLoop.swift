@@ -15,6 +15,7 @@ struct TrainingLoop {
     let cell: CellSettings
     let train: ClipBank
     let assembler: BatchAssembler
+    let sampler: TrainingSampler
     let plan: TrainingPlan
 
     init(spec: WorkloadSpec, cell: CellSettings, train: ClipBank) {
@@ -22,12 +23,8 @@ struct TrainingLoop {
         self.cell = cell
         self.train = train
         assembler = BatchAssembler(frames: spec.clip.frames, stride: spec.clip.stride, mean: spec.clip.mean, std: spec.clip.std)
+        sampler = TrainingSampler(spec: spec)
         plan = TrainingPlan(training: spec.training, trainClips: train.count, batch: cell.batch, workers: cell.workers)
-    }
-
-    /// First frame of a training sample's window (`clip.sampling`).
-    func trainingStart(_ g: inout SeededGenerator) -> Int {
-        spec.clip.sampling.trainingStart(clipFrames: train.framesPerClip, span: assembler.span) { g.next() }
     }
 
     struct Outcome {
@@ -59,7 +56,6 @@ struct TrainingLoop {
         }
         let microBatches = cell.microBatches
         let perMicroBatch = plan.samplesPerStep / microBatches
-        let flip = spec.clip.flip
 
         var meter = CellMeter()
         var lossCurve: [(Int, Double)] = []
@@ -70,17 +66,14 @@ struct TrainingLoop {
             let loss = try trainer.run(learningRate: plan.schedule.rate(at: step)) {
                 if let parallel {
                     parallel.beginStep()
-                    let all = (0..<plan.samplesPerStep).map { k -> BatchAssembler.Sample in
-                        .init(clip: order[step * plan.samplesPerStep + k], start: trainingStart(&g), flip: flip && g.next() & 1 == 1)
-                    }
+                    let all = (0..<plan.samplesPerStep).map { k in sampler.sample(order[step * plan.samplesPerStep + k], of: train, &g) }
                     let rank = parallel.communicator.rank
                     let local = try microStep(Array(all[(rank * cell.batch)..<((rank + 1) * cell.batch)]), 1 / Float(cell.workers))
                     return parallel.finishStep(localLoss: local, measure: step >= plan.warmupSteps)
                 }
                 return try TrainingStep.accumulate(microBatches) { m, scale in
-                    let samples = (0..<perMicroBatch).map { k -> BatchAssembler.Sample in
-                        let clip = order[step * plan.samplesPerStep + m * perMicroBatch + k]
-                        return .init(clip: clip, start: trainingStart(&g), flip: flip && g.next() & 1 == 1)
+                    let samples = (0..<perMicroBatch).map { k in
+                        sampler.sample(order[step * plan.samplesPerStep + m * perMicroBatch + k], of: train, &g)
                     }
                     return try microStep(samples, scale)
                 }
@@ -100,9 +93,12 @@ struct TrainingLoop {
         if spec.training.preciseBNBatches > 0 && cell.norm.method.usesBatchStatistics {
             let batches = spec.training.preciseBNBatches
             let precise = TrainingPlan.order(clips: train.count, samples: batches * cell.batch, seed: cell.seed + 1)
-            let start = spec.clip.sampling.evaluationStart(clipFrames: train.framesPerClip, span: assembler.span)
+            let sampling = spec.clip.sampling, span = assembler.span
             PreciseBN.recompute(model: model, batches: batches) { k in
-                let samples = (0..<cell.batch).map { BatchAssembler.Sample(clip: precise[k * cell.batch + $0], start: start) }
+                let samples = (0..<cell.batch).map { i in
+                    let clip = precise[k * cell.batch + i]
+                    return BatchAssembler.Sample(clip: clip, start: sampling.evaluationStart(clipFrames: train.frames(of: clip), span: span))
+                }
                 _ = model.forward(assembler.assemble(samples, from: train), mode: .training)
             }
         }
@@ -123,30 +119,65 @@ struct TrainingLoop {
     }
 }
 
+/// A training sample's window and flip: `clip.sampling` over the clip's own
+/// length (random: a start uniform over `0...frames_i − span`), then the flip,
+/// drawn from the cell's generator in that order (clips of one length draw
+/// exactly as when the bank held one length for all).
+public struct TrainingSampler: Sendable {
+    let sampling: ClipSpec.Sampling
+    let span: Int
+    let flip: Bool
+
+    public init(spec: WorkloadSpec) {
+        sampling = spec.clip.sampling
+        span = spec.clip.span
+        flip = spec.clip.flip
+    }
+
+    /// A sample of clip `clip` of `bank`.
+    public func sample(_ clip: Int, of bank: ClipBank, _ g: inout SeededGenerator) -> BatchAssembler.Sample {
+        let start = sampling.trainingStart(clipFrames: bank.frames(of: clip), span: span) { g.next() }
+        return .init(clip: clip, start: start, flip: flip && g.next() & 1 == 1)
+    }
+}
+
 /// The evaluation clips' windows (`clip.sampling`: the centre window, or the
-/// first), cut in batches for a task's `evaluate`.
+/// first; `clip.evalViews` windows spread over each clip), cut in batches for a
+/// task's `evaluate`.
 public struct EvaluationPass {
     let assembler: BatchAssembler
     let sampling: ClipSpec.Sampling
+    /// Windows per evaluation clip (`clip.evalViews`).
+    public let views: Int
 
-    init(spec: WorkloadSpec) {
+    public init(spec: WorkloadSpec) {
         assembler = BatchAssembler(frames: spec.clip.frames, stride: spec.clip.stride, mean: spec.clip.mean, std: spec.clip.std)
         sampling = spec.clip.sampling
+        views = spec.clip.evalViews
     }
 
-    /// Runs `body` over every evaluation clip's window in batches of `batch`.
-    /// - Returns: clips per second of the median batch after the first (which
-    ///   creates the convolution primitives for the evaluation shapes), or of the
-    ///   first when it is the only one. A median, because an evaluation pass is
-    ///   short and one preempted batch would move a mean.
+    /// Every evaluation window of `eval`, clip by clip, `views` per clip in
+    /// ascending start (`ClipSpec.Sampling.evaluationStarts`, over each clip's own length).
+    public func windows(_ eval: ClipBank) -> [BatchAssembler.Sample] {
+        (0..<eval.count).flatMap { clip in
+            sampling.evaluationStarts(clipFrames: eval.frames(of: clip), span: assembler.span, views: views)
+                .map { BatchAssembler.Sample(clip: clip, start: $0) }
+        }
+    }
+
+    /// Runs `body` over every evaluation window (`windows`) in batches of `batch`.
+    /// - Returns: clips per second (windows per second ÷ views) of the median batch
+    ///   after the first (which creates the convolution primitives for the
+    ///   evaluation shapes), or of the first when it is the only one. A median,
+    ///   because an evaluation pass is short and one preempted batch would move a mean.
     public func run(_ eval: ClipBank, batch: Int, _ body: ([BatchAssembler.Sample], Tensor) -> Void) -> Double {
-        let start = sampling.evaluationStart(clipFrames: eval.framesPerClip, span: assembler.span)
+        let all = windows(eval)
         var rates: [Double] = []
-        for first in stride(from: 0, to: eval.count, by: batch) {
+        for first in stride(from: 0, to: all.count, by: batch) {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let samples = (first..<min(first + batch, eval.count)).map { BatchAssembler.Sample(clip: $0, start: start) }
+            let samples = Array(all[first..<min(first + batch, all.count)])
             body(samples, assembler.assemble(samples, from: eval))
-            rates.append(Double(samples.count) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, 1e-9))
+            rates.append(Double(samples.count) / Double(views) / max(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, 1e-9))
         }
         if rates.count > 1 { rates.removeFirst() }
         return Quantiles.percentile(rates, 0.5)
