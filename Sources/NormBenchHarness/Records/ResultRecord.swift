@@ -298,12 +298,16 @@ public struct DataSummary: Codable, Sendable, Equatable {
     public var evalClips: Int
     /// Digest of the data set's manifest (file names, sizes, labels).
     public var digest: String
+    /// Windows scored per evaluation clip (`clip.evalViews`), their scores averaged;
+    /// absent in records made before the key existed, which scored one (centre) window.
+    public var evalViews: Int?
 
-    public init(description: String, trainClips: Int, evalClips: Int, digest: String) {
+    public init(description: String, trainClips: Int, evalClips: Int, digest: String, evalViews: Int? = nil) {
         self.description = description
         self.trainClips = trainClips
         self.evalClips = evalClips
         self.digest = digest
+        self.evalViews = evalViews
     }
 }
 

@@ -111,7 +111,8 @@ public final class SweepRunner {
         display.line(String(format: "data: %@ (decoded %d frames at %.0f frames/s%@)", dataManifest.description,
                             train.framesDecoded + eval.framesDecoded, decodeFPS,
                             train.skipped.isEmpty && eval.skipped.isEmpty ? "" : "; skipped \(train.skipped + eval.skipped)"))
-        let data = DataSummary(description: dataManifest.description, trainClips: train.count, evalClips: eval.count, digest: dataManifest.digest)
+        let data = DataSummary(description: dataManifest.description, trainClips: train.count, evalClips: eval.count, digest: dataManifest.digest,
+                               evalViews: spec.clip.evalViews)
         return (train, eval, data, (decodeFPS, decodeCalibration))
     }
 
