@@ -28,17 +28,18 @@ public enum WeightGradient {
         public var isSupported: Bool { nb_wgrad_supported(Int32(rawValue)) == 1 }
     }
 
-    /// The ISA the engine dispatches: the widest the kernel has within oneDNN's
-    /// effective ISA (`BuildInfo.oneDNNISA`, capped by `ONEDNN_MAX_CPU_ISA`), so a
-    /// run capped to AVX2 executes what an AVX2 machine executes. Nil (oneDNN's
-    /// weight gradient for every layer) below AVX2, or when
-    /// `NORMBENCH_BWD_WEIGHTS=onednn` is set.
+    /// The ISA the engine dispatches: AVX-512 when oneDNN's effective ISA
+    /// (`BuildInfo.oneDNNISA`, capped by `ONEDNN_MAX_CPU_ISA`) is AVX-512, so a run
+    /// capped to AVX2 executes what an AVX2 machine executes; AVX2 otherwise, also
+    /// when oneDNN is capped below AVX2: the release build targets x86-64-v3, so
+    /// every machine that runs it has AVX2 and FMA, and a cap below that (SSE4.1 in
+    /// the tests) changes oneDNN's kernels only. Nil (oneDNN's weight gradient for
+    /// every layer) on a CPU without AVX2 + FMA (a `NORMBENCH_PORTABLE` build), or
+    /// when `NORMBENCH_BWD_WEIGHTS=onednn` is set.
     public static let dispatched: ISA? = {
         if ProcessInfo.processInfo.environment["NORMBENCH_BWD_WEIGHTS"] == "onednn" { return nil }
-        let isa = BuildInfo.oneDNNISA
-        let wanted: ISA? = isa.hasPrefix("avx512_core") ? .avx512
-            : isa.hasPrefix("avx2") || isa.hasPrefix("avx512_mic") ? .avx2 : nil
-        return wanted.flatMap { $0.isSupported ? $0 : nil }
+        let wanted: [ISA] = BuildInfo.oneDNNISA.hasPrefix("avx512_core") ? [.avx512, .avx2] : [.avx2]
+        return wanted.first { $0.isSupported }
     }()
 
     /// Whether the engine computes `geometry`'s weight gradient with this kernel.

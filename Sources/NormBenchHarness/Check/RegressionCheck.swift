@@ -76,9 +76,11 @@ public enum RegressionCheck {
     /// A cell whose numerics fingerprint the baseline knows is compared with that
     /// fingerprint's entry: every metric by its rule (exact or nearly), throughput
     /// against the calibrated speed. A cell on another fingerprint keeps the exact
-    /// comparison for what no CPU changes (counts, data, status, ledger memory),
-    /// is judged statistically on accuracy (`statisticalRows`), and has its
-    /// throughput reported, not gated.
+    /// comparison for what no CPU changes (counts, data, status), and for ledger
+    /// memory when a baseline entry ran the same convolution kernels (their scratch
+    /// memory is in the ledger; with other kernels it is reported, not gated), is
+    /// judged statistically on accuracy (`statisticalRows`), and has its throughput
+    /// reported, not gated.
     /// - Throws: `HarnessError.mismatch` when workloads or cells differ, a cell is
     ///   in the run twice, or a metric in the baseline is missing from the run
     ///   (exit code 2: the two cannot be compared).
@@ -115,7 +117,12 @@ public enum RegressionCheck {
             let now = Baseline.metrics(of: record)
             let known = entry.entries.first { $0.fingerprint == (record.fingerprint?.id ?? "unknown") }
             if known == nil { foreign.append((entry, record)) }
-            let reference = known ?? entry.entries[0]
+            // The ledger's scratch memory depends on the convolution kernels: on a foreign
+            // fingerprint it stays exact against an entry that ran the same kernels.
+            let kernelTwin = known ?? entry.entries.first {
+                baseline.fingerprints[$0.fingerprint]?.convolutions == record.fingerprint?.convolutions
+            }
+            let reference = kernelTwin ?? entry.entries[0]
             if known != nil { exactCells[entry.cell] = reference.metrics }
             let evalClips = reference.metrics["data.evalClips"] ?? Double(record.data.evalClips)
             // Evaluation and decoding run once per cell or run, for well under a second:
@@ -127,8 +134,9 @@ public enum RegressionCheck {
                     throw HarnessError.mismatch("\(run): cell \(label) has no `\(metric)` but baseline \(baselinePath) does (\(metric.hasSuffix("/cal") ? "throughput or calibration missing" : "metric missing")); the record was written by another normbench, re-run the cell or update the baseline")
                 }
                 let rule = Rule.of(metric, tolerances: baseline.tolerances, evalClips: evalClips)
-                // Speed depends on the CPU; the ledger does not (docs/results-format.md).
-                let reportOnly = known == nil && metric.hasSuffix("/cal")
+                // Speed depends on the CPU; the ledger on the kernels (docs/results-format.md).
+                let ledger = metric == "ledgerPeakBytes" || metric.hasPrefix("ledgerAtPeak.")
+                let reportOnly = known == nil && (metric.hasSuffix("/cal") || (ledger && kernelTwin == nil))
                 let verdict = rule.judge(baseline: b, current: c)
                 rows.append(.init(
                     cell: label, metric: metric, baseline: CheckReport.plain(b), current: CheckReport.plain(c),
