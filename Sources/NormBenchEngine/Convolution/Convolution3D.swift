@@ -65,7 +65,7 @@ public enum Convolution3D {
         precondition((gradBias != nil) == g.hasBias, "Convolution3D.backwardWeights: gradBias given = \(gradBias != nil), geometry says \(g.hasBias)")
         if let gradBias { check(gradBias, [g.outChannels], "gradBias", g) }
         let start = StepProfiler.now()
-        if let isa = WeightGradient.dispatched, WeightGradient.covers(g) {
+        if let isa = WeightGradient.dispatched {
             WeightGradient.compute(x, gradY: gradY, into: gradWeight, geometry: g, isa: isa)
             if let gradBias { sumRows(gradY, rows: g.outputShape.dropLast().reduce(1, *), into: gradBias) }
             DNNL.shared.recordExecuted(g, .backwardWeights, isa.implementation)
@@ -149,7 +149,7 @@ public enum Convolution3D {
 
     /// The oneDNN implementation that runs `pass` for `geometry` (e.g. "jit:avx2").
     public static func implementation(_ pass: ConvolutionPass, geometry: ConvolutionGeometry) -> String {
-        if pass == .backwardWeights, let isa = WeightGradient.dispatched, WeightGradient.covers(geometry) {
+        if pass == .backwardWeights, let isa = WeightGradient.dispatched {
             return isa.implementation
         }
         if pass == .backwardWeights && geometry.kernel == [1, 1, 1] && geometry.padding == [0, 0, 0] {
@@ -168,7 +168,7 @@ public enum Convolution3D {
 
     /// Scratchpad bytes `pass` allocates per call as workspace.
     public static func scratchpadBytes(_ pass: ConvolutionPass, geometry: ConvolutionGeometry) -> Int {
-        if pass == .backwardWeights, let isa = WeightGradient.dispatched, WeightGradient.covers(geometry) {
+        if pass == .backwardWeights, let isa = WeightGradient.dispatched {
             return WeightGradient.workspaceBytes(geometry, isa: isa)
         }
         return DNNL.shared.scratchpadBytes(geometry, pass)

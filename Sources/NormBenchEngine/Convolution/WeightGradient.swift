@@ -42,11 +42,6 @@ public enum WeightGradient {
         return wanted.first { $0.isSupported }
     }()
 
-    /// Whether the engine computes `geometry`'s weight gradient with this kernel.
-    public static func covers(_ g: ConvolutionGeometry) -> Bool {
-        dispatched != nil
-    }
-
     /// Writes dLoss/dweight of `g` into `gradWeight` (`[cOut, kd, kh, kw, cIn]`),
     /// overwriting it, on `threads` threads (the result does not depend on it).
     public static func compute(
