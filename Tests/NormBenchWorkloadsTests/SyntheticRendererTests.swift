@@ -20,6 +20,18 @@ import NormBenchWorkloads
         #expect(a != other.classificationClip(1, split: .train).rgb)
     }
 
+    @Test func stationaryTargetsLeaveTheOtherClipsAsTheyWere() {
+        let still = SyntheticRenderer(width: 40, height: 32, frames: 6, classes: 4, distractors: 2, noise: 8, stationary: 0.3, objects: 3, seed: 7)
+        var changed = 0
+        for i in 0..<200 {
+            let a = renderer.classificationClip(i, split: .eval), b = still.classificationClip(i, split: .eval)
+            #expect(a.label == b.label)
+            if a.rgb != b.rgb { changed += 1 }
+        }
+        // 200 draws at p = 0.3: 60 expected, sd 6.5.
+        #expect((35...85).contains(changed), "\(changed) of 200 clips stationary at 0.3")
+    }
+
     @Test func detectionBoxesStayInFrameAndFollowObjects() {
         let clip = renderer.detectionClip(3, split: .eval)
         #expect(clip.boxes.count == 6)

@@ -23,10 +23,15 @@ public struct SyntheticRenderer: Sendable {
     public let classes: Int
     public let distractors: Int
     public let noise: Double
+    /// Fraction of classification clips whose target stands still (`SyntheticSpec.stationary`).
+    public let stationary: Double
     public let objects: Int
     public let seed: UInt64
 
-    public init(width: Int, height: Int, frames: Int, classes: Int, distractors: Int, noise: Double, objects: Int, seed: UInt64) {
+    public init(
+        width: Int, height: Int, frames: Int, classes: Int, distractors: Int, noise: Double, stationary: Double = 0,
+        objects: Int, seed: UInt64
+    ) {
         precondition(classes <= Self.maxClassificationClasses, "SyntheticRenderer: \(classes) classes, at most \(Self.maxClassificationClasses) (shapes × directions)")
         self.width = width
         self.height = height
@@ -34,6 +39,7 @@ public struct SyntheticRenderer: Sendable {
         self.classes = classes
         self.distractors = distractors
         self.noise = noise
+        self.stationary = stationary
         self.objects = objects
         self.seed = seed
     }
@@ -92,22 +98,29 @@ public struct SyntheticRenderer: Sendable {
     }
 
     /// Renders classification clip `index` of `split`; its class is `index % classes`,
-    /// so every class is equally frequent.
+    /// so every class is equally frequent. A `stationary` fraction of clips,
+    /// chosen by a draw of its own (so the other clips render exactly as with
+    /// none), has a target that stands still anywhere in the frame: its shape
+    /// shows, its direction does not.
     public func classificationClip(_ index: Int, split: Split) -> Clip {
         var g = generator(index, split)
         let label = index % classes
         let shape = label / 2
+        var still = generator(index, split, stream: 0x57A7)
+        let moving = stationary == 0 || still.uniform(0, 1) >= stationary
         let direction: Double = label % 2 == 0 ? 1 : -1
         let minSide = Double(min(width, height))
         let radius = minSide * g.uniform(0.12, 0.2)
         let speed = minSide * g.uniform(0.5, 0.9) / Double(max(frames - 1, 1))
-        let travel = speed * Double(frames - 1)
-        let x0 = direction > 0
+        let travel = moving ? speed * Double(frames - 1) : 0
+        let x0 = direction > 0 || !moving
             ? g.uniform(radius, max(radius, Double(width) - radius - travel))
             : g.uniform(min(Double(width) - radius, radius + travel), Double(width) - radius)
+        let y0 = g.uniform(radius, Double(height) - radius)
+        let drift = g.uniform(-0.15, 0.15) * speed
         var sprites = [Sprite(
-            shape: shape, radius: radius, x: x0, y: g.uniform(radius, Double(height) - radius),
-            vx: direction * speed, vy: g.uniform(-0.15, 0.15) * speed, color: g.color(), bounce: false)]
+            shape: shape, radius: radius, x: x0, y: y0,
+            vx: moving ? direction * speed : 0, vy: moving ? drift : 0, color: g.color(), bounce: false)]
         for _ in 0..<distractors {
             let r = minSide * g.uniform(0.05, 0.09)
             sprites.append(Sprite(
@@ -141,8 +154,8 @@ public struct SyntheticRenderer: Sendable {
         return Clip(rgb: render(sprites, &g), label: -1, boxes: boxes)
     }
 
-    private func generator(_ index: Int, _ split: Split) -> SeededGenerator {
-        var mix = SeededGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(index) &* 2 &+ (split == .train ? 0 : 1))
+    private func generator(_ index: Int, _ split: Split, stream: UInt64 = 0) -> SeededGenerator {
+        var mix = SeededGenerator(seed: (seed &* 0x9E37_79B9 &+ UInt64(index) &* 2 &+ (split == .train ? 0 : 1)) ^ (stream &* 0xA24B_AED4_963E_E407))
         return SeededGenerator(seed: mix.next())
     }
 

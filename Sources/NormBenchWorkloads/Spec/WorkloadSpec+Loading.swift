@@ -185,6 +185,7 @@ extension SyntheticSpec {
         try r.choice("codec", &codec, example: "codec: ffv1")
         try r.int("distractors", &distractors, Limits.distractors, example: "distractors: 1")
         try r.double("noise", &noise, range: 0...128, example: "noise: 8")
+        try r.double("stationary", &stationary, range: 0...1, example: "stationary: 0.2")
         try r.int("objects", &objects, Limits.objects, example: "objects: 2")
         try r.int("seed", &seed, Limits.seed, example: "seed: 1")
         try r.finish()
@@ -229,7 +230,17 @@ extension TrainingSpec {
         try r.int("referenceBatch", &referenceBatch, Limits.referenceBatch, example: "referenceBatch: 16")
         try r.choice("schedule", &schedule, example: "schedule: cosine")
         try r.list("milestones", &milestones, example: "milestones: [0.5, 0.75]", problem: "a fraction in (0, 1)") { Double($0).flatMap { $0 > 0 && $0 < 1 ? $0 : nil } }
+        if r.has("warmupSteps") && r.has("warmupEpochs") {
+            throw WorkloadError.invalid(
+                file: r.file, line: nil, key: "training.warmupSteps",
+                problem: "and `training.warmupEpochs` are both set; keep one", example: "warmupEpochs: 1")
+        }
         try r.int("warmupSteps", &warmupSteps, Limits.warmupSteps, example: "warmupSteps: 20")
+        if r.has("warmupEpochs") {
+            var e = 1.0
+            try r.double("warmupEpochs", &e, range: 0...100, example: "warmupEpochs: 1")
+            warmupEpochs = e
+        }
         try r.double("momentum", &momentum, range: 0...0.999, example: "momentum: 0.9")
         try r.double("weightDecay", &weightDecay, range: 0...1, example: "weightDecay: 1e-4")
         try r.bool("weightDecayNorm", &weightDecayNorm, example: "weightDecayNorm: false")

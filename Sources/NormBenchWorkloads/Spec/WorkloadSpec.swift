@@ -83,6 +83,10 @@ public struct SyntheticSpec: Codable, Sendable, Equatable {
     public var distractors = 1
     /// Standard deviation of per-pixel noise, in 0-255 units.
     public var noise = 8.0
+    /// Fraction of classification clips whose target shape stands still, so
+    /// its direction (half of the class) cannot be seen: a floor of
+    /// `stationary / 2` under any model's top-1 error (0 = every target moves).
+    public var stationary = 0.0
     /// Objects per clip (detection).
     public var objects = 2
     /// Seed of the generator: same seed, identical files.
@@ -262,6 +266,9 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public var milestones: [Double] = [0.5, 0.75]
     /// Steps of linear warm-up from 0.
     public var warmupSteps = 20
+    /// Warm-up as epochs over the training clips (the same share of the data at
+    /// every batch); replaces `warmupSteps` when set.
+    public var warmupEpochs: Double?
     public var momentum = 0.9
     public var weightDecay = 1e-4
     /// Apply weight decay to normalization γ and β too (the GN paper's default is no).

@@ -24,7 +24,8 @@ public struct TrainingPlan: Sendable {
         case .constant: decay = .constant
         case .cosine: decay = .cosine(totalSteps: steps, final: 0)
         }
-        schedule = LearningRateSchedule(base: base, decay: decay, warmupSteps: min(t.warmupSteps, steps / 2), warmupStartFactor: 0.1)
+        let warmup = t.warmupEpochs.map { Int(($0 * Double(trainClips) / Double(samplesPerStep)).rounded()) } ?? t.warmupSteps
+        schedule = LearningRateSchedule(base: base, decay: decay, warmupSteps: min(warmup, steps / 2), warmupStartFactor: 0.1)
         warmupSteps = min(3, steps / 5)
     }
 
