@@ -197,7 +197,7 @@ struct Plan: ParsableCommand {
             // oneDNN's scratch memory depends on the thread count: plan for the sweep's largest.
             let threads = spec.sweep.threads.max() ?? 1
             let sweepCells = try spec.cells()
-            let batches = spec.sweep.batches
+            let batches = spec.sweep.allBatches
             let bank = try MemoryPlanner.dataBankBytes(spec: spec)
             let header = ["norm"] + batches.map { "batch \($0): ledger / process (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
             var rows: [[String]] = []

@@ -38,7 +38,7 @@ import NormBenchTestSupport
         ("training.momentum", .number),
         ("training.weightDecay", .number), ("training.weightDecayNorm", .flag), ("training.workers", .number),
         ("training.preciseBNBatches", .number),
-        ("sweep.norms", .list), ("sweep.batches", .list), ("sweep.groups", .list), ("sweep.seeds", .list), ("sweep.threads", .list),
+        ("sweep.norms", .list), ("sweep.batches", .list), ("sweep.batchesByNorm", .list), ("sweep.groups", .list), ("sweep.seeds", .list), ("sweep.threads", .list),
     ]
 
     /// The hostile values, as YAML text; `ABS` becomes an absolute path inside the scratch folder.

@@ -18,7 +18,10 @@ public struct SweepOverrides: Sendable, Equatable {
     public func apply(to spec: WorkloadSpec, file: String) throws -> WorkloadSpec {
         var s = spec
         if let norms { s.sweep.norms = norms }
-        if let batches { s.sweep.batches = batches }
+        if let batches {
+            s.sweep.batches = batches
+            s.sweep.batchesByNorm = [:]
+        }
         if let workers { s.training.workers = workers }
         if let seeds { s.sweep.seeds = seeds }
         if let threads { s.sweep.threads = threads }
@@ -55,7 +58,7 @@ extension WorkloadSpec {
         for name in sweep.norms {
             let base = try NormalizationSpec(parsing: name)
             let groupSettings: [GroupSetting?] = base.method.hasGroups ? sweep.groups.map { $0 } : [nil]
-            for batch in sweep.batches {
+            for batch in sweep.batches(for: name) {
                 for g in groupSettings {
                     var norm = base
                     norm.zeroInitLastGamma = model.zeroInitLastGamma

@@ -67,7 +67,7 @@ extension WorkloadSpec {
     /// what cannot fit.
     /// - Throws: `WorkloadError.invalid` naming the key to lower.
     public func checkFits(file: String) throws {
-        let samplesPerStep = (sweep.batches.max() ?? 1) * training.workers
+        let samplesPerStep = (sweep.allBatches.last ?? 1) * training.workers
         let samples = training.steps.map { $0 * samplesPerStep } ?? training.epochs * trainClips
         if samples > Limits.samplesPerCell {
             let key = training.steps != nil ? "training.steps" : "training.epochs"
@@ -76,7 +76,7 @@ extension WorkloadSpec {
                 problem: "asks for \(samples) training samples per cell (\(training.steps != nil ? "steps × workers × batch" : "epochs × training clips")); at most \(Limits.samplesPerCell) are supported",
                 example: training.steps != nil ? "steps: \(max(1, Limits.samplesPerCell / samplesPerStep))" : "epochs: \(max(1, Limits.samplesPerCell / max(trainClips, 1)))")
         }
-        let need = minimumBytes(batch: sweep.batches.max() ?? 1)
+        let need = minimumBytes(batch: sweep.allBatches.last ?? 1)
         let have = Limits.physicalMemory
         if need > have {
             throw WorkloadError.invalid(

@@ -66,6 +66,9 @@ struct SpecReader {
         value = v
     }
 
+    /// The mapping's keys, in file order.
+    var keys: [String] { pairs.map(\.key) }
+
     /// Whether the mapping has key `k` (without reading it).
     func has(_ k: String) -> Bool { pairs.contains { $0.key == k } }
 

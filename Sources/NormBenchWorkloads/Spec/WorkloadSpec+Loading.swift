@@ -255,6 +255,24 @@ extension SweepSpec {
         let names = WorkloadSpec.knownNorms
         try r.list("norms", &norms, example: "norms: [bn, gn]", problem: "one of \(names.joined(separator: ", "))") { names.contains($0.lowercased()) ? $0.lowercased() : nil }
         try r.list("batches", &batches, example: "batches: [2, 8]", problem: "a batch size in \(Limits.batch)") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } }
+        if var m = try r.section("batchesByNorm") {
+            for name in m.keys {
+                guard names.contains(name.lowercased()) else {
+                    throw WorkloadError.invalid(
+                        file: r.file, line: nil, key: "sweep.batchesByNorm.\(SafeName.escaped(name))",
+                        problem: "names no normalization method; use one of \(names.joined(separator: ", "))", example: "batchesByNorm: {ln: [2, 16]}")
+                }
+                var b: [Int] = []
+                try m.list(name, &b, example: "\(name): [2, 16]", problem: "a batch size in \(Limits.batch)") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } }
+                if Set(b).count < b.count {
+                    throw WorkloadError.invalid(
+                        file: r.file, line: nil, key: "sweep.batchesByNorm.\(name)",
+                        problem: "lists a batch more than once (a cell would run twice and keep one record)", example: "\(name): [2, 16]")
+                }
+                batchesByNorm[name.lowercased()] = b
+            }
+            try m.finish()
+        }
         try r.list("groups", &groups, example: "groups: [32]", problem: "a group count in \(Limits.groups) or C (one group per channel)") { s in
             if s == "C" { return .perChannel }
             return Int(s).flatMap { Limits.groups.contains($0) ? .count($0) : nil }

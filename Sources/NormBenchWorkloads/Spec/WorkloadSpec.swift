@@ -296,6 +296,15 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     public var norms = ["bn", "gn"]
     /// Samples per worker.
     public var batches = [2, 8]
+    /// Batches for some norms in place of `batches` (e.g. LN and IN at the
+    /// smallest and largest batch only): `{ln: [2, 16]}`.
+    public var batchesByNorm: [String: [Int]] = [:]
+
+    /// The batches of norm `name`.
+    public func batches(for name: String) -> [Int] { batchesByNorm[name] ?? batches }
+
+    /// Every batch some norm runs at, ascending.
+    public var allBatches: [Int] { Set(batches + batchesByNorm.values.joined()).sorted() }
     /// GroupNorm groups; `C` means one channel per group (= InstanceNorm).
     public var groups: [GroupSetting] = [.count(32)]
     public var seeds = [0]
