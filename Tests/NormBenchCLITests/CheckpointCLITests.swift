@@ -98,7 +98,7 @@ import NormBenchTestSupport
         with safe_open(sys.argv[1], framework="numpy") as f:
             meta = f.metadata()
         w = t["stem.weight"]
-        print(json.dumps({"shape": list(w.shape), "dtype": str(w.dtype), "first": [float(v) for v in w.reshape(-1)[:5]],
+        print(json.dumps({"shape": list(w.shape), "dtype": str(w.dtype), "first": [int(v) for v in w.reshape(-1)[:5].view("<u4")],
                           "var": [float(v) for v in t["stem.norm.running_var"]], "norm": meta["norm_method"], "count": len(t)}))
         """
         let py = try BuiltBinary.runProcess("/usr/bin/env", [python, "-c", script, model])
@@ -108,16 +108,17 @@ import NormBenchTestSupport
         #expect(seen["dtype"] as? String == "float32")
         #expect(seen["norm"] as? String == "bn")
         #expect(seen["count"] as? Int == 47)
-        // The same values as normbench's own reader (a float32 printed by Python as a double is exact).
+        // The same bits as in the file normbench wrote (Python prints them as uint32).
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
         let n = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
         let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
         let stem = try #require((header["stem.weight"] as? [String: Any])?["data_offsets"] as? [Int])
-        let first = (0..<5).map { i -> Double in
+        let first = (0..<5).map { i -> Int in
             let p = 8 + n + stem[0] + 4 * i
-            return Double(Float(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24))
+            return Int(UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
         }
-        #expect(seen["first"] as? [Double] == first)
+        #expect(seen["first"] as? [Int] == first)
+        #expect(first.contains { $0 != 0 })
     }
 
     @Test func frozenBNWithoutACheckpointIsRefused() throws {
