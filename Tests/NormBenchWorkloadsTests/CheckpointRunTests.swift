@@ -169,9 +169,12 @@ import NormBenchTestSupport
         #expect(try WorkloadSpec.parse(yaml: "name: s\ntraining: {saveModel: true}\n", file: "s.yaml", defaultName: "s").training.saveModel == true)
         #expect(try WorkloadSpec.parse(yaml: "name: s\n", file: "s.yaml", defaultName: "s").training.saveModel == nil)
         // Run descriptions written before these keys existed still decode.
-        let old = try JSONEncoder().encode(ModelSpec())
-        var object = try #require(try JSONSerialization.jsonObject(with: old) as? [String: Any])
-        object["initialization"] = nil
+        var withInit = ModelSpec()
+        withInit.initialization = ModelInit(file: "a.safetensors", path: "/w/a.safetensors")
+        var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(withInit)) as? [String: Any])
+        #expect((object["init"] as? [String: String])?["path"] == "/w/a.safetensors")
+        #expect(try JSONDecoder().decode(ModelSpec.self, from: try JSONEncoder().encode(withInit)) == withInit)
+        object["init"] = nil
         #expect(try JSONDecoder().decode(ModelSpec.self, from: try JSONSerialization.data(withJSONObject: object)) == ModelSpec())
     }
 }

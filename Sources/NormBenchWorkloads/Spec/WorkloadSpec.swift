@@ -217,6 +217,10 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     /// `model.init`: start from a saved checkpoint (`ModelInit`); nil = random initialization.
     public var initialization: ModelInit? = nil
 
+    enum CodingKeys: String, CodingKey {
+        case architecture, widths, blocks, zeroInitLastGamma, initialization = "init"
+    }
+
     public enum Architecture: String, Codable, Sendable, CaseIterable {
         /// ResNet3D-tiny: stride 2 in time and space at the start of every stage
         /// after the first. Classification only.
