@@ -99,6 +99,14 @@ import NormBenchEngine
         ]
         #expect(shapes == expected)
         // The data of stem.weight is the engine's buffer, little-endian, in its order.
+        // The data starts at a multiple of 8 whatever the header's own length.
+        for k in 0..<8 {
+            let padded = SafeTensors.encode(ModelCheckpoint.entries(of: model), metadata: ["k": String(repeating: "x", count: k)])
+            let length = Int(Self.u64(padded, at: 0))
+            #expect((8 + length) % 8 == 0, "metadata of \(k) characters")
+            #expect(padded[8 + length - 1] == UInt8(ascii: "}") || padded[8 + length - 1] == 0x20)
+            #expect(try SafeTensors.decode(padded).metadata == ["k": String(repeating: "x", count: k)])
+        }
         let stem = try #require(spans.first { $0.0 == "stem.weight" })
         let first = UInt32(bytes[8 + n + stem.2]) | UInt32(bytes[8 + n + stem.2 + 1]) << 8
             | UInt32(bytes[8 + n + stem.2 + 2]) << 16 | UInt32(bytes[8 + n + stem.2 + 3]) << 24
