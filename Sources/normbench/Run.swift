@@ -36,6 +36,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Spread the sweep's cells over MPI ranks, each cell whole on one rank; start with mpirun. Needs the MPI build.")
     var distributeCells = false
     @Option(help: .hidden) var finalState: String?
+    @Flag(help: "Save each cell's trained model to <run folder>/models/<cell>.safetensors (docs/checkpoints.md).") var saveModel = false
     @Flag(help: "Print the summary as one JSON object on stdout (docs/cli.md) instead of the table.") var json = false
 
     /// Option values alone, before any file is read.
@@ -94,12 +95,20 @@ struct Run: ParsableCommand {
             if let out, resume, !FileManager.default.fileExists(atPath: "\(out)/run.json") {
                 throw UsageError(message: "--out \(out): --resume needs an earlier run there (no run.json); run without --resume to start one, or pass the folder of the run to continue")
             }
-            _ = try spec.cells()  // groups that do not divide a width fail here, before any work
+            let sweepCells = try spec.cells()  // groups that do not divide a width fail here, before any work
+            if mode == .cells, saveModel || spec.training.saveModel == true {
+                throw UsageError(message: "--save-model (or training.saveModel) is not supported with --distribute-cells: ranks other than 0 do not know the run folder; run without mpirun, or with --distributed")
+            }
+            // A checkpoint (model.init) that does not fit fails here, before any data is made.
+            for notice in try CellCheckpoint.verify(spec: spec, cells: sweepCells.map(\.settings)) where (launch?.rank ?? 0) == 0 {
+                printError("normbench run: note: \(notice)")
+            }
             if mode == .dataParallel, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "brn" }) {
                 throw UsageError(message: "--distributed does not support brn: Batch Renorm's forward reads running statistics that the single-process simulation updates between workers, so replicas cannot give its numbers; run brn with --distribute-cells or without mpirun")
             }
             options.out = out
             options.finalStateFolder = finalState
+            options.saveModel = saveModel
             options.resume = resume
             options.skipBadClips = skipBadClips
             options.memoryBudget = try memoryBudget.map { try parseBytes($0, option: "--memory-budget") }

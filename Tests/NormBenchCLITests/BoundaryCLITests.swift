@@ -33,11 +33,12 @@ import NormBenchTestSupport
         ("clip.frames", .number), ("clip.stride", .number), ("clip.size", .number), ("clip.sampling", .choice),
         ("clip.mean", .list), ("clip.std", .list), ("clip.flip", .flag),
         ("model.architecture", .choice), ("model.widths", .list), ("model.blocks", .list), ("model.zeroInitLastGamma", .flag),
+        ("model.init", .text),
         ("training.epochs", .number), ("training.steps", .number), ("training.baseLR", .number), ("training.referenceBatch", .number),
         ("training.schedule", .choice), ("training.milestones", .list), ("training.warmupSteps", .number), ("training.warmupEpochs", .number),
         ("training.momentum", .number),
         ("training.weightDecay", .number), ("training.weightDecayNorm", .flag), ("training.workers", .number),
-        ("training.preciseBNBatches", .number),
+        ("training.preciseBNBatches", .number), ("training.saveModel", .flag),
         ("sweep.norms", .list), ("sweep.batches", .list), ("sweep.batchesByNorm", .list), ("sweep.groups", .list), ("sweep.seeds", .list), ("sweep.threads", .list),
     ]
 

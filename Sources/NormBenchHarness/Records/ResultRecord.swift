@@ -30,6 +30,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     /// How ranks ran the cell, for runs under MPI (`run --distributed` or
     /// `--distribute-cells`); absent for single-process runs.
     public var distributed: DistributedRun? = nil
+    /// The cell's saved model, when the run saved models (absent otherwise and in older records).
+    public var checkpoint: CheckpointRef? = nil
 
     public enum Status: String, Codable, Sendable {
         case completed

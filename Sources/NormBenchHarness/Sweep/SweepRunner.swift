@@ -16,6 +16,9 @@ public struct RunOptions: Sendable {
     /// Debugging and tests: write each cell's trained state (`ModelState.values`,
     /// little-endian float32) to `<folder>/<cell>.f32`.
     public var finalStateFolder: String?
+    /// Save each cell's trained model to `<run folder>/models/<cell>.safetensors`
+    /// (also on with the workload's `training.saveModel`).
+    public var saveModel = false
 
     public init() {}
 }
@@ -41,6 +44,8 @@ public final class SweepRunner {
     var distribution: DistributedRun?
     /// The run folder's lock, held while the runner writes it (one writer per run folder).
     var runLock: RunLock?
+    /// The run folder, once chosen (`setUpRunFolder`).
+    var folder: String?
 
     public init(spec: WorkloadSpec, options: RunOptions, display: ProgressDisplay = ProgressDisplay()) {
         self.spec = spec
@@ -71,6 +76,7 @@ public final class SweepRunner {
     /// cells still to run (with `--resume`, a cell with a readable record is kept).
     func setUpRunFolder(_ cells: [SweepCell], describe: (Int) -> String) throws -> (folder: String, pending: [Int]) {
         let folder = try runFolder()
+        self.folder = folder
         runLock = try RunLock.acquire(folder)
         let manifest = RunManifest(workload: spec, cells: cells.map(\.key), created: ISO8601DateFormatter().string(from: Date()))
         try checkOrWriteManifest(manifest, folder: folder)
@@ -138,6 +144,12 @@ public final class SweepRunner {
         _ = Convolution3D.takeExecutedImplementations()  // the probe's, not the cell's
         let started = Date()
         let m: CellMeasurement
+        var cellOptions = cellOptions
+        let checkpoint = try checkpointTarget(key, cellOptions)
+        if let checkpoint {
+            cellOptions.checkpointPath = checkpoint.path
+            cellOptions.checkpointMetadata = ["git_commit": environment.gitCommit, "cell": key.id]
+        }
         do {
             let progress = { (p: CellProgress) in self.display.progress(label, p, elapsed: Date().timeIntervalSince(started)) }
             m = try CellRun.run(spec: spec, cell: cell.settings, train: train, eval: eval, options: cellOptions, progress: progress)
@@ -178,10 +190,21 @@ public final class SweepRunner {
                 }),
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
         record.fingerprint = fingerprint
+        if let checkpoint, let sha256 = m.checkpointSHA256 { record.checkpoint = CheckpointRef(path: checkpoint.relative, sha256: sha256) }
         record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }
         if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: key, in: folder) }
         display.finish(label, record)
         return record
+    }
+
+    /// Where this cell's model is saved, when the run saves models: the path
+    /// (checked to stay in the run folder) and the record's relative path. Under
+    /// data-parallel MPI, rank 0 saves.
+    func checkpointTarget(_ key: CellKey, _ cellOptions: CellRunOptions) throws -> (path: String, relative: String)? {
+        guard options.saveModel || spec.training.saveModel == true, let folder else { return nil }
+        if let comm = cellOptions.dataParallel, comm.rank != 0 { return nil }
+        let relative = ModelInit.relativePath(cell: key.id)
+        return (try OutputPath.resolve(relative, under: folder), relative)
     }
 
     /// The run's environment with this moment's date.

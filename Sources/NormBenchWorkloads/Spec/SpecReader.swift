@@ -72,6 +72,12 @@ struct SpecReader {
     /// Whether the mapping has key `k` (without reading it).
     func has(_ k: String) -> Bool { pairs.contains { $0.key == k } }
 
+    /// Whether key `k` holds a nested mapping (without reading it).
+    func isMapping(_ k: String) -> Bool {
+        if case .mapping? = pairs.first(where: { $0.key == k })?.value { return true }
+        return false
+    }
+
     mutating func optionalString(_ k: String, _ value: inout String?, example: String) throws {
         guard node(k) != nil else { return }
         used.remove(k)

@@ -108,6 +108,7 @@ extension WorkloadSpec {
         if clip.evalViews > 1 && clip.sampling == .dense {
             throw fail("clip.evalViews", "is \(clip.evalViews) but `clip.sampling` dense evaluates only the window at frame 0; use random sampling for several windows", "evalViews: 1")
         }
+        try validateCheckpointSettings(file: file)
         if model.widths.count != model.blocks.count {
             throw fail("model.blocks", "has \(model.blocks.count) stages but `model.widths` has \(model.widths.count)", "blocks: \(Array(repeating: 1, count: model.widths.count))")
         }
@@ -213,6 +214,7 @@ extension ModelSpec {
         try r.list("widths", &widths, example: "widths: [32, 64, 128]", problem: "an integer in \(Limits.width)") { Int($0).flatMap { Limits.width.contains($0) ? $0 : nil } }
         try r.list("blocks", &blocks, example: "blocks: [1, 1, 1]", problem: "an integer in \(Limits.blocks)") { Int($0).flatMap { Limits.blocks.contains($0) ? $0 : nil } }
         try r.bool("zeroInitLastGamma", &zeroInitLastGamma, example: "zeroInitLastGamma: true")
+        try readInit(&r)
         try r.finish()
     }
 }
@@ -246,6 +248,7 @@ extension TrainingSpec {
         try r.bool("weightDecayNorm", &weightDecayNorm, example: "weightDecayNorm: false")
         try r.int("workers", &workers, Limits.workers, example: "workers: 1")
         try r.int("preciseBNBatches", &preciseBNBatches, Limits.preciseBNBatches, example: "preciseBNBatches: 0")
+        if r.has("saveModel") { var save = false; try r.bool("saveModel", &save, example: "saveModel: true"); saveModel = save }
         try r.finish()
     }
 }

@@ -218,6 +218,12 @@ public struct ModelSpec: Codable, Sendable, Equatable {
     public var blocks = [1, 1, 1]
     /// Initialize γ of each residual branch's last normalization to 0 (as the GN paper does).
     public var zeroInitLastGamma = true
+    /// `model.init`: start from a saved checkpoint (`ModelInit`); nil = random initialization.
+    public var initialization: ModelInit? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, widths, blocks, zeroInitLastGamma, initialization = "init"
+    }
 
     public enum Architecture: String, Codable, Sendable, CaseIterable {
         /// ResNet3D-tiny: stride 2 in time and space at the start of every stage
@@ -277,6 +283,8 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public var workers = 1
     /// Batches used to recompute BN population statistics before evaluation (PreciseBN); 0 = off.
     public var preciseBNBatches = 0
+    /// `training.saveModel`: save each cell's final model as `<run>/models/<cell>.safetensors` (nil = false).
+    public var saveModel: Bool? = nil
 
     public enum Schedule: String, Codable, Sendable, CaseIterable {
         /// Cosine from the peak to 0 over training.

@@ -66,6 +66,8 @@ public struct CellMeasurement: Sendable {
     public var collective: CollectiveMeasurement? = nil
     /// The trained model's state, when `CellRunOptions.keepFinalState` asked for it.
     public var finalState: [Float]? = nil
+    /// The SHA-256 of the checkpoint written to `CellRunOptions.checkpointPath`, when one was.
+    public var checkpointSHA256: String? = nil
 }
 
 /// Progress of a cell, reported once per step.

@@ -19,13 +19,18 @@ public enum CellRun {
         try Parallel.withThreads(cell.threads) {
             let task = spec.task.implementation
             let model = try task.makeModel(spec, norm: cell.norm, seed: UInt64(cell.seed))
+            try CellCheckpoint.initialize(model, spec: spec, cell: cell)
             let loop = TrainingLoop(spec: spec, cell: cell, train: train)
             let outcome = try loop.run(model: model, options: options, progress: progress) { samples, scale in
                 let input = StepProfiler.shared.measure(.other) { loop.assembler.assemble(samples, from: train) }
                 return task.microStep(model, spec, samples: samples, input: input, from: train, lossScale: scale)
             }
             let evaluation = task.evaluate(model, spec, eval: eval, pass: EvaluationPass(spec: spec))
-            return loop.measurement(outcome, evaluation: evaluation)
+            var measurement = loop.measurement(outcome, evaluation: evaluation)
+            if let path = options.checkpointPath {
+                measurement.checkpointSHA256 = try CellCheckpoint.save(model, spec: spec, cell: cell, to: path, extra: options.checkpointMetadata)
+            }
+            return measurement
         }
     }
 }

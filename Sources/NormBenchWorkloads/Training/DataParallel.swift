@@ -7,6 +7,10 @@ public struct CellRunOptions {
     public var dataParallel: (any Communicator)?
     /// Return the trained model's state (`ModelState.values`) in the measurement.
     public var keepFinalState = false
+    /// Save the trained model here (safetensors, `CellCheckpoint.save`); nil: not saved.
+    public var checkpointPath: String?
+    /// Extra `__metadata__` of the saved checkpoint (the commit, the cell id).
+    public var checkpointMetadata: [String: String] = [:]
 
     public init(dataParallel: (any Communicator)? = nil, keepFinalState: Bool = false) {
         self.dataParallel = dataParallel
