@@ -95,6 +95,9 @@ struct Run: ParsableCommand {
                 throw UsageError(message: "--out \(out): --resume needs an earlier run there (no run.json); run without --resume to start one, or pass the folder of the run to continue")
             }
             _ = try spec.cells()  // groups that do not divide a width fail here, before any work
+            if mode == .dataParallel, let stepClips = spec.sweep.stepClips {
+                throw UsageError(message: "\(path): `sweep.stepClips` is \(stepClips), which gives each batch its own worker count, but with --distributed the workers are the MPI ranks; remove sweep.stepClips and pass --workers, or run without --distributed")
+            }
             if mode == .dataParallel, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "brn" }) {
                 throw UsageError(message: "--distributed does not support brn: Batch Renorm's forward reads running statistics that the single-process simulation updates between workers, so replicas cannot give its numbers; run brn with --distribute-cells or without mpirun")
             }
@@ -107,7 +110,7 @@ struct Run: ParsableCommand {
             throw UsageError(error)  // under mpirun, rank 0 speaks for all (NormBench.report)
         }
         Deprecation.flush()
-        if spec.training.workers == 1, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
+        if spec.training.workers == 1, spec.sweep.stepClips == nil, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
             printError("normbench run: note: with 1 worker, syncbn computes the same statistics as bn (one batch either way); pass --workers 2 or more to see SyncBN's effect")
         }
         if let mode {

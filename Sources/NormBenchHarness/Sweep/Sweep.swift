@@ -69,7 +69,7 @@ extension WorkloadSpec {
                     for seed in sweep.seeds {
                         for threads in sweep.threads {
                             out.append(SweepCell(workload: self.name, settings: CellSettings(
-                                norm: norm, normName: name, groups: g, batch: batch, workers: training.workers, seed: seed, threads: threads)))
+                                norm: norm, normName: name, groups: g, batch: batch, workers: sweep.workers(batch: batch, training: training), seed: seed, threads: threads)))
                         }
                     }
                 }

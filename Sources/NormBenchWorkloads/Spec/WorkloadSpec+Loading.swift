@@ -108,6 +108,20 @@ extension WorkloadSpec {
         if clip.evalViews > 1 && clip.sampling == .dense {
             throw fail("clip.evalViews", "is \(clip.evalViews) but `clip.sampling` dense evaluates only the window at frame 0; use random sampling for several windows", "evalViews: 1")
         }
+        if let stepClips = sweep.stepClips {
+            if training.workers != 1 {
+                throw fail("sweep.stepClips", "is \(stepClips) and `training.workers` is \(training.workers); stepClips sets each cell's workers (W = stepClips / batch), so remove training.workers (or set it to 1)", "workers: 1")
+            }
+            if let bad = sweep.batches.first(where: { stepClips % $0 != 0 }) {
+                // The least common multiple of the batches, when it is in range.
+                let lcm = sweep.batches.reduce(1) { a, b in a > Limits.stepClips.upperBound ? a : a / Self.gcd(a, b) * b }
+                let fits = lcm <= Limits.stepClips.upperBound ? lcm : sweep.batches.max() ?? 1
+                throw fail("sweep.stepClips", "is \(stepClips), which batch \(bad) does not divide (every cell takes stepClips / batch workers); use a common multiple of sweep.batches", "stepClips: \(fits)")
+            }
+            if let small = sweep.batches.first(where: { !Limits.workers.contains(stepClips / $0) }) {
+                throw fail("sweep.stepClips", "is \(stepClips), which gives batch \(small) \(stepClips / small) workers; W must be in \(Limits.workers)", "stepClips: \(small * Limits.workers.upperBound)")
+            }
+        }
         if model.widths.count != model.blocks.count {
             throw fail("model.blocks", "has \(model.blocks.count) stages but `model.widths` has \(model.widths.count)", "blocks: \(Array(repeating: 1, count: model.widths.count))")
         }
@@ -131,6 +145,8 @@ extension WorkloadSpec {
         let trimmed = cleaned.split(separator: "-").joined(separator: "-").trimmingCharacters(in: CharacterSet(charactersIn: ".-"))
         return SafeName.problem(trimmed) == nil ? trimmed : "my-workload"
     }
+
+    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     private static func largestCommonDivisor(_ widths: [Int], atMost cap: Int) -> Int {
         (1...cap).reversed().first { g in widths.allSatisfy { $0 % g == 0 } } ?? 1
@@ -235,6 +251,13 @@ extension TrainingSpec {
         try r.bool("weightDecayNorm", &weightDecayNorm, example: "weightDecayNorm: false")
         try r.int("workers", &workers, Limits.workers, example: "workers: 1")
         try r.int("preciseBNBatches", &preciseBNBatches, Limits.preciseBNBatches, example: "preciseBNBatches: 0")
+        try r.int("evaluations", &evaluations, Limits.evaluations, example: "evaluations: 5")
+        try r.double("evaluationPhase", &evaluationPhase, range: Limits.evaluationPhase, example: "evaluationPhase: 0.2")
+        if r.has("evaluationPhase") && evaluationPhase <= 0 {
+            throw WorkloadError.invalid(
+                file: r.file, line: nil, key: "training.evaluationPhase",
+                problem: "is 0; it is the fraction of training the evaluations are spread over, so it must be in (0, 1]", example: "evaluationPhase: 0.2")
+        }
         try r.finish()
     }
 }
@@ -250,6 +273,7 @@ extension SweepSpec {
         }
         try r.list("seeds", &seeds, example: "seeds: [0, 1, 2]", problem: "a seed in \(Limits.seed)") { Int($0).flatMap { Limits.seed.contains($0) ? $0 : nil } }
         try r.list("threads", &threads, example: "threads: [2]", problem: "a thread count in \(Limits.threads) (4 × this machine's CPUs)") { Int($0).flatMap { Limits.threads.contains($0) ? $0 : nil } }
+        try r.optionalInt("stepClips", &stepClips, Limits.stepClips, example: "stepClips: 32")
         try r.finish()
     }
 }

@@ -268,8 +268,40 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public var weightDecayNorm = false
     /// Simulated data-parallel workers W: each sees `batch` samples with its own BN statistics.
     public var workers = 1
-    /// Batches used to recompute BN population statistics before evaluation (PreciseBN); 0 = off.
+    /// Batches of the cell's per-worker batch size used to recompute BN population
+    /// statistics at each evaluation (PreciseBN), evaluated beside the EMA running
+    /// statistics, which are then restored; 0 = off.
     public var preciseBNBatches = 0
+    /// Evaluations N in the final phase of training (`EvaluationSchedule`): the
+    /// record's headline is the median of the last min(5, N). 1 = one evaluation
+    /// after the last step.
+    public var evaluations = 1
+    /// The fraction of training, at its end, over which the N evaluations are spread (0, 1].
+    public var evaluationPhase = 0.2
+
+    enum CodingKeys: String, CodingKey {
+        case epochs, steps, baseLR, referenceBatch, schedule, milestones, warmupSteps, momentum, weightDecay, weightDecayNorm
+        case workers, preciseBNBatches, evaluations, evaluationPhase
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        baseLR = try c.decode(Double.self, forKey: .baseLR)
+        referenceBatch = try c.decode(Int.self, forKey: .referenceBatch)
+        schedule = try c.decode(Schedule.self, forKey: .schedule)
+        milestones = try c.decode([Double].self, forKey: .milestones)
+        warmupSteps = try c.decode(Int.self, forKey: .warmupSteps)
+        momentum = try c.decode(Double.self, forKey: .momentum)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        weightDecayNorm = try c.decode(Bool.self, forKey: .weightDecayNorm)
+        workers = try c.decode(Int.self, forKey: .workers)
+        preciseBNBatches = try c.decode(Int.self, forKey: .preciseBNBatches)
+        // Absent in run descriptions written before the evaluation protocol: one evaluation at the end.
+        evaluations = try c.decodeIfPresent(Int.self, forKey: .evaluations) ?? 1
+        evaluationPhase = try c.decodeIfPresent(Double.self, forKey: .evaluationPhase) ?? 0.2
+    }
 
     public enum Schedule: String, Codable, Sendable, CaseIterable {
         /// Cosine from the peak to 0 over training.
@@ -293,6 +325,16 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     public var groups: [GroupSetting] = [.count(32)]
     public var seeds = [0]
     public var threads = [2]
+    /// Ghost-batch control: clips per optimizer step, the same for every cell. When
+    /// set, a cell of batch b runs W = stepClips / b workers (each with its own BN
+    /// statistics over b clips), so every cell takes the same step and learning
+    /// rate; `training.workers` must then be 1. nil: W = `training.workers`.
+    public var stepClips: Int?
+
+    /// Workers W of a cell with `batch` clips per worker.
+    public func workers(batch: Int, training: TrainingSpec) -> Int {
+        stepClips.map { $0 / max(batch, 1) } ?? training.workers
+    }
 }
 
 /// A GroupNorm grouping: a number of groups, or one group per channel.
