@@ -258,6 +258,12 @@ extension TrainingSpec {
                 file: r.file, line: nil, key: "training.evaluationPhase",
                 problem: "is 0; it is the fraction of training the evaluations are spread over, so it must be in (0, 1]", example: "evaluationPhase: 0.2")
         }
+        if r.has("evaluationPhase") && evaluations == 1 {
+            throw WorkloadError.invalid(
+                file: r.file, line: nil, key: "training.evaluationPhase",
+                problem: "is set but `training.evaluations` is 1 (one evaluation, after the last step), so it would change nothing; set evaluations above 1 or remove evaluationPhase",
+                example: "evaluations: 5")
+        }
         try r.finish()
     }
 }
