@@ -202,7 +202,9 @@ struct Plan: ParsableCommand {
             let sweepCells = try spec.cells()
             let batches = spec.sweep.batches
             let bank = try MemoryPlanner.dataBankBytes(spec: spec)
-            let header = ["norm"] + batches.map { "batch \($0): ledger / process (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
+            let header = ["norm"] + batches.map { b in
+                "batch \(b)\(spec.sweep.stepClips == nil ? "" : " (W=\(spec.sweep.workers(batch: b, training: spec.training)))"): ledger / process (MiB)"
+            } + ["largest batch ≤ \(memoryBudget)"]
             var rows: [[String]] = []
             var predictions: [Prediction] = []
             for name in spec.sweep.norms {
@@ -211,6 +213,8 @@ struct Plan: ParsableCommand {
                 func process(_ b: Int) throws -> (ledger: Int, process: Int) {
                     var c = cell
                     c.batch = b
+                    // `sweep.stepClips`: W follows the batch (at least one worker for batches that do not divide it).
+                    c.workers = max(1, spec.sweep.workers(batch: b, training: spec.training))
                     let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: c)
                     return (ledger, MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: bank) ?? ledger)
                 }
