@@ -88,6 +88,10 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
         #expect(read.training.evaluations == 1 && read.training.evaluationPhase == 0.2)
         #expect(read.sweep.stepClips == nil)
         #expect(read == WorkloadSpec(name: "t"))
+        // The phase is written only where it means something, so a printed spec loads again.
+        let one = try JSONSerialization.jsonObject(with: JSONEncoder().encode(WorkloadSpec(name: "t"))) as! [String: Any]
+        #expect((one["training"] as! [String: Any])["evaluationPhase"] == nil)
+        #expect(training.isEmpty == false && (json["training"] as! [String: Any])["evaluationPhase"] as? Double == 0.2)
     }
 
     @Test func missingFileIsNamed() {

@@ -303,6 +303,27 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
         evaluationPhase = try c.decodeIfPresent(Double.self, forKey: .evaluationPhase) ?? 0.2
     }
 
+    /// Every key, except `evaluationPhase` with one evaluation (where it means
+    /// nothing and a workload file may not set it), so `normbench show` prints a
+    /// file that loads.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encodeIfPresent(steps, forKey: .steps)
+        try c.encode(baseLR, forKey: .baseLR)
+        try c.encode(referenceBatch, forKey: .referenceBatch)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(milestones, forKey: .milestones)
+        try c.encode(warmupSteps, forKey: .warmupSteps)
+        try c.encode(momentum, forKey: .momentum)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(weightDecayNorm, forKey: .weightDecayNorm)
+        try c.encode(workers, forKey: .workers)
+        try c.encode(preciseBNBatches, forKey: .preciseBNBatches)
+        try c.encode(evaluations, forKey: .evaluations)
+        if evaluations > 1 { try c.encode(evaluationPhase, forKey: .evaluationPhase) }
+    }
+
     public enum Schedule: String, Codable, Sendable, CaseIterable {
         /// Cosine from the peak to 0 over training.
         case cosine
