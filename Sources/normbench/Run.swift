@@ -103,6 +103,9 @@ struct Run: ParsableCommand {
             for notice in try CellCheckpoint.verify(spec: spec, cells: sweepCells.map(\.settings)) where (launch?.rank ?? 0) == 0 {
                 printError("normbench run: note: \(notice)")
             }
+            if mode == .dataParallel, let stepClips = spec.sweep.stepClips {
+                throw UsageError(message: "\(path): `sweep.stepClips` is \(stepClips), which gives each batch its own worker count, but with --distributed the workers are the MPI ranks; remove sweep.stepClips and pass --workers, or run without --distributed")
+            }
             if mode == .dataParallel, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "brn" }) {
                 throw UsageError(message: "--distributed does not support brn: Batch Renorm's forward reads running statistics that the single-process simulation updates between workers, so replicas cannot give its numbers; run brn with --distribute-cells or without mpirun")
             }
@@ -116,7 +119,7 @@ struct Run: ParsableCommand {
             throw UsageError(error)  // under mpirun, rank 0 speaks for all (NormBench.report)
         }
         Deprecation.flush()
-        if spec.training.workers == 1, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
+        if spec.training.workers == 1, spec.sweep.stepClips == nil, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
             printError("normbench run: note: with 1 worker, syncbn computes the same statistics as bn (one batch either way); pass --workers 2 or more to see SyncBN's effect")
         }
         if let mode {
@@ -208,7 +211,9 @@ struct Plan: ParsableCommand {
             let sweepCells = try spec.cells()
             let batches = spec.sweep.allBatches
             let bank = try MemoryPlanner.dataBankBytes(spec: spec)
-            let header = ["norm"] + batches.map { "batch \($0): ledger / process (MiB)" } + ["largest batch ≤ \(memoryBudget)"]
+            let header = ["norm"] + batches.map { b in
+                "batch \(b)\(spec.sweep.stepClips == nil ? "" : " (W=\(spec.sweep.workers(batch: b, training: spec.training)))"): ledger / process (MiB)"
+            } + ["largest batch ≤ \(memoryBudget)"]
             var rows: [[String]] = []
             var predictions: [Prediction] = []
             for name in spec.sweep.norms {
@@ -217,6 +222,8 @@ struct Plan: ParsableCommand {
                 func process(_ b: Int) throws -> (ledger: Int, process: Int) {
                     var c = cell
                     c.batch = b
+                    // `sweep.stepClips`: W follows the batch (at least one worker for batches that do not divide it).
+                    c.workers = max(1, spec.sweep.workers(batch: b, training: spec.training))
                     let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: c)
                     return (ledger, MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: bank) ?? ledger)
                 }

@@ -37,6 +37,38 @@ func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error:
         #expect(files.sorted() == ["bn_b8_w1_g-_s0_t2.json", "gn_b2_w1_g4_s0_t2.json"])
     }
 
+    /// Records written before the evaluation section (the committed results) read
+    /// as they are, without it; a record with it writes and reads back in the
+    /// documented shape.
+    @Test func evaluationSectionIsOptionalAndRoundTrips() throws {
+        let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Results/video-cls/20261125T173158/cells/in_b8_w1_g-_s0_t2.json").path
+        let old = try RecordStore.read(path: committed)
+        #expect(old.evaluation == nil && old.channelsPerGroup == nil && old.accuracy?.top1Error != nil)
+
+        var record = sampleRecord()
+        let plain = String(decoding: try RecordStore.encode(record), as: UTF8.self)
+        #expect(!plain.contains("\"evaluation\"") && !plain.contains("channelsPerGroup"))
+        record.channelsPerGroup = [4, 4, 8, 16]
+        record.evaluation = EvaluationRecord(
+            protocol: "median of last 2 of 2 evaluations",
+            runs: [.init(step: 8, epoch: 1.5, metrics: ["top1Error": 0.5, "evalLoss": 1.1], precise: ["top1Error": 0.25, "evalLoss": 0.9]),
+                   .init(step: 10, epoch: 2, metrics: ["top1Error": 0.25, "evalLoss": 1.0])],
+            precise: ["top1Error": 0.25], labels: [0, 1, 1], predictions: [0, 1, 0], confusion: [[1, 0], [1, 1]])
+        let run = scratchDirectory("harness")
+        try RecordStore.write(record, in: run)
+        let path = RecordStore.path(of: record.cell, in: run)
+        #expect(try RecordStore.read(path: path) == record)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let e = try #require(json["evaluation"] as? [String: Any])
+        #expect(Set(e.keys) == ["protocol", "runs", "precise", "labels", "predictions", "confusion"])
+        #expect(e["protocol"] as? String == "median of last 2 of 2 evaluations")
+        let runs = try #require(e["runs"] as? [[String: Any]])
+        #expect(Set(runs[0].keys) == ["step", "epoch", "metrics", "precise"] && Set(runs[1].keys) == ["step", "epoch", "metrics"])
+        #expect(e["confusion"] as? [[Int]] == [[1, 0], [1, 1]])
+        #expect(json["channelsPerGroup"] as? [Int] == [4, 4, 8, 16])
+    }
+
     @Test func corruptRecordIsNamed() throws {
         let run = scratchDirectory("harness")
         try RecordStore.write(sampleRecord(), in: run)

@@ -24,6 +24,7 @@ import NormBenchHarness
         "training.epochs": "3", "training.steps": "100", "training.baseLR": "0.05", "training.referenceBatch": "32",
         "training.warmupSteps": "5", "training.schedule": "step",
         "sweep.norms": "[ln]", "sweep.batches": "[4]", "sweep.groups": "[4]", "sweep.seeds": "[5]", "sweep.threads": "[1]",
+        "training.evaluations": "5", "training.evaluationPhase": "0.5", "sweep.stepClips": "16",
     ]
 
     /// Values that differ for some file from the change above (the file already has it).
@@ -40,6 +41,7 @@ import NormBenchHarness
         out.append(try spec.cells().map(\.key.id).joined(separator: ","))
         let plan = TrainingPlan(training: spec.training, trainClips: spec.data.synthetic.trainClips, batch: 4, workers: 1)
         out.append("steps \(plan.steps) rates \((0..<plan.steps).map { plan.schedule.rate(at: $0) })")
+        out.append("evaluations \(EvaluationSchedule.steps(totalSteps: plan.steps, evaluations: spec.training.evaluations, phase: spec.training.evaluationPhase))")
         let frames = spec.framesPerClip
         out.append("starts \(spec.clip.sampling.trainingStart(clipFrames: frames, span: spec.clip.span) { 7 }) \(spec.clip.sampling.evaluationStarts(clipFrames: frames, span: spec.clip.span, views: spec.clip.evalViews))")
         let model = try spec.task.implementation.makeModel(spec, norm: NormalizationSpec(method: .batchNorm), seed: 0)
@@ -91,7 +93,7 @@ import NormBenchHarness
 
     /// Keys no shipped file sets yet, each set (to its value in `changes`) in every
     /// shipped file: it changes what a run does, or is refused with one line.
-    static let unshipped = ["clip.evalViews"]
+    static let unshipped = ["clip.evalViews", "training.evaluations", "training.evaluationPhase", "sweep.stepClips"]
 
     @Test(arguments: ["smoke", "video-cls", "video-det", "groups"])
     func everyUnshippedKeyChangesTheRunOrIsRefused(name: String) throws {
@@ -133,6 +135,24 @@ import NormBenchHarness
         do { _ = try WorkloadSpec.parse(yaml: yaml, file: "t.yaml", defaultName: "t") } catch {
             #expect("\(error)".contains(message) && "\(error)".hasPrefix("t.yaml"), "\(error)")
         }
+    }
+
+    /// `sweep.stepClips`: every cell takes a step of stepClips clips, W = stepClips / batch.
+    @Test func stepClipsSetsTheWorkersOfEachBatch() throws {
+        let spec = try WorkloadSpec.parse(yaml: "sweep:\n  norms: [bn, gn]\n  batches: [1, 2, 4, 8]\n  groups: [8]\n  stepClips: 16\n", file: "t.yaml", defaultName: "t")
+        let cells = try spec.cells()
+        #expect(cells.count == 8)
+        for cell in cells {
+            #expect(cell.settings.workers == 16 / cell.settings.batch)
+            #expect(cell.settings.workers * cell.settings.batch == 16)
+        }
+        #expect(cells.map(\.key.id).contains("bn_b2_w8_g-_s0_t2"))
+        let plan = TrainingPlan(training: spec.training, trainClips: 64, batch: 2, workers: 8)
+        let other = TrainingPlan(training: spec.training, trainClips: 64, batch: 8, workers: 2)
+        #expect(plan.samplesPerStep == 16 && other.samplesPerStep == 16 && plan.schedule.base == other.schedule.base && plan.steps == other.steps)
+        // Without it, W is training.workers.
+        let plain = try WorkloadSpec.parse(yaml: "training:\n  workers: 3\n", file: "t.yaml", defaultName: "t")
+        #expect(try plain.cells().allSatisfy { $0.settings.workers == 3 })
     }
 
     /// `clip.sampling` decides where windows start: random draws a start, dense takes frame 0.

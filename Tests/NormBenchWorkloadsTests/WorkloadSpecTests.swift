@@ -52,6 +52,14 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
         ("training:\n  steps: 9223372036854775807\n", "`training.steps` is 9223372036854775807; must be in 1...10000000"),
         ("sweep:\n  seeds: [0, 1, 0]\n", "`sweep.seeds` lists 0 more than once"),
         ("clip:\n  mean: [.nan, 0, 0]\n", "`clip.mean` must be a finite number"),
+        ("training:\n  evaluations: 0\n", "`training.evaluations` is 0; must be in 1...1000"),
+        ("training:\n  evaluations: 5\n  evaluationPhase: 0\n", "`training.evaluationPhase` is 0; it is the fraction of training"),
+        ("training:\n  evaluations: 5\n  evaluationPhase: 1.5\n", "`training.evaluationPhase` is 1.5; must be in 0.0...1.0"),
+        ("training:\n  evaluationPhase: 0.5\n", "`training.evaluationPhase` is set but `training.evaluations` is 1"),
+        ("sweep:\n  batches: [2, 8]\n  stepClips: 12\n", "`sweep.stepClips` is 12, which batch 8 does not divide (every cell takes stepClips / batch workers); use a common multiple of sweep.batches, e.g. `stepClips: 8`"),
+        ("training:\n  workers: 2\nsweep:\n  stepClips: 16\n", "`sweep.stepClips` is 16 and `training.workers` is 2"),
+        ("sweep:\n  batches: [1]\n  stepClips: 2048\n", "`sweep.stepClips` is 2048, which gives batch 1 2048 workers; W must be in 1...1024"),
+        ("sweep:\n  stepClips: 0\n", "`sweep.stepClips` is 0; must be in 1..."),
     ])
     func badSpecsGiveOneClearLine(yaml: String, message: String) {
         do {
@@ -63,6 +71,27 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
             #expect(text.hasPrefix("t.yaml"))
             #expect(!text.contains("\n"))
         }
+    }
+
+    /// A run description written before the evaluation keys reads with their defaults.
+    @Test func olderRunDescriptionsReadWithOneEvaluation() throws {
+        var spec = WorkloadSpec(name: "t")
+        spec.training.evaluations = 5
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(spec)) as! [String: Any]
+        var training = json["training"] as! [String: Any]
+        #expect(training["evaluations"] as? Int == 5)
+        training["evaluations"] = nil
+        training["evaluationPhase"] = nil
+        var old = json
+        old["training"] = training
+        let read = try JSONDecoder().decode(WorkloadSpec.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(read.training.evaluations == 1 && read.training.evaluationPhase == 0.2)
+        #expect(read.sweep.stepClips == nil)
+        #expect(read == WorkloadSpec(name: "t"))
+        // The phase is written only where it means something, so a printed spec loads again.
+        let one = try JSONSerialization.jsonObject(with: JSONEncoder().encode(WorkloadSpec(name: "t"))) as! [String: Any]
+        #expect((one["training"] as! [String: Any])["evaluationPhase"] == nil)
+        #expect(training.isEmpty == false && (json["training"] as! [String: Any])["evaluationPhase"] as? Double == 0.2)
     }
 
     @Test func missingFileIsNamed() {

@@ -51,6 +51,24 @@ public final class MemoryLedger: Sendable {
         }
     }
 
+    /// Sets the peaks back to those of `earlier` (a snapshot of this ledger), or to
+    /// the live values where these are higher: what a phase between the two (an
+    /// evaluation in the middle of training) raised the peaks by no longer counts.
+    public func restorePeaks(_ earlier: Snapshot) {
+        state.withLock { s in
+            for c in MemoryCategory.allCases {
+                s.peak[c.index] = max(earlier.peak[c] ?? 0, s.live[c.index])
+            }
+            if earlier.peakTotal >= s.liveTotal {
+                s.peakTotal = earlier.peakTotal
+                for c in MemoryCategory.allCases { s.atPeak[c.index] = earlier.atPeak[c] ?? 0 }
+            } else {
+                s.peakTotal = s.liveTotal
+                s.atPeak = s.live
+            }
+        }
+    }
+
     /// The ledger now.
     public func snapshot() -> Snapshot {
         state.withLock { s in

@@ -29,7 +29,11 @@ public enum SummaryTable {
             rows.append((name, cells))
         }
         let metricName = (Metric.headlines.last { m in done.contains { $0.accuracy?[m] != nil } } ?? Metric.headlines[0]).asErrorTitle
-        let header = ["norm"] + batches.map { "batch \($0)" }
+        // Workers that differ by batch (`sweep.stepClips`) are shown with the batch.
+        let varied = Set(records.map(\.cell.workers)).count > 1
+        let header = ["norm"] + batches.map { b in
+            varied ? "batch \(b) (W=\(Set(records.filter { $0.cell.batch == b }.map(\.cell.workers)).sorted().map(String.init).joined(separator: "/")))" : "batch \(b)"
+        }
         var table = [header] + rows.map { [$0.0] + $0.1 }
         let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
         table.insert(widths.map { String(repeating: "-", count: $0) }, at: 1)

@@ -20,7 +20,7 @@ public struct SweepOverrides: Sendable, Equatable {
         if let norms { s.sweep.norms = norms }
         if let batches {
             s.sweep.batches = batches
-            s.sweep.batchesByNorm = [:]
+            s.sweep.batchesByNorm = nil
         }
         if let workers { s.training.workers = workers }
         if let seeds { s.sweep.seeds = seeds }
@@ -72,7 +72,7 @@ extension WorkloadSpec {
                     for seed in sweep.seeds {
                         for threads in sweep.threads {
                             out.append(SweepCell(workload: self.name, settings: CellSettings(
-                                norm: norm, normName: name, groups: g, batch: batch, workers: training.workers, seed: seed, threads: threads)))
+                                norm: norm, normName: name, groups: g, batch: batch, workers: sweep.workers(batch: batch, training: training), seed: seed, threads: threads)))
                         }
                     }
                 }

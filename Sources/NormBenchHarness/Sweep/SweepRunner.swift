@@ -191,6 +191,8 @@ public final class SweepRunner {
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
         record.fingerprint = fingerprint
         if let checkpoint, let sha256 = m.checkpointSHA256 { record.checkpoint = CheckpointRef(path: checkpoint.relative, sha256: sha256) }
+        record.channelsPerGroup = m.channelsPerGroup
+        record.evaluation = EvaluationRecord(m)
         record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }
         if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: key, in: folder) }
         display.finish(label, record)

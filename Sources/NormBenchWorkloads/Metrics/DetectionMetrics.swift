@@ -112,4 +112,25 @@ public enum ClassificationMetrics {
         }
         return Double(wrong) / Double(labels.count)
     }
+
+    /// The predicted class of each sample: the highest score; a tie that includes
+    /// the label counts as the label (as `topKError` counts it), other ties take the
+    /// lowest class. So `predictions[i] == labels[i]` exactly for the samples top-1 counts right.
+    public static func predictions(scores: [Float], labels: [Int], classes: Int) -> [Int] {
+        precondition(scores.count == labels.count * classes, "predictions: \(scores.count) scores for \(labels.count) samples × \(classes) classes")
+        return labels.enumerated().map { i, label in
+            let row = scores[(i * classes)..<((i + 1) * classes)]
+            let top = row.max() ?? 0
+            if row[row.startIndex + label] >= top { return label }
+            return (row.firstIndex { $0 >= top } ?? row.startIndex) - row.startIndex
+        }
+    }
+
+    /// Counts by (true class, predicted class): row = label, column = prediction.
+    public static func confusion(labels: [Int], predictions: [Int], classes: Int) -> [[Int]] {
+        precondition(labels.count == predictions.count, "confusion: \(labels.count) labels, \(predictions.count) predictions")
+        var m = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        for (t, p) in zip(labels, predictions) { m[t][p] += 1 }
+        return m
+    }
 }

@@ -28,6 +28,14 @@ public enum Limits {
     public static let referenceBatch = 1...1_000_000
     public static let warmupSteps = 0...10_000_000
     public static let preciseBNBatches = 0...100_000
+    /// Evaluations in the final phase of training (`training.evaluations`): each is a pass over the evaluation clips.
+    public static let evaluations = 1...1000
+    /// `training.evaluationPhase`: a fraction of training, above 0.
+    public static let evaluationPhase = 0.0...1.0
+    /// `sweep.stepClips`: clips per optimizer step (workers × batch).
+    public static let stepClips = 1...(4096 * 1024)
+    /// Classes up to which a classification record keeps its confusion matrix (classes² counts).
+    public static let confusionClasses = 400
 
     // Clips and data.
     public static let clipFrames = 1...1024
@@ -67,7 +75,7 @@ extension WorkloadSpec {
     /// what cannot fit.
     /// - Throws: `WorkloadError.invalid` naming the key to lower.
     public func checkFits(file: String) throws {
-        let samplesPerStep = (sweep.allBatches.last ?? 1) * training.workers
+        let samplesPerStep = sweep.stepClips ?? (sweep.allBatches.last ?? 1) * training.workers
         let samples = training.steps.map { $0 * samplesPerStep } ?? training.epochs * trainClips
         if samples > Limits.samplesPerCell {
             let key = training.steps != nil ? "training.steps" : "training.epochs"

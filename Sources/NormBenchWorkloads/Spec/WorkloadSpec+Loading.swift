@@ -109,6 +109,20 @@ extension WorkloadSpec {
             throw fail("clip.evalViews", "is \(clip.evalViews) but `clip.sampling` dense evaluates only the window at frame 0; use random sampling for several windows", "evalViews: 1")
         }
         try validateCheckpointSettings(file: file)
+        if let stepClips = sweep.stepClips {
+            if training.workers != 1 {
+                throw fail("sweep.stepClips", "is \(stepClips) and `training.workers` is \(training.workers); stepClips sets each cell's workers (W = stepClips / batch), so remove training.workers (or set it to 1)", "workers: 1")
+            }
+            if let bad = sweep.allBatches.first(where: { stepClips % $0 != 0 }) {
+                // The least common multiple of the batches, when it is in range.
+                let lcm = sweep.allBatches.reduce(1) { a, b in a > Limits.stepClips.upperBound ? a : a / Self.gcd(a, b) * b }
+                let fits = lcm <= Limits.stepClips.upperBound ? lcm : sweep.allBatches.max() ?? 1
+                throw fail("sweep.stepClips", "is \(stepClips), which batch \(bad) does not divide (every cell takes stepClips / batch workers); use a common multiple of sweep.batches", "stepClips: \(fits)")
+            }
+            if let small = sweep.allBatches.first(where: { !Limits.workers.contains(stepClips / $0) }) {
+                throw fail("sweep.stepClips", "is \(stepClips), which gives batch \(small) \(stepClips / small) workers; W must be in \(Limits.workers)", "stepClips: \(small * Limits.workers.upperBound)")
+            }
+        }
         if model.widths.count != model.blocks.count {
             throw fail("model.blocks", "has \(model.blocks.count) stages but `model.widths` has \(model.widths.count)", "blocks: \(Array(repeating: 1, count: model.widths.count))")
         }
@@ -132,6 +146,8 @@ extension WorkloadSpec {
         let trimmed = cleaned.split(separator: "-").joined(separator: "-").trimmingCharacters(in: CharacterSet(charactersIn: ".-"))
         return SafeName.problem(trimmed) == nil ? trimmed : "my-workload"
     }
+
+    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     private static func largestCommonDivisor(_ widths: [Int], atMost cap: Int) -> Int {
         (1...cap).reversed().first { g in widths.allSatisfy { $0 % g == 0 } } ?? 1
@@ -186,7 +202,11 @@ extension SyntheticSpec {
         try r.choice("codec", &codec, example: "codec: ffv1")
         try r.int("distractors", &distractors, Limits.distractors, example: "distractors: 1")
         try r.double("noise", &noise, range: 0...128, example: "noise: 8")
-        try r.double("stationary", &stationary, range: 0...1, example: "stationary: 0.2")
+        if r.has("stationary") {
+            var p = 0.0
+            try r.double("stationary", &p, range: 0...1, example: "stationary: 0.2")
+            stationary = p
+        }
         try r.int("objects", &objects, Limits.objects, example: "objects: 2")
         try r.int("seed", &seed, Limits.seed, example: "seed: 1")
         try r.finish()
@@ -249,6 +269,19 @@ extension TrainingSpec {
         try r.int("workers", &workers, Limits.workers, example: "workers: 1")
         try r.int("preciseBNBatches", &preciseBNBatches, Limits.preciseBNBatches, example: "preciseBNBatches: 0")
         if r.has("saveModel") { var save = false; try r.bool("saveModel", &save, example: "saveModel: true"); saveModel = save }
+        try r.int("evaluations", &evaluations, Limits.evaluations, example: "evaluations: 5")
+        try r.double("evaluationPhase", &evaluationPhase, range: Limits.evaluationPhase, example: "evaluationPhase: 0.2")
+        if r.has("evaluationPhase") && evaluationPhase <= 0 {
+            throw WorkloadError.invalid(
+                file: r.file, line: nil, key: "training.evaluationPhase",
+                problem: "is 0; it is the fraction of training the evaluations are spread over, so it must be in (0, 1]", example: "evaluationPhase: 0.2")
+        }
+        if r.has("evaluationPhase") && evaluations == 1 {
+            throw WorkloadError.invalid(
+                file: r.file, line: nil, key: "training.evaluationPhase",
+                problem: "is set but `training.evaluations` is 1 (one evaluation, after the last step), so it would change nothing; set evaluations above 1 or remove evaluationPhase",
+                example: "evaluations: 5")
+        }
         try r.finish()
     }
 }
@@ -272,7 +305,7 @@ extension SweepSpec {
                         file: r.file, line: nil, key: "sweep.batchesByNorm.\(name)",
                         problem: "lists a batch more than once (a cell would run twice and keep one record)", example: "\(name): [2, 16]")
                 }
-                batchesByNorm[name.lowercased()] = b
+                batchesByNorm = (batchesByNorm ?? [:]).merging([name.lowercased(): b]) { $1 }
             }
             try m.finish()
         }
@@ -282,6 +315,7 @@ extension SweepSpec {
         }
         try r.list("seeds", &seeds, example: "seeds: [0, 1, 2]", problem: "a seed in \(Limits.seed)") { Int($0).flatMap { Limits.seed.contains($0) ? $0 : nil } }
         try r.list("threads", &threads, example: "threads: [2]", problem: "a thread count in \(Limits.threads) (4 × this machine's CPUs)") { Int($0).flatMap { Limits.threads.contains($0) ? $0 : nil } }
+        try r.optionalInt("stepClips", &stepClips, Limits.stepClips, example: "stepClips: 32")
         try r.finish()
     }
 }

@@ -85,8 +85,9 @@ public struct SyntheticSpec: Codable, Sendable, Equatable {
     public var noise = 8.0
     /// Fraction of classification clips whose target shape stands still, so
     /// its direction (half of the class) cannot be seen: a floor of
-    /// `stationary / 2` under any model's top-1 error (0 = every target moves).
-    public var stationary = 0.0
+    /// `stationary / 2` under any model's top-1 error (nil or 0 = every target
+    /// moves; nil keeps older run descriptions and cache folder names valid).
+    public var stationary: Double?
     /// Objects per clip (detection).
     public var objects = 2
     /// Seed of the generator: same seed, identical files.
@@ -281,10 +282,67 @@ public struct TrainingSpec: Codable, Sendable, Equatable {
     public var weightDecayNorm = false
     /// Simulated data-parallel workers W: each sees `batch` samples with its own BN statistics.
     public var workers = 1
-    /// Batches used to recompute BN population statistics before evaluation (PreciseBN); 0 = off.
+    /// Batches of the cell's per-worker batch size used to recompute BN population
+    /// statistics at each evaluation (PreciseBN), evaluated beside the EMA running
+    /// statistics, which are then restored; 0 = off.
     public var preciseBNBatches = 0
     /// `training.saveModel`: save each cell's final model as `<run>/models/<cell>.safetensors` (nil = false).
     public var saveModel: Bool? = nil
+    /// Evaluations N in the final phase of training (`EvaluationSchedule`): the
+    /// record's headline is the median of the last min(5, N). 1 = one evaluation
+    /// after the last step.
+    public var evaluations = 1
+    /// The fraction of training, at its end, over which the N evaluations are spread (0, 1].
+    public var evaluationPhase = 0.2
+
+    enum CodingKeys: String, CodingKey {
+        case epochs, steps, baseLR, referenceBatch, schedule, milestones, warmupSteps, momentum, weightDecay, weightDecayNorm
+        case warmupEpochs, workers, preciseBNBatches, evaluations, evaluationPhase, saveModel
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        baseLR = try c.decode(Double.self, forKey: .baseLR)
+        referenceBatch = try c.decode(Int.self, forKey: .referenceBatch)
+        schedule = try c.decode(Schedule.self, forKey: .schedule)
+        milestones = try c.decode([Double].self, forKey: .milestones)
+        warmupSteps = try c.decode(Int.self, forKey: .warmupSteps)
+        warmupEpochs = try c.decodeIfPresent(Double.self, forKey: .warmupEpochs)
+        momentum = try c.decode(Double.self, forKey: .momentum)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        weightDecayNorm = try c.decode(Bool.self, forKey: .weightDecayNorm)
+        workers = try c.decode(Int.self, forKey: .workers)
+        preciseBNBatches = try c.decode(Int.self, forKey: .preciseBNBatches)
+        // Absent in run descriptions written before the evaluation protocol: one evaluation at the end.
+        evaluations = try c.decodeIfPresent(Int.self, forKey: .evaluations) ?? 1
+        evaluationPhase = try c.decodeIfPresent(Double.self, forKey: .evaluationPhase) ?? 0.2
+        saveModel = try c.decodeIfPresent(Bool.self, forKey: .saveModel)
+    }
+
+    /// Every key, except `evaluationPhase` with one evaluation (where it means
+    /// nothing and a workload file may not set it), so `normbench show` prints a
+    /// file that loads.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encodeIfPresent(steps, forKey: .steps)
+        try c.encode(baseLR, forKey: .baseLR)
+        try c.encode(referenceBatch, forKey: .referenceBatch)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(milestones, forKey: .milestones)
+        try c.encode(warmupSteps, forKey: .warmupSteps)
+        try c.encodeIfPresent(warmupEpochs, forKey: .warmupEpochs)
+        try c.encode(momentum, forKey: .momentum)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(weightDecayNorm, forKey: .weightDecayNorm)
+        try c.encode(workers, forKey: .workers)
+        try c.encode(preciseBNBatches, forKey: .preciseBNBatches)
+        try c.encode(evaluations, forKey: .evaluations)
+        if evaluations > 1 { try c.encode(evaluationPhase, forKey: .evaluationPhase) }
+        try c.encodeIfPresent(saveModel, forKey: .saveModel)
+    }
 
     public enum Schedule: String, Codable, Sendable, CaseIterable {
         /// Cosine from the peak to 0 over training.
@@ -306,17 +364,28 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     public var batches = [2, 8]
     /// Batches for some norms in place of `batches` (e.g. LN and IN at the
     /// smallest and largest batch only): `{ln: [2, 16]}`.
-    public var batchesByNorm: [String: [Int]] = [:]
+    /// (Optional, so run descriptions written before it still read.)
+    public var batchesByNorm: [String: [Int]]?
 
     /// The batches of norm `name`.
-    public func batches(for name: String) -> [Int] { batchesByNorm[name] ?? batches }
+    public func batches(for name: String) -> [Int] { batchesByNorm?[name] ?? batches }
 
     /// Every batch some norm runs at, ascending.
-    public var allBatches: [Int] { Set(batches + batchesByNorm.values.joined()).sorted() }
+    public var allBatches: [Int] { Set(batches + (batchesByNorm ?? [:]).values.joined()).sorted() }
     /// GroupNorm groups; `C` means one channel per group (= InstanceNorm).
     public var groups: [GroupSetting] = [.count(32)]
     public var seeds = [0]
     public var threads = [2]
+    /// Ghost-batch control: clips per optimizer step, the same for every cell. When
+    /// set, a cell of batch b runs W = stepClips / b workers (each with its own BN
+    /// statistics over b clips), so every cell takes the same step and learning
+    /// rate; `training.workers` must then be 1. nil: W = `training.workers`.
+    public var stepClips: Int?
+
+    /// Workers W of a cell with `batch` clips per worker.
+    public func workers(batch: Int, training: TrainingSpec) -> Int {
+        stepClips.map { $0 / max(batch, 1) } ?? training.workers
+    }
 }
 
 /// A GroupNorm grouping: a number of groups, or one group per channel.

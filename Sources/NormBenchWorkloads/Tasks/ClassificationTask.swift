@@ -42,7 +42,8 @@ public struct ClassificationTask: WorkloadTask {
         }
         var metrics = ["top1Error": ClassificationMetrics.topKError(scores: scores, labels: eval.labels, classes: classes, k: 1)]
         if classes > 5 { metrics["top5Error"] = ClassificationMetrics.topKError(scores: scores, labels: eval.labels, classes: classes, k: 5) }
-        return TaskEvaluation(metrics: metrics, loss: loss, clipsPerSecond: speed)
+        let predictions = ClassificationMetrics.predictions(scores: scores, labels: eval.labels, classes: classes)
+        return TaskEvaluation(metrics: metrics, loss: loss, clipsPerSecond: speed, predictions: predictions)
     }
 
     /// Multi-view testing: each window's softmax, averaged over the windows of

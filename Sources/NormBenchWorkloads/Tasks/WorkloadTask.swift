@@ -89,11 +89,16 @@ public struct TaskEvaluation: Sendable {
     public var loss: Double
     /// What `EvaluationPass.run` measured.
     public var clipsPerSecond: Double
+    /// Classification: the predicted class of every evaluation clip, in clip order
+    /// (over the averaged softmax with several views; `ClassificationMetrics.predictions`).
+    /// nil for tasks without one class per clip.
+    public var predictions: [Int]?
 
-    public init(metrics: [String: Double], loss: Double, clipsPerSecond: Double) {
+    public init(metrics: [String: Double], loss: Double, clipsPerSecond: Double, predictions: [Int]? = nil) {
         self.metrics = metrics
         self.loss = loss
         self.clipsPerSecond = clipsPerSecond
+        self.predictions = predictions
     }
 }
 

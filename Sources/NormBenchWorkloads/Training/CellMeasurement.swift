@@ -38,7 +38,7 @@ public struct CellSettings: Sendable, Equatable {
 
 /// What training and evaluating one cell measured.
 public struct CellMeasurement: Sendable {
-    /// The task's metrics by `Metric.name`.
+    /// The task's metrics by `Metric.name`: the median of the last evaluations.
     public var metrics: [String: Double]
     public var evalLoss: Double
     /// (step, training loss), every step.
@@ -68,6 +68,19 @@ public struct CellMeasurement: Sendable {
     public var finalState: [Float]? = nil
     /// The SHA-256 of the checkpoint written to `CellRunOptions.checkpointPath`, when one was.
     public var checkpointSHA256: String? = nil
+    /// Every evaluation, in order; `metrics` and `evalLoss` are their medians
+    /// (`EvaluationProtocol`).
+    public var evaluations: [EvaluationRun] = []
+    /// The PreciseBN medians (metrics and `evalLoss`), when every evaluation had them.
+    public var precise: [String: Double]? = nil
+    /// Classification, the last evaluation with EMA statistics: every evaluation
+    /// clip's label and predicted class, in clip order, and the confusion matrix
+    /// (row = label, column = prediction; only up to `Limits.confusionClasses` classes).
+    public var labels: [Int]? = nil
+    public var predictions: [Int]? = nil
+    public var confusion: [[Int]]? = nil
+    /// Channels per group of every grouped normalization layer, in forward order.
+    public var channelsPerGroup: [Int]? = nil
 }
 
 /// Progress of a cell, reported once per step.

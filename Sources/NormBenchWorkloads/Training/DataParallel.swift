@@ -48,6 +48,7 @@ final class DataParallelStep {
     let exchange: RunningStatisticsExchange
     let meter = CollectiveMeter()
     private let syncBN: Bool
+    private let reducer: CommunicatorReducer
     private var measured: (gradient: [Double], syncBN: [Double], statistics: [Double]) = ([], [], [])
     private var bytes: (gradient: Int, syncBN: Int, statistics: Int, syncBNCalls: Int) = (0, 0, 0, 0)
 
@@ -56,7 +57,8 @@ final class DataParallelStep {
         self.communicator = communicator
         self.model = model
         syncBN = method.sharesStatisticsAcrossWorkers
-        if syncBN { NormalizationLayers.synchronize(model, reducer: CommunicatorReducer(communicator: communicator, meter: meter)) }
+        reducer = CommunicatorReducer(communicator: communicator, meter: meter)
+        if syncBN { NormalizationLayers.synchronize(model, reducer: reducer) }
         exchange = RunningStatisticsExchange(model: model)
         gradients = GradientAllReduce(parameters: model.parameters)
     }
@@ -92,6 +94,18 @@ final class DataParallelStep {
     func detach() {
         exchange.detach()
         if syncBN { NormalizationLayers.synchronize(model, reducer: IdentityReducer()) }
+    }
+
+    /// Pauses training for an evaluation between steps: SyncBN's layers normalize
+    /// with this rank's statistics (PreciseBN runs locally on every rank, as after
+    /// training); the running-statistics exchange has nothing pending between steps.
+    func suspend() {
+        if syncBN { NormalizationLayers.synchronize(model, reducer: IdentityReducer()) }
+    }
+
+    /// Resumes training after `suspend`.
+    func resume() {
+        if syncBN { NormalizationLayers.synchronize(model, reducer: reducer) }
     }
 
     /// Compares every rank's final state (one all-gather of a 64-bit digest).

@@ -33,17 +33,39 @@ struct TrainingLoop {
         var meter: CellMeter.Result
         var collective: CollectiveMeasurement? = nil
         var finalState: [Float]? = nil
+        /// Every scheduled evaluation, in order (the last after the final step).
+        var evaluations: [Evaluated] = []
     }
 
-    /// Trains the cell. With `options.dataParallel` this process is worker
+    /// One scheduled evaluation: after `step` completed steps, with the EMA
+    /// running statistics and, with PreciseBN, with recomputed ones.
+    struct Evaluated {
+        var step: Int
+        var ema: TaskEvaluation
+        var precise: TaskEvaluation?
+    }
+
+    /// The completed-step counts after which the cell is evaluated (`EvaluationSchedule`).
+    var evaluationSteps: [Int] {
+        EvaluationSchedule.steps(totalSteps: plan.steps, evaluations: spec.training.evaluations, phase: spec.training.evaluationPhase)
+    }
+
+    /// Trains the cell, evaluating it (`evaluate`) after each step of
+    /// `evaluationSteps`. With `options.dataParallel` this process is worker
     /// `rank` of W ranks: it draws the step's samples exactly as the simulation
     /// does and keeps its own share (samples rank·b ..< (rank + 1)·b), runs one
     /// micro-batch with loss scale 1/W, and `DataParallelStep` exchanges the loss,
     /// the running statistics and the gradients before the same SGD update runs
     /// on every rank.
+    ///
+    /// An evaluation before the last step leaves training as it was: it runs in
+    /// evaluation mode (PreciseBN's training-mode forwards change only the running
+    /// statistics, which are restored), draws nothing from the cell's generator,
+    /// and its time and memory are kept out of the cell's measurement (`CellMeter.exclude`).
     func run(
         model: Sequential, options: CellRunOptions = CellRunOptions(), progress: (CellProgress) -> Void,
-        microStep: ([BatchAssembler.Sample], Float) throws -> Double
+        microStep: ([BatchAssembler.Sample], Float) throws -> Double,
+        evaluate: () -> TaskEvaluation
     ) throws -> Outcome {
         let trainer = TrainingStep(optimizer: SGD(
             parameters: model.parameters, momentum: Float(spec.training.momentum),
@@ -56,10 +78,12 @@ struct TrainingLoop {
         }
         let microBatches = cell.microBatches
         let perMicroBatch = plan.samplesPerStep / microBatches
+        let scheduled = Set(evaluationSteps.filter { $0 < plan.steps })
 
         var meter = CellMeter()
         var lossCurve: [(Int, Double)] = []
         var stepSeconds: [Double] = []
+        var evaluations: [Evaluated] = []
         for step in 0..<plan.steps {
             if step == plan.warmupSteps { meter.startMeasuring() }
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -86,36 +110,85 @@ struct TrainingLoop {
             progress(CellProgress(
                 step: step + 1, steps: plan.steps, epoch: Double((step + 1) * plan.samplesPerStep) / Double(max(train.count, 1)), loss: loss,
                 clipsPerSecond: measured > 0 ? Double(stepSeconds.count * plan.samplesPerStep) / measured : 0))
+            if scheduled.contains(step + 1) {
+                meter.exclude {
+                    parallel?.suspend()
+                    evaluations.append(evaluateNow(model, after: step + 1, evaluate))
+                    parallel?.resume()
+                }
+            }
         }
         let result = meter.stop()
         parallel?.detach()
-
-        if spec.training.preciseBNBatches > 0 && cell.norm.method.usesBatchStatistics {
-            let batches = spec.training.preciseBNBatches
-            let precise = TrainingPlan.order(clips: train.count, samples: batches * cell.batch, seed: cell.seed + 1)
-            let sampling = spec.clip.sampling, span = assembler.span
-            PreciseBN.recompute(model: model, batches: batches) { k in
-                let samples = (0..<cell.batch).map { i in
-                    let clip = precise[k * cell.batch + i]
-                    return BatchAssembler.Sample(clip: clip, start: sampling.evaluationStart(clipFrames: train.frames(of: clip), span: span))
-                }
-                _ = model.forward(assembler.assemble(samples, from: train), mode: .training)
-            }
-        }
+        evaluations.append(evaluateNow(model, after: plan.steps, evaluate))
         return Outcome(
             lossCurve: lossCurve, stepSeconds: stepSeconds, meter: result, collective: parallel?.measurement(),
-            finalState: options.keepFinalState ? ModelState.values(of: model) : nil)
+            finalState: options.keepFinalState ? ModelState.values(of: model) : nil, evaluations: evaluations)
     }
 
-    /// The measurement record of a finished cell.
-    func measurement(_ o: Outcome, evaluation e: TaskEvaluation) -> CellMeasurement {
-        CellMeasurement(
-            metrics: e.metrics, evalLoss: e.loss, lossCurve: o.lossCurve, steps: plan.steps, epochs: plan.epochs,
+    /// Evaluates with the EMA running statistics; then, with PreciseBN, recomputes
+    /// the statistics from `training.preciseBNBatches` batches of the cell's
+    /// per-worker batch (the evaluation windows of clips drawn with seed + 1, the
+    /// same every time), evaluates again and restores the EMA statistics bit for bit.
+    func evaluateNow(_ model: Sequential, after step: Int, _ evaluate: () -> TaskEvaluation) -> Evaluated {
+        let ema = evaluate()
+        guard spec.training.preciseBNBatches > 0 && cell.norm.method.usesBatchStatistics else {
+            return Evaluated(step: step, ema: ema, precise: nil)
+        }
+        let layers = NormalizationLayers.batchNorms(in: model)
+        let saved = layers.map { (mean: $0.runningMean.array, variance: $0.runningVariance.array) }
+        let batches = spec.training.preciseBNBatches
+        let precise = TrainingPlan.order(clips: train.count, samples: batches * cell.batch, seed: cell.seed + 1)
+        let sampling = spec.clip.sampling, span = assembler.span
+        PreciseBN.recompute(model: model, batches: batches) { k in
+            let samples = (0..<cell.batch).map { i in
+                let clip = precise[k * cell.batch + i]
+                return BatchAssembler.Sample(clip: clip, start: sampling.evaluationStart(clipFrames: train.frames(of: clip), span: span))
+            }
+            _ = model.forward(assembler.assemble(samples, from: train), mode: .training)
+        }
+        let recomputed = evaluate()
+        for (bn, s) in zip(layers, saved) {
+            _ = bn.runningMean.buffer.update(from: s.mean)
+            _ = bn.runningVariance.buffer.update(from: s.variance)
+        }
+        return Evaluated(step: step, ema: ema, precise: recomputed)
+    }
+
+    /// The measurement record of a finished cell: the headline metrics are the
+    /// medians of the last evaluations (`EvaluationProtocol`).
+    func measurement(_ o: Outcome, classes: Int, labels: [Int], channelsPerGroup: [Int]?) -> CellMeasurement {
+        func withLoss(_ e: TaskEvaluation) -> [String: Double] {
+            e.metrics.merging([Metric.evalLoss.name: e.loss]) { a, _ in a }
+        }
+        let runs = o.evaluations.map { e in
+            EvaluationRun(
+                step: e.step, epoch: Double(e.step * plan.samplesPerStep) / Double(max(train.count, 1)),
+                metrics: withLoss(e.ema), precise: e.precise.map(withLoss))
+        }
+        var headline = EvaluationProtocol.headline(runs.map(\.metrics))
+        let evalLoss = headline.removeValue(forKey: Metric.evalLoss.name) ?? .nan
+        let preciseRuns = runs.compactMap(\.precise)
+        let last = o.evaluations.last
+        let predictions = last?.ema.predictions
+        var m = CellMeasurement(
+            metrics: headline, evalLoss: evalLoss, lossCurve: o.lossCurve, steps: plan.steps, epochs: plan.epochs,
             samplesPerStep: plan.samplesPerStep, peakLearningRate: Double(plan.schedule.base), stepSeconds: o.stepSeconds,
-            evalClipsPerSecond: e.clipsPerSecond,
+            evalClipsPerSecond: last?.ema.clipsPerSecond ?? 0,
             convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
             ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak,
             residentAtStartBytes: o.meter.residentAtStart, ledgerAtStartBytes: o.meter.ledgerAtStart, collective: o.collective, finalState: o.finalState)
+        m.evaluations = runs
+        m.precise = !preciseRuns.isEmpty && preciseRuns.count == runs.count ? EvaluationProtocol.headline(preciseRuns) : nil
+        if let predictions, predictions.count == labels.count {
+            m.labels = labels
+            m.predictions = predictions
+            if classes <= Limits.confusionClasses {
+                m.confusion = ClassificationMetrics.confusion(labels: labels, predictions: predictions, classes: classes)
+            }
+        }
+        m.channelsPerGroup = channelsPerGroup
+        return m
     }
 }
 
@@ -197,6 +270,10 @@ struct CellMeter {
 
     private let residentAtStart: Int?
     private let ledgerAtStart: Int
+    /// Profiler seconds measured before the last excluded phase (since `startMeasuring`).
+    private var carried: [StepProfiler.Bucket: Double] = [:]
+    /// The process high-water mark before the last excluded phase.
+    private var processPeakBefore: Int?
 
     init() {
         // Freed tensor blocks and heap pages kept from earlier cells would be reused
@@ -210,15 +287,38 @@ struct CellMeter {
     }
 
     /// Starts the time measurement (after warm-up); memory counts from init.
-    mutating func startMeasuring() { StepProfiler.shared.reset() }
+    mutating func startMeasuring() {
+        StepProfiler.shared.reset()
+        carried = [:]
+    }
+
+    /// Runs `body` (an evaluation in the middle of training) outside the
+    /// measurement: its profiler time is dropped, the ledger's peaks go back to
+    /// what they were before it (or the live values, if higher), and the process
+    /// high-water mark is read before it and reset after it (freed memory returned first).
+    mutating func exclude(_ body: () throws -> Void) rethrows {
+        for (k, v) in StepProfiler.shared.seconds() { carried[k, default: 0] += v }
+        let ledger = MemoryLedger.current.snapshot()
+        let peak = ProcessMemory.highWaterMark()
+        defer {
+            StepProfiler.shared.reset()
+            MemoryLedger.current.restorePeaks(ledger)
+            ProcessMemory.returnFreedMemory()
+            if let peak { processPeakBefore = max(processPeakBefore ?? 0, peak) }
+            ProcessMemory.resetHighWaterMark()
+        }
+        try body()
+    }
 
     func stop() -> Result {
-        let s = StepProfiler.shared.seconds()
+        var s = StepProfiler.shared.seconds()
+        for (k, v) in carried { s[k, default: 0] += v }
+        let processPeak = ProcessMemory.highWaterMark().map { max($0, processPeakBefore ?? 0) }
         return Result(
             convolution: (s[.convolutionForward] ?? 0) + (s[.convolutionBackwardData] ?? 0) + (s[.convolutionBackwardWeights] ?? 0),
             normalization: s[.normalization] ?? 0,
             other: (s[.other] ?? 0) + (s[.loss] ?? 0) + (s[.optimizer] ?? 0),
-            ledger: MemoryLedger.current.snapshot(), processPeak: ProcessMemory.highWaterMark(),
+            ledger: MemoryLedger.current.snapshot(), processPeak: processPeak,
             residentAtStart: residentAtStart, ledgerAtStart: ledgerAtStart)
     }
 }
