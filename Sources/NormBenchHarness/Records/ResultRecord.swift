@@ -30,6 +30,9 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     /// How ranks ran the cell, for runs under MPI (`run --distributed` or
     /// `--distribute-cells`); absent for single-process runs.
     public var distributed: DistributedRun? = nil
+    /// Evaluation protocol, every evaluation, PreciseBN metrics and per-clip
+    /// predictions (`EvaluationSection`); absent in older records.
+    public var evaluation: EvaluationSection? = nil
 
     public enum Status: String, Codable, Sendable {
         case completed
