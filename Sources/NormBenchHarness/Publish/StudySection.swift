@@ -249,6 +249,7 @@ extension WorkloadPage {
                 lines.append(StudyFormat.sentence(d, "At batch \(b), \(name(gn))", name(bn)) + ".")
             }
         }
+        if let bn, let gn { lines += pairedLines(gn: gn, bn: bn) }
         guard !lines.isEmpty else { return "" }
         var md = "## Headline differences (top-1 error, points, 95 % CI)\n\n"
         md += lines.map { "- " + $0 }.joined(separator: "\n") + "\n\n"
@@ -257,6 +258,32 @@ extension WorkloadPage {
         md += "Equivalence: two one-sided tests with a margin of ±\(Format.fixed(StudySettings.equivalenceMarginPoints, 0)) points "
         md += "(`StudySettings.equivalenceMarginPoints`), i.e. the 90 % interval inside the margin.\n\n"
         return md
+    }
+
+    /// GN − BN at each batch paired over the evaluation clips, where both cells
+    /// of a seed recorded predictions on the same labels.
+    func pairedLines(gn: MethodKey, bn: MethodKey) -> [String] {
+        var lines: [String] = []
+        for b in grid.batches {
+            var paired = PairedComparison(pairs: 0, onlyA: 0, onlyB: 0)
+            var seeds = 0
+            let bnBySeed = Dictionary(grid.records(bn, batch: b).filter { $0.status == .completed }.map { ($0.cell.seed, $0) }, uniquingKeysWith: { a, _ in a })
+            for g in grid.records(gn, batch: b) where g.status == .completed {
+                guard let n = bnBySeed[g.cell.seed], let labels = g.evaluation?.labels, labels == n.evaluation?.labels,
+                      let pg = g.evaluation?.predictions, let pn = n.evaluation?.predictions,
+                      pg.count == labels.count, pn.count == labels.count else { continue }
+                paired.add(labels: labels, a: pg, b: pn)
+                seeds += 1
+            }
+            guard seeds > 0, paired.pairs > 0 else { continue }
+            let ci = paired.interval
+            var s = "Paired over the same evaluation clips at batch \(b) (\(paired.pairs) clip evaluations, \(seeds) seed\(seeds == 1 ? "" : "s")): "
+            s += "\(name(gn)) − \(name(bn)) error \(StudyFormat.signed(paired.errorDifference)) \(StudyFormat.interval(ci.lower, ci.upper)); "
+            s += "\(paired.onlyA) clips only \(name(gn)) got right, \(paired.onlyB) only \(name(bn)); McNemar p = \(Format.fixed(paired.pValue, 3))"
+            s += ci.lower > 0 || ci.upper < 0 ? "" : " (no difference resolved)"
+            lines.append(s + ". Pooling seeds treats clips as independent: this interval covers evaluation noise, not seed-to-seed training noise.")
+        }
+        return lines
     }
 
     // MARK: Ghost-batch control

@@ -126,3 +126,50 @@ public struct EquivalenceTest: Sendable, Equatable {
     /// Both one-sided tests rejected at α.
     public var isEquivalent: Bool { (pValue ?? 1) < alpha }
 }
+
+/// A paired comparison of two classifiers on the same evaluation clips
+/// (McNemar): only the clips one gets right and the other wrong carry
+/// information. Pools every (seed, clip) pair given.
+public struct PairedComparison: Sendable, Equatable {
+    /// Pairs scored (clips × seeds).
+    public var pairs: Int
+    /// A right, B wrong.
+    public var onlyA: Int
+    /// A wrong, B right.
+    public var onlyB: Int
+
+    public init(pairs: Int, onlyA: Int, onlyB: Int) {
+        self.pairs = pairs
+        self.onlyA = onlyA
+        self.onlyB = onlyB
+    }
+
+    /// Adds the clips of one seed: labels and each classifier's predictions, in one clip order.
+    public mutating func add(labels: [Int], a: [Int], b: [Int]) {
+        guard labels.count == a.count, labels.count == b.count else { return }
+        for i in labels.indices {
+            pairs += 1
+            let ra = a[i] == labels[i], rb = b[i] == labels[i]
+            if ra && !rb { onlyA += 1 }
+            if rb && !ra { onlyB += 1 }
+        }
+    }
+
+    /// Error of A minus error of B, as a fraction of the pairs.
+    public var errorDifference: Double { pairs == 0 ? 0 : Double(onlyB - onlyA) / Double(pairs) }
+
+    /// The Wald interval of the paired difference at 95 %: ± 1.96 · √(n₁₀ + n₀₁ − (n₁₀ − n₀₁)²/N) / N.
+    public var interval: (lower: Double, upper: Double) {
+        let n = Double(max(pairs, 1)), d = Double(onlyB - onlyA), discordant = Double(onlyA + onlyB)
+        let se = max(discordant - d * d / n, 0).squareRoot() / n
+        return (errorDifference - 1.959963984540054 * se, errorDifference + 1.959963984540054 * se)
+    }
+
+    /// McNemar's test with continuity correction: χ² = (|n₁₀ − n₀₁| − 1)² / (n₁₀ + n₀₁), one degree of freedom.
+    public var pValue: Double {
+        let discordant = Double(onlyA + onlyB)
+        guard discordant > 0 else { return 1 }
+        let chi2 = pow(max(abs(Double(onlyA - onlyB)) - 1, 0), 2) / discordant
+        return erfc((chi2 / 2).squareRoot())
+    }
+}
