@@ -130,7 +130,7 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(md.contains("Chance level: not stated"))
         let csv = String(decoding: try Publisher.render(records).first { $0.path == "cells.csv" }!.contents, as: UTF8.self)
         let header = csv.split(separator: "\n")[0]
-        #expect(header.hasSuffix(",eval_clips,eval_views,evaluations,evaluation_protocol,precise_top1_error,precise_top5_error,precise_map50,precise_map,precise_eval_loss") || header.contains("eval_clips,eval_views,evaluations,evaluation_protocol,precise_"), "\(header)")
+        #expect(header.hasSuffix(",git_commit,date,eval_clips,eval_views,evaluations,evaluation_protocol,precise_top1_error,precise_top5_error,precise_map50,precise_map,precise_eval_loss"), "\(header)")
         #expect(csv.contains(",200,1,1,median of last 5 of 5 evaluations,0.3"))
         #expect(csv.contains(",200,1,,,,"))  // GN rows: no evaluation section
     }
@@ -157,5 +157,26 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(md.contains("## Convergence control: the same cells trained longer ([study-2x](study-2x.md))"), "\(md)")
         #expect(md.contains("| BN | 2 | 2.0 | 41.0 ± 2.5 (n=3) | 4.0 | 36.0 ± 2.5 (n=3) | −5.0 [−7.3, −2.7] |"))
         #expect(!(try page(records, "study-2x.md")).contains("Convergence control"))
+    }
+
+    @Test func pairedComparisonOnlyWithPredictionsOnTheSameLabels() throws {
+        var records = study()
+        #expect(!(try page(records)).contains("Paired over the same evaluation clips"))
+        let labels = Array(0..<100).map { $0 % 4 }
+        for i in records.indices where records[i].cell.batch == 2 {
+            // BN wrong on clips 0-39, GN on clips 30-59: 30 clips only GN right, 20 only BN right, per seed.
+            let wrong = records[i].cell.norm == "bn" ? 0..<40 : 30..<60
+            let predictions = labels.enumerated().map { wrong.contains($0.offset) ? ($0.element + 1) % 4 : $0.element }
+            records[i].evaluation = EvaluationSection(protocol: "last", labels: labels, predictions: predictions)
+        }
+        let md = try page(records)
+        #expect(md.contains("- Paired over the same evaluation clips at batch 2 (300 clip evaluations, 3 seeds): GN (G=4) − BN error −10.0 ["), "\(md)")
+        #expect(md.contains("90 clips only GN (G=4) got right, 60 only BN; McNemar p = "))
+        #expect(!md.contains("at batch 16 (")) // no predictions there
+        // Different labels in one seed: that seed is left out.
+        for i in records.indices where records[i].cell.batch == 2 && records[i].cell.norm == "gn" && records[i].cell.seed == 0 {
+            records[i].evaluation?.labels = labels.map { ($0 + 1) % 4 }
+        }
+        #expect(try page(records).contains("(200 clip evaluations, 2 seeds)"))
     }
 }
