@@ -46,8 +46,8 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         let b = try Publisher.render(records.reversed())
         #expect(a == b)
         #expect(a.map(\.path) == [
-            "README.md", "cells.csv", "groups-error.svg", "groups-groups.svg", "groups-memory.svg", "groups-throughput.svg", "groups.md",
-            "video-cls-error.svg", "video-cls-memory.svg", "video-cls-throughput.svg", "video-cls.md",
+            "README.md", "cells.csv", "groups-error.svg", "groups-groups.svg", "groups-memory.svg", "groups-paper.md", "groups-throughput.svg", "groups.md",
+            "video-cls-error.svg", "video-cls-memory.svg", "video-cls-paper.md", "video-cls-throughput.svg", "video-cls.md",
         ])
         // Through the disk, too: two publishes of the same run folders (one per workload).
         let runs = [scratchDirectory("harness"), scratchDirectory("harness")], out1 = scratchDirectory("harness"), out2 = scratchDirectory("harness")
@@ -70,21 +70,26 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         #expect(Publisher.docsLink(from: "/nowhere/else") == "../docs")
     }
 
-    @Test func accuracyTableIsMeanAndStdOverSeedsWithBestMarked() throws {
-        let page = text(try Publisher.render(sweep()), "video-cls.md")
-        // bn b2: 30, 32, 34 → 32.0 ± 2.0; gn b2: 25.0 ± 0.0 (best); bn b8: 21.0 ± 1.0 (best); gn b8: 25.0 ± 1.0.
-        #expect(page.contains("| BN | 32.0 ± 2.0 | **21.0 ± 1.0** | 23.6 |"), "\(page)")
-        #expect(page.contains("| GN (G=4) | **25.0 ± 0.0** | 25.0 ± 1.0 | – |"), "\(page)")  // the paper's GN is G = 32
-        // The paper's batch study as a labelled reference table.
-        #expect(page.contains("| BN | 23.6 | 23.7 | 24.8 | 27.3 | 34.7 |"))
-        #expect(page.contains("| GN | 24.1 | 24.2 | 24.0 | 24.2 | 24.1 |"))
-        #expect(page.contains("reference: paper, batch 32"))
+    @Test func accuracyTableIsMeanAndCIOverSeedsWithBestMarked() throws {
+        let files = try Publisher.render(sweep())
+        let page = text(files, "video-cls.md")
+        // bn b2: 30, 32, 34 → 32.0, s = 2.0, t(0.975, 2) · 2.0 / √3 = 5.0; gn b2: 25.0 ± 0.0 (best); bn b8: 21.0 ± 2.5 (best); gn b8: 25.0 ± 2.5.
+        #expect(page.contains("| BN | 32.0 ± 5.0 (n=3) | **21.0 ± 2.5 (n=3)** |"), "\(page)")
+        #expect(page.contains("| GN (G=4) | **25.0 ± 0.0 (n=3)** | 25.0 ± 2.5 (n=3) |"), "\(page)")
+        // The paper's numbers only on the comparison page, labelled as a reference.
+        #expect(!page.contains("23.6") && !page.contains("paper (ImageNet"))
+        let paper = text(files, "video-cls-paper.md")
+        #expect(paper.contains("| BN | 32.0 ± 5.0 (n=3) | 21.0 ± 2.5 (n=3) | 23.6 |"), "\(paper)")
+        #expect(paper.contains("| GN (G=4) | 25.0 ± 0.0 (n=3) | 25.0 ± 2.5 (n=3) | – |"))  // the paper's GN is G = 32
+        #expect(paper.contains("| BN | 23.6 | 23.7 | 24.8 | 27.3 | 34.7 |"))
+        #expect(paper.contains("| GN | 24.1 | 24.2 | 24.0 | 24.2 | 24.1 |"))
+        #expect(paper.contains("paper (ImageNet, reference), batch 32"))
         // Provenance under the tables; memory by category in MiB.
         #expect(page.contains("_Machine: test (2 logical CPUs); threads: 2; normbench 0, Swift 6, FFmpeg 5.1, oneDNN 2.6; data: synthetic (48 train / 32 eval clips, digest abc); commit 0; run 2026-01-01._"))
         #expect(page.contains("| method | batch | ledger peak | activations | parameters | process peak | predicted |"))
         #expect(page.contains("| BN | 8 | 8.0 | 7.0 | 1.0 | – | – |"))
         #expect(page.contains("| BN | 20.0 (100 ms) | 20.0 (400 ms) |"))
-        // Throughput is the fastest seed's (the others shared the machine), not a mean.
+        // Throughput is the median over seeds (never the fastest seed).
         let busy = sweep().map { r -> ResultRecord in
             var r = r
             if r.cell.norm == "bn" && r.cell.batch == 2 {
@@ -93,7 +98,9 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
             }
             return r
         }
-        #expect(text(try Publisher.render(busy), "video-cls.md").contains("| BN | 25.0 (80 ms) | 20.0 (400 ms) |"))
+        let busyPage = text(try Publisher.render(busy), "video-cls.md")
+        #expect(busyPage.contains("| BN | 10.0 (200 ms) | 20.0 (400 ms) |"), "\(busyPage)")
+        #expect(busyPage.contains("Measured during training (shared machine); speed: `normbench bench`."))
         #expect(page.contains("| BN | 20.0 (conv 60) | 20.0 (conv 60) |"))
         let index = text(try Publisher.render(sweep()), "README.md")
         #expect(index.contains("| [video-cls](video-cls.md) | classification | BN, GN (G=4) | 2, 8 | 3 | 12 | 12 |"))
@@ -101,10 +108,12 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
     }
 
     @Test func groupAblationHasThePaperColumns() throws {
-        let page = text(try Publisher.render(groupSweep()), "groups.md")
-        #expect(page.contains("| 1 (= LN) | 30.0 | 25.6 | – |"), "\(page)")
-        #expect(page.contains("| 4 | 31.0 | 24.6 | – |"))
-        #expect(page.contains("| C (= IN) | 32.0 | – | 28.4 |"))
+        let files = try Publisher.render(groupSweep())
+        #expect(text(files, "groups.md").contains("| 1 (= LN) | 30.0 (n=1) † |"), "\(text(files, "groups.md"))")
+        let page = text(files, "groups-paper.md")
+        #expect(page.contains("| 1 (= LN) | 30.0 (n=1) † | 25.6 | – |"), "\(page)")
+        #expect(page.contains("| 4 | 31.0 (n=1) † | 24.6 | – |"))
+        #expect(page.contains("| C (= IN) | 32.0 (n=1) † | – | 28.4 |"))
     }
 
     @Test func overBudgetCellsAreMarked() throws {
@@ -114,8 +123,9 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
             records[i].accuracy = nil
         }
         let page = text(try Publisher.render(records), "video-cls.md")
-        #expect(page.contains("| BN | 32.0 ± 2.0 | over budget | 23.6 |"), "\(page)")
-        #expect(page.contains("| GN (G=4) | **25.0 ± 0.0** | **25.0 ± 1.0** | – |"))
+        #expect(page.contains("| BN | 32.0 ± 5.0 (n=3) | over budget |"), "\(page)")
+        #expect(page.contains("| GN (G=4) | **25.0 ± 0.0 (n=3)** | **25.0 ± 2.5 (n=3)** |"))
+        #expect(page.contains("| BN | 8 | 2 | over-budget | – |"))
     }
 
     @Test func detectionPageShowsMAP() throws {
@@ -128,8 +138,8 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         }
         let files = try Publisher.render(records)
         let page = text(files, "video-det.md")
-        #expect(page.contains("| BN | 40.0 |"), "\(page)")
-        #expect(page.contains("| GN (G=4) | **50.0** |"))
+        #expect(page.contains("| BN | 40.0 (n=1) † |"), "\(page)")
+        #expect(page.contains("| GN (G=4) | **50.0 (n=1) †** |"))
         #expect(files.contains { $0.path == "video-det-map.svg" })
         #expect(!files.contains { $0.path == "video-det-error.svg" })
     }
@@ -152,11 +162,12 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
             #expect(!svg.contains("nan") && !svg.contains("inf"), "\(file.path)")
         }
         let error = text(try Publisher.render(sweep()), "video-cls-error.svg")
-        // Two methods: two legend entries, two lines, 2 × 2 points; y ticks cover 20...34 %.
-        #expect(error.contains(">BN</text>") && error.contains(">GN (G=4)</text>"))
+        // Two methods: two legend entries with n, two lines, 2 × 2 points; y ticks cover the 95 % CI bars, 18.5...37 %.
+        #expect(error.contains(">BN (n=3)</text>") && error.contains(">GN (G=4) (n=3)</text>"))
         #expect(error.components(separatedBy: "<polyline").count - 1 == 2)
         #expect(error.components(separatedBy: "<circle").count - 1 == 4 + 2)
-        #expect(error.contains(">20</text>") && error.contains(">35</text>") && !error.contains(">40</text>"), "\(error)")
+        #expect(error.contains(">15</text>") && error.contains(">40</text>") && !error.contains(">45</text>"), "\(error)")
+        #expect(text(try Publisher.render(sweep()), "video-cls-memory.svg").contains("peak memory (MiB, linear scale)"))
     }
 
     @Test func badRecordIsNamedAndNothingIsWritten() throws {

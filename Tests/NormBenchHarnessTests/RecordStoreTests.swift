@@ -50,7 +50,7 @@ func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error:
         let plain = String(decoding: try RecordStore.encode(record), as: UTF8.self)
         #expect(!plain.contains("\"evaluation\"") && !plain.contains("channelsPerGroup"))
         record.channelsPerGroup = [4, 4, 8, 16]
-        record.evaluation = EvaluationRecord(
+        record.evaluation = EvaluationSection(
             protocol: "median of last 2 of 2 evaluations",
             runs: [.init(step: 8, epoch: 1.5, metrics: ["top1Error": 0.5, "evalLoss": 1.1], precise: ["top1Error": 0.25, "evalLoss": 0.9]),
                    .init(step: 10, epoch: 2, metrics: ["top1Error": 0.25, "evalLoss": 1.0])],

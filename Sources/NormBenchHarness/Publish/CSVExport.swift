@@ -21,9 +21,13 @@ enum CSVExport {
         "syncbn_s_median", "syncbn_bytes_per_step", "statistics_s_median", "statistics_bytes_per_step",
     ]
 
+    /// After the columns above in every row (and before the distributed ones, which stay last):
+    /// evaluation clips, views, how many evaluations ran, the protocol, and each metric with PreciseBN statistics.
+    static let evaluationHeader = ["eval_clips", "eval_views", "evaluations", "evaluation_protocol"] + Metric.catalog.map { "precise_" + $0.column }
+
     static func render(_ records: [ResultRecord]) -> String {
         let distributed = records.contains { $0.distributed != nil }
-        var lines = [(header + (distributed ? distributedHeader : [])).joined(separator: ",")]
+        var lines = [(header + evaluationHeader + (distributed ? distributedHeader : [])).joined(separator: ",")]
         for r in records.sorted(by: { $0.cell < $1.cell }) {
             let c = r.cell
             let fields: [String?] = [
@@ -42,8 +46,9 @@ enum CSVExport {
                 number(r.calibration?.convGFLOPS), number(r.calibration?.bandwidthGBps),
                 r.data.digest, r.environment.cpuModel, r.environment.gitCommit, r.environment.date,
             ]
-            var extra: [String?] = []
-            if distributed { extra = distributedFields(r.distributed) }
+            var extra: [String?] = [String(r.data.evalClips), String(r.data.evalViews ?? 1), r.evaluation.map { String($0.runs.count) }, r.evaluation?.protocol]
+            extra += Metric.catalog.map { number(r.evaluation?.precise?[$0.name]) }
+            if distributed { extra += distributedFields(r.distributed) }
             lines.append((fields + extra).map { quote($0 ?? "") }.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -81,13 +81,26 @@ public enum Publisher {
         var files = [File(path: "cells.csv", contents: Data(CSVExport.render(sorted).utf8))]
         var pages: [WorkloadPage] = []
         for workload in byWorkload.keys.sorted() {
-            let page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs)
+            let longer = longerWorkload(of: workload, among: byWorkload.keys).map { ($0, byWorkload[$0]!) }
+            let page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs, longer: longer)
             pages.append(page)
             files.append(File(path: "\(workload).md", contents: Data(page.markdown().utf8)))
+            if let paper = page.paperPage() { files.append(File(path: "\(workload)-paper.md", contents: Data(paper.utf8))) }
             for (name, svg) in page.charts() { files.append(File(path: name, contents: Data(svg.utf8))) }
         }
         files.append(File(path: "README.md", contents: Data(index(pages, records: sorted, docs: docs).utf8)))
         return files.sorted { $0.path < $1.path }
+    }
+
+    /// The workload `<name>-<k>x` (k an integer, the smallest if several): the
+    /// same cells trained k times longer, joined on `name`'s page as the
+    /// convergence control.
+    static func longerWorkload(of name: String, among names: Dictionary<String, [ResultRecord]>.Keys) -> String? {
+        names.compactMap { other -> (Int, String)? in
+            guard other.hasPrefix(name + "-"), other.hasSuffix("x") else { return nil }
+            let k = other.dropFirst(name.count + 1).dropLast()
+            return Int(k).flatMap { $0 > 1 ? ($0, other) : nil }
+        }.min { $0 < $1 }?.1
     }
 
     private static func index(_ pages: [WorkloadPage], records: [ResultRecord], docs: String) -> String {

@@ -11,6 +11,12 @@ struct SVGLineChart {
         var error: Double = 0
     }
 
+    /// A labelled horizontal line (chance level).
+    struct ReferenceLine {
+        var y: Double
+        var label: String
+    }
+
     struct Series {
         var name: String
         var points: [Point]
@@ -28,6 +34,11 @@ struct SVGLineChart {
     /// Draw earlier series wider, so lines that coincide (memory is often the
     /// same for several methods) show as nested coloured bands, not one line.
     var nestCoincidentLines = false
+    /// Where each x tick sits (e.g. log₂ of the batch), spread over the axis;
+    /// nil: evenly spaced.
+    var xPositions: [Double]? = nil
+    /// Horizontal lines drawn dashed grey with their label at the right end.
+    var referenceLines: [ReferenceLine] = []
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
@@ -36,11 +47,14 @@ struct SVGLineChart {
 
     func render() -> String {
         let plotW = width - left - right, plotH = height - top - bottom
-        let values = series.flatMap { $0.points.flatMap { [$0.y - $0.error, $0.y + $0.error] } }
+        let values = series.flatMap { $0.points.flatMap { [$0.y - $0.error, $0.y + $0.error] } } + referenceLines.map(\.y)
         let ticks = Self.niceTicks(low: yFromZero ? min(0, values.min() ?? 0) : (values.min() ?? 0), high: values.max() ?? 1)
         let yLow = ticks.first!, yHigh = ticks.last!
         func px(_ x: Int) -> Double {
-            xTicks.count <= 1 ? left + plotW / 2 : left + plotW * (0.05 + 0.9 * Double(x) / Double(xTicks.count - 1))
+            if let xs = xPositions, xs.count == xTicks.count, let lo = xs.min(), let hi = xs.max(), hi > lo {
+                return left + plotW * (0.05 + 0.9 * (xs[x] - lo) / (hi - lo))
+            }
+            return xTicks.count <= 1 ? left + plotW / 2 : left + plotW * (0.05 + 0.9 * Double(x) / Double(xTicks.count - 1))
         }
         func py(_ y: Double) -> Double { top + plotH * (1 - (y - yLow) / (yHigh - yLow)) }
         let f = { (v: Double) in Format.fixed(v, 1) }
@@ -68,6 +82,11 @@ struct SVGLineChart {
         s += "<text x=\"20\" y=\"\(f(yMid))\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(f(yMid)))\">\(Self.escape(yLabel))</text>\n"
         if let caption {
             s += "<text x=\"\(f(left))\" y=\"\(f(height - 10))\" font-size=\"11\" fill=\"#555555\">\(Self.escape(caption))</text>\n"
+        }
+        for line in referenceLines {
+            let y = py(line.y)
+            s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" stroke=\"#777777\" stroke-dasharray=\"3 3\"/>\n"
+            s += "<text x=\"\(f(left + plotW - 4))\" y=\"\(f(y - 5))\" text-anchor=\"end\" font-size=\"11\" fill=\"#555555\">\(Self.escape(line.label))</text>\n"
         }
         // Series: error bars, line segments between neighbouring points, markers.
         for (k, line) in series.enumerated() {

@@ -91,12 +91,12 @@ struct WorkloadGrid {
         SeedStatistics(records(method, batch: batch).filter { $0.status == .completed }.compactMap(metric))
     }
 
-    /// The completed seed of (method, batch) that trained fastest. The seeds do
-    /// the same work at the same shapes, so their speeds differ by what else ran
-    /// on the machine; the fastest is the least disturbed (timeit's reasoning).
-    func fastest(_ method: MethodKey, batch: Int) -> ResultRecord? {
-        records(method, batch: batch).filter { $0.status == .completed && $0.throughput != nil }
-            .max { $0.throughput!.trainClipsPerSecond < $1.throughput!.trainClipsPerSecond }
+    /// The median over the completed seeds of (method, batch) of a measurement
+    /// (speeds: the seeds do the same work, and differ by what else ran).
+    func median(_ method: MethodKey, batch: Int, _ metric: (ResultRecord) -> Double?) -> Double? {
+        let v = records(method, batch: batch).filter { $0.status == .completed }.compactMap(metric).sorted()
+        guard !v.isEmpty else { return nil }
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
     /// Why (method, batch) has no measurement: "over budget" or "diverged" when

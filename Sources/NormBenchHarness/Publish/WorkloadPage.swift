@@ -10,14 +10,18 @@ struct WorkloadPage {
     /// The repository's docs folder as seen from the published page.
     let docs: String
 
-    init(workload: String, records: [ResultRecord], docs: String = "../docs") {
+    /// The same workload trained longer (`<name>-<k>x`), for the convergence control.
+    let longer: (workload: String, records: [ResultRecord])?
+
+    init(workload: String, records: [ResultRecord], docs: String = "../docs", longer: (workload: String, records: [ResultRecord])? = nil) {
         grid = WorkloadGrid(workload: workload, records: records)
         self.docs = docs
+        self.longer = longer
     }
 
     var name: String { grid.workload }
     private func has(_ metrics: [Metric]) -> Bool { grid.records.contains { r in metrics.contains { r.accuracy?[$0] != nil } } }
-    private var hasTop1: Bool { has([Self.top1]) }
+    var hasTop1: Bool { has([Self.top1]) }
     private var hasMAP: Bool { has(DetectionTask.metrics) }
     /// The metric of the accuracy tables, charts and group ablation (the GN paper's).
     static let top1 = ClassificationTask.metrics[0]
@@ -36,9 +40,13 @@ struct WorkloadPage {
         var md = "# \(name) (\(tasks))\n\n"
         md += "Rendered by `normbench publish` from \(grid.records.count) result records (JSON, the source of truth; "
         md += "every cell is also in [cells.csv](cells.csv)). Batch = clips per worker, as in the GN paper; "
-        md += "seeds \(seeds); mean ± sample standard deviation over seeds where there is more than one.\n\n"
+        md += "seeds \(seeds); accuracy as mean ± 95 % confidence interval over seeds (Student t), where there is more than one seed.\n\n"
+        md += Self.commitWarning(grid.records) + Self.commitLine(grid.records)
         md += Provenance.line(grid.records) + "\n\n"
-        if hasTop1 { md += accuracySection() }
+        if hasTop1 { md += studySection() }
+        if let longer { md += convergenceSection(longer: longer.records, workload: longer.workload) }
+        md += failedSection()
+        if hasTop1 || isGroupAblation { md += "Beside the GN paper's ImageNet numbers: [\(name)-paper.md](\(name)-paper.md).\n\n" }
         if isGroupAblation { md += groupSection() }
         if hasMAP { md += detectionSection() }
         if hasThroughput { md += throughputSection() }
@@ -49,9 +57,9 @@ struct WorkloadPage {
     }
 
     /// A metric table: rows methods, columns batches, best mean per column in bold.
-    private func metricTable(
+    func metricTable(
         first: String, extra: [String] = [], lowerIsBetter: Bool,
-        _ metric: @escaping (ResultRecord) -> Double?, format: (SeedStatistics) -> String,
+        _ metric: @escaping (ResultRecord) -> Double?, format: (MeanInterval) -> String,
         extraCells: (MethodKey) -> [String] = { _ in [] }
     ) -> String {
         var table = MarkdownTable(header: [first] + batchHeader + extra)
@@ -63,7 +71,7 @@ struct WorkloadPage {
         for m in grid.methods {
             var row = [grid.label(m)]
             for b in grid.batches {
-                if let s = grid.statistics(m, batch: b, metric) {
+                if let s = MeanInterval(grid.records(m, batch: b).filter({ $0.status == .completed }).compactMap(metric), confidence: StudySettings.confidence) {
                     let text = format(s)
                     row.append(s.mean == best[b] && grid.methods.count > 1 ? "**\(text)**" : text)
                 } else {
@@ -75,48 +83,20 @@ struct WorkloadPage {
         return table.render()
     }
 
-    private func accuracySection() -> String {
-        var md = "## Accuracy: top-1 error (%) by batch per worker\n\n"
-        md += metricTable(
-            first: "method", extra: ["reference: paper, batch 32 ‡"], lowerIsBetter: true, { $0.accuracy?[Self.top1] },
-            format: { Format.percent($0) },
-            extraCells: { m in
-                // The paper's GN number is for G = 32; other G are in the group ablation table.
-                let comparable = m.norm != "gn" || m.groups == "32"
-                return [comparable ? PaperReference.errorAt32[m.norm].map { Format.fixed($0, 1) } ?? "–" : "–"]
-            })
-        md += "\nLower is better; **bold** = best mean in its column. " + Provenance.line(grid.records) + "\n\n"
-        md += "‡ \(PaperReference.source), 32 images per GPU (Table 1). A reference for the same question at a different scale, not a target.\n\n"
-        md += "![top-1 error vs batch](\(name)-error.svg)\n\n"
-        if !isGroupAblation {
-            md += "### Reference: the paper's batch study (not measured here)\n\n"
-            var table = MarkdownTable(header: ["method (paper)"] + PaperReference.batches.map { "batch \($0)" })
-            for norm in ["bn", "gn"] {
-                table.rows.append([norm.uppercased()] + PaperReference.batches.map { Format.fixed(PaperReference.errorByBatch[norm]![$0]!, 1) })
-            }
-            md += table.render()
-            md += "\n\(PaperReference.source), images per GPU (Table 2 / Figure 1). Kinetics (I3D) numbers are not reproduced: they were not verified against the paper's text.\n\n"
-        }
-        return md
-    }
-
     private func groupSection() -> String {
         var md = "## Group ablation: top-1 error (%) by number of groups\n\n"
-        var table = MarkdownTable(header: ["groups G"] + batchHeader + ["reference: paper, same G ‡", "reference: paper, 1 channel/group ‡"])
+        var table = MarkdownTable(header: ["groups G"] + batchHeader)
         let metric: (ResultRecord) -> Double? = { $0.accuracy?[Self.top1] }
         for m in groupMethods {
             var row = [m.groups == "C" ? "C (= IN)" : (m.groups == "1" ? "1 (= LN)" : m.groups)]
             for b in grid.batches {
-                row.append(grid.statistics(m, batch: b, metric).map { Format.percent($0) } ?? "–")
+                row.append(MeanInterval(values(m, batch: b, metric)).map(StudyFormat.cell) ?? "–")
             }
-            row.append(Int(m.groups).flatMap { PaperReference.errorByGroups[$0] }.map { Format.fixed($0, 1) } ?? "–")
-            row.append(m.groups == "C" ? Format.fixed(PaperReference.errorByChannelsPerGroup[1]!, 1) : "–")
             table.rows.append(row)
         }
         md += table.render()
-        md += "\n" + Provenance.line(grid.records.filter { $0.cell.norm == "gn" }) + "\n\n"
-        md += "‡ \(PaperReference.source), 32 images per GPU (Table 3). The paper's G = 1 is LN (25.6); its one channel per group is IN (28.4). "
-        md += "Its layers have 64-2048 channels, so the same G means more channels per group there than here.\n\n"
+        md += "\nMean ± 95 % CI over seeds; † one seed. The paper's Table 3 beside these: [\(name)-paper.md](\(name)-paper.md). "
+        md += Provenance.line(grid.records.filter { $0.cell.norm == "gn" }) + "\n\n"
         md += "![top-1 error vs groups](\(name)-groups.svg)\n\n"
         return md
     }
@@ -125,22 +105,23 @@ struct WorkloadPage {
         var md = "## Detection: mAP (%) by batch per worker\n\n"
         for (i, metric) in DetectionTask.metrics.enumerated() {
             md += (i == 0 ? "" : "\n") + "\(metric.title):\n\n"
-            md += metricTable(first: "method", lowerIsBetter: !metric.higherIsBetter, { $0.accuracy?[metric] }, format: { Format.percent($0) })
+            md += metricTable(first: "method", lowerIsBetter: !metric.higherIsBetter, { $0.accuracy?[metric] }, format: { StudyFormat.cell($0) })
         }
-        md += "\nHigher is better; **bold** = best mean in its column. " + Provenance.line(grid.records) + "\n\n"
+        md += "\nHigher is better; **bold** = best mean in its column; mean ± 95 % CI over seeds (Student t), † one seed. " + Provenance.line(grid.records) + "\n\n"
         md += "The paper's COCO (Mask R-CNN) numbers are not shown: they were not verified against the paper's text.\n\n"
         md += "![mAP@0.5 vs batch](\(name)-map.svg)\n\n"
         return md
     }
 
     private func throughputSection() -> String {
-        var md = "## Throughput: training clips/s (median step time) by batch per worker\n\n"
+        var md = "## Throughput: training clips/s (median step time) by batch per worker, median over seeds\n\n"
         var table = MarkdownTable(header: ["method"] + batchHeader)
         for m in grid.methods {
             var row = [grid.label(m)]
             for b in grid.batches {
-                if let t = grid.fastest(m, batch: b)?.throughput {
-                    row.append("\(Format.fixed(t.trainClipsPerSecond, 1)) (\(Format.fixed(t.stepSecondsMedian * 1000, 0)) ms)")
+                if let clips = grid.median(m, batch: b, { $0.throughput?.trainClipsPerSecond }),
+                   let step = grid.median(m, batch: b, { $0.throughput?.stepSecondsMedian }) {
+                    row.append("\(Format.fixed(clips, 1)) (\(Format.fixed(step * 1000, 0)) ms)")
                 } else {
                     row.append(grid.missing(m, batch: b))
                 }
@@ -148,7 +129,8 @@ struct WorkloadPage {
             table.rows.append(row)
         }
         md += table.render()
-        md += "\nThe fastest of the seeds (the same work at the same shapes: the seeds differ only by what else ran on the machine), after warm-up steps; one step = one worker's forward + backward. " + Provenance.line(grid.records) + "\n\n"
+        md += "\nMeasured during training (shared machine); speed: `normbench bench`. Median over the seeds of each cell's clips/s and of its median step time, "
+        md += "after warm-up steps; one step = one worker's forward + backward. " + Provenance.line(grid.records) + "\n\n"
         md += "![throughput vs batch](\(name)-throughput.svg)\n\n"
         return md
     }
@@ -206,49 +188,63 @@ struct WorkloadPage {
     func charts() -> [(String, String)] {
         var out: [(String, String)] = []
         let xTicks = grid.batches.map(String.init)
-        let caption = "normbench \(name); mean over seeds, bars ± 1 std"
-        func series(
-            _ metric: @escaping (ResultRecord) -> Double?, scale: Double, methods: [MethodKey], fastestSeed: Bool = false
-        ) -> [SVGLineChart.Series] {
+        let xPositions = grid.batches.map { log2(Double($0)) }
+        let xLabel = "batch per worker (log₂ scale)"
+        func seedCounts(_ m: MethodKey, _ metric: (ResultRecord) -> Double?) -> String {
+            let ns = grid.batches.map { values(m, batch: $0, metric).count }.filter { $0 > 0 }
+            guard let lo = ns.min(), let hi = ns.max() else { return "" }
+            return lo == hi ? " (n=\(lo))" : " (n=\(lo)–\(hi))"
+        }
+        func series(_ metric: @escaping (ResultRecord) -> Double?, scale: Double, methods: [MethodKey]) -> [SVGLineChart.Series] {
             methods.compactMap { m in
                 let points = grid.batches.enumerated().compactMap { i, b in
-                    fastestSeed
-                        ? grid.fastest(m, batch: b).flatMap(metric).map { SVGLineChart.Point(x: i, y: $0 * scale, error: 0) }
-                        : grid.statistics(m, batch: b, metric).map { SVGLineChart.Point(x: i, y: $0.mean * scale, error: $0.std * scale) }
+                    MeanInterval(values(m, batch: b, metric), confidence: StudySettings.confidence)
+                        .map { SVGLineChart.Point(x: i, y: $0.mean * scale, error: ($0.halfWidth ?? 0) * scale) }
                 }
-                return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m), points: points)
+                return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m) + seedCounts(m, metric), points: points)
             }
         }
+        let caption = "normbench \(name); mean over n seeds, bars 95 % CI (Student t); no bar: one seed; failed cells excluded"
         if hasTop1 {
+            let k = Self.classes(grid.records.filter { $0.status == .completed })
+            let chance = k.flatMap { $0 > 1 ? [SVGLineChart.ReferenceLine(y: (1 - 1 / Double($0)) * 100, label: "chance (\($0) classes)")] : nil } ?? []
             out.append(("\(name)-error.svg", SVGLineChart(
-                title: "\(name): top-1 error vs batch per worker", xLabel: "batch per worker (clips)", yLabel: "top-1 error (%)",
-                xTicks: xTicks, series: series({ $0.accuracy?[Self.top1] }, scale: 100, methods: grid.methods), caption: caption).render()))
+                title: "\(name): top-1 error vs batch per worker", xLabel: xLabel, yLabel: "top-1 error (%)",
+                xTicks: xTicks, series: series(Self.top1Metric, scale: 100, methods: grid.methods), caption: caption,
+                xPositions: xPositions, referenceLines: chance).render()))
         }
         if hasMAP {
             out.append(("\(name)-map.svg", SVGLineChart(
-                title: "\(name): mAP@0.5 vs batch per worker", xLabel: "batch per worker (clips)", yLabel: "mAP@0.5 (%)",
-                xTicks: xTicks, series: series({ $0.accuracy?[DetectionTask.metrics[0]] }, scale: 100, methods: grid.methods), caption: caption).render()))
+                title: "\(name): mAP@0.5 vs batch per worker", xLabel: xLabel, yLabel: "mAP@0.5 (%)",
+                xTicks: xTicks, series: series({ $0.accuracy?[DetectionTask.metrics[0]] }, scale: 100, methods: grid.methods), caption: caption,
+                xPositions: xPositions).render()))
         }
         if hasThroughput {
             out.append(("\(name)-throughput.svg", SVGLineChart(
-                title: "\(name): training throughput vs batch", xLabel: "batch per worker (clips)", yLabel: "training clips / s",
-                xTicks: xTicks, series: series({ $0.throughput?.trainClipsPerSecond }, scale: 1, methods: grid.methods, fastestSeed: true),
-                yFromZero: true, caption: "normbench \(name); fastest seed").render()))
+                title: "\(name): training throughput vs batch", xLabel: xLabel, yLabel: "training clips / s (linear)",
+                xTicks: xTicks, series: grid.methods.compactMap { m in
+                    let points = grid.batches.enumerated().compactMap { i, b in
+                        grid.median(m, batch: b) { $0.throughput?.trainClipsPerSecond }.map { SVGLineChart.Point(x: i, y: $0) }
+                    }
+                    return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m), points: points)
+                },
+                yFromZero: true, caption: "median over seeds; measured during training (shared machine); speed: normbench bench",
+                xPositions: xPositions).render()))
         }
         out.append(("\(name)-memory.svg", SVGLineChart(
-            title: "\(name): peak memory (engine ledger) vs batch", xLabel: "batch per worker (clips)", yLabel: "peak memory (MiB)",
+            title: "\(name): peak memory (engine ledger) vs batch", xLabel: xLabel, yLabel: "peak memory (MiB, linear scale)",
             xTicks: xTicks, series: grid.methods.compactMap { m in
                 let points = grid.batches.enumerated().compactMap { i, b in
-                    grid.records(m, batch: b).map(\.memory.ledgerPeakBytes).max().map { SVGLineChart.Point(x: i, y: Double($0) / 1_048_576) }
+                    grid.records(m, batch: b).filter { $0.status == .completed }.map(\.memory.ledgerPeakBytes).max().map { SVGLineChart.Point(x: i, y: Double($0) / 1_048_576) }
                 }
                 return points.isEmpty ? nil : SVGLineChart.Series(name: grid.label(m), points: points)
             }, yFromZero: true, caption: "normbench \(name); largest over seeds; coinciding lines drawn as nested bands",
-            nestCoincidentLines: true).render()))
+            nestCoincidentLines: true, xPositions: xPositions).render()))
         if isGroupAblation && hasTop1 {
             let methods = groupMethods
             let lines = grid.batches.compactMap { b -> SVGLineChart.Series? in
                 let points = methods.enumerated().compactMap { i, m in
-                    grid.statistics(m, batch: b) { $0.accuracy?[Self.top1] }.map { SVGLineChart.Point(x: i, y: $0.mean * 100, error: $0.std * 100) }
+                    MeanInterval(values(m, batch: b)).map { SVGLineChart.Point(x: i, y: $0.mean * 100, error: ($0.halfWidth ?? 0) * 100) }
                 }
                 return points.isEmpty ? nil : SVGLineChart.Series(name: "normbench, batch \(b)", points: points)
             }
@@ -257,11 +253,11 @@ struct WorkloadPage {
                 return value.map { SVGLineChart.Point(x: i, y: $0) }
             }
             var all = lines
-            if !paper.isEmpty { all.append(SVGLineChart.Series(name: "paper (ImageNet)", points: paper, dashed: true)) }
+            if !paper.isEmpty { all.append(SVGLineChart.Series(name: "paper (ImageNet, reference)", points: paper, dashed: true)) }
             out.append(("\(name)-groups.svg", SVGLineChart(
                 title: "\(name): top-1 error vs number of groups", xLabel: "GroupNorm groups G (C = one per channel)",
                 yLabel: "top-1 error (%)", xTicks: methods.map(\.groups), series: all,
-                caption: "normbench \(name) (solid) and GN paper Table 3, ResNet-50 ImageNet (dashed, reference)").render()))
+                caption: "normbench \(name) (solid, mean, bars 95 % CI) and GN paper Table 3, ResNet-50 ImageNet (dashed, reference)").render()))
         }
         return out
     }

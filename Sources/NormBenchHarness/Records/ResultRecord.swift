@@ -38,7 +38,7 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var channelsPerGroup: [Int]? = nil
     /// Every evaluation of the cell and what `accuracy` was taken from; absent in
     /// records made before the evaluation protocol (one evaluation at the end).
-    public var evaluation: EvaluationRecord? = nil
+    public var evaluation: EvaluationSection? = nil
 
     public enum Status: String, Codable, Sendable {
         case completed
@@ -141,63 +141,6 @@ public struct Accuracy: Codable, Sendable, Equatable {
     public var mAP50: Double? { get { values["mAP50"] } set { values["mAP50"] = newValue } }
     public var mAP: Double? { get { values["mAP"] } set { values["mAP"] = newValue } }
     public var evalLoss: Double? { get { values["evalLoss"] } set { values["evalLoss"] = newValue } }
-}
-
-/// The cell's evaluations (`training.evaluations` in the final `training.evaluationPhase`
-/// of training) and the details of the last one. `accuracy` is, per metric, the
-/// median of the last min(5, N) `runs` (`protocol` says so in words).
-public struct EvaluationRecord: Codable, Sendable, Equatable {
-    /// "median of last 5 of 5 evaluations".
-    public var `protocol`: String
-    /// Every evaluation, in training order.
-    public var runs: [Run]
-    /// PreciseBN: per metric, the median of the same runs' `precise` values;
-    /// absent without PreciseBN (`training.preciseBNBatches` 0, or a method without batch statistics).
-    public var precise: [String: Double]?
-    /// Classification, last evaluation with EMA statistics: each evaluation clip's
-    /// label and predicted class, in clip order (absent for detection).
-    public var labels: [Int]?
-    public var predictions: [Int]?
-    /// Counts by [label][prediction] (up to 400 classes; absent above, and for detection).
-    public var confusion: [[Int]]?
-
-    public struct Run: Codable, Sendable, Equatable {
-        /// Optimizer steps completed before this evaluation.
-        public var step: Int
-        /// Epochs of the training clips completed (step × samples per step ÷ training clips).
-        public var epoch: Double
-        /// By metric name, `evalLoss` included, with the EMA running statistics.
-        public var metrics: [String: Double]
-        /// The same with PreciseBN's statistics recomputed at this step.
-        public var precise: [String: Double]?
-
-        public init(step: Int, epoch: Double, metrics: [String: Double], precise: [String: Double]? = nil) {
-            self.step = step
-            self.epoch = epoch
-            self.metrics = metrics
-            self.precise = precise
-        }
-    }
-
-    public init(
-        protocol description: String, runs: [Run], precise: [String: Double]? = nil,
-        labels: [Int]? = nil, predictions: [Int]? = nil, confusion: [[Int]]? = nil
-    ) {
-        self.protocol = description
-        self.runs = runs
-        self.precise = precise
-        self.labels = labels
-        self.predictions = predictions
-        self.confusion = confusion
-    }
-
-    /// The section of a measured cell.
-    public init(_ m: CellMeasurement) {
-        self.init(
-            protocol: EvaluationProtocol.description(runs: m.evaluations.count),
-            runs: m.evaluations.map { Run(step: $0.step, epoch: $0.epoch, metrics: $0.metrics, precise: $0.precise) },
-            precise: m.precise, labels: m.labels, predictions: m.predictions, confusion: m.confusion)
-    }
 }
 
 /// How the cell trained.

@@ -192,7 +192,7 @@ public final class SweepRunner {
         record.fingerprint = fingerprint
         if let checkpoint, let sha256 = m.checkpointSHA256 { record.checkpoint = CheckpointRef(path: checkpoint.relative, sha256: sha256) }
         record.channelsPerGroup = m.channelsPerGroup
-        record.evaluation = EvaluationRecord(m)
+        record.evaluation = EvaluationSection(m)
         record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }
         if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: key, in: folder) }
         display.finish(label, record)

@@ -1,0 +1,381 @@
+import Foundation
+import NormBenchEngine
+import NormBenchWorkloads
+
+/// The settings of the normalization-vs-batch study's statements.
+public enum StudySettings {
+    /// Confidence of every interval on the pages.
+    public static let confidence = 0.95
+    /// Equivalence margin of "GN is flat across batch" (TOST), in points of top-1 error.
+    public static let equivalenceMarginPoints = 2.0
+    /// Level of each of the two one-sided tests.
+    public static let equivalenceAlpha = 0.05
+}
+
+/// Number formatting of intervals and differences, in points (percent of a fraction).
+enum StudyFormat {
+    static func points(_ fraction: Double, _ decimals: Int = 1) -> String { Format.fixed(fraction * 100, decimals) }
+
+    /// A signed number with a real minus sign: "+0.4", "−1.8".
+    static func signed(_ fraction: Double) -> String {
+        let v = (fraction * 100 * 10).rounded() / 10
+        return v < 0 ? "−" + Format.fixed(-v, 1) : "+" + Format.fixed(v == 0 ? 0 : v, 1)
+    }
+
+    static func plain(_ fraction: Double) -> String {
+        let v = (fraction * 100 * 10).rounded() / 10
+        return v < 0 ? "−" + Format.fixed(-v, 1) : Format.fixed(v == 0 ? 0 : v, 1)
+    }
+
+    static func interval(_ lower: Double, _ upper: Double) -> String { "[\(plain(lower)), \(plain(upper))]" }
+
+    /// "61.2 ± 3.9 (n=3)" (95 % CI half-width), or "71.1 (n=1) †" for one seed.
+    static func cell(_ m: MeanInterval) -> String {
+        if let h = m.halfWidth { return "\(points(m.mean)) ± \(points(h)) (n=\(m.count))" }
+        return "\(points(m.mean)) (n=\(m.count)) †"
+    }
+
+    /// A difference of errors A − B phrased by what its interval supports.
+    /// `a` and `b` name the two sides as the sentence's subject and object,
+    /// e.g. ("BN at batch 2", "at batch 16").
+    static func sentence(_ d: Difference, _ a: String, _ b: String) -> String {
+        guard let ci = d.interval(confidence: StudySettings.confidence) else {
+            return "\(a) vs \(b): \(signed(d.estimate)) points, no interval (a side has one seed)"
+        }
+        if ci.lower > 0 {
+            return "\(a) is worse than \(b) by \(plain(d.estimate)) points \(interval(ci.lower, ci.upper))"
+        }
+        if ci.upper < 0 {
+            return "\(a) is better than \(b) by \(plain(-d.estimate)) points \(interval(-ci.upper, -ci.lower))"
+        }
+        return "\(a) vs \(b): no difference resolved: \(signed(d.estimate)) \(interval(ci.lower, ci.upper))"
+    }
+}
+
+/// A page's study of error against batch: intervals, headline differences,
+/// equivalence, evaluation protocol, PreciseBN, the ghost-batch and the
+/// convergence controls, failed cells.
+extension WorkloadPage {
+    static var top1Metric: (ResultRecord) -> Double? { { $0.accuracy?[top1] } }
+
+    /// Completed values of a metric over the seeds of (method, batch).
+    func values(_ method: MethodKey, batch: Int, _ metric: (ResultRecord) -> Double? = WorkloadPage.top1Metric) -> [Double] {
+        grid.records(method, batch: batch).filter { $0.status == .completed }.compactMap(metric)
+    }
+
+    func interval(_ method: MethodKey, batch: Int, _ metric: (ResultRecord) -> Double? = WorkloadPage.top1Metric) -> MeanInterval? {
+        MeanInterval(values(method, batch: batch, metric), confidence: StudySettings.confidence)
+    }
+
+    // MARK: Provenance
+
+    /// A warning for the top of the page when the records come from more than
+    /// one commit or from a working tree with uncommitted changes; empty otherwise.
+    static func commitWarning(_ records: [ResultRecord]) -> String {
+        let counts = Dictionary(grouping: records, by: \.environment.gitCommit).mapValues(\.count)
+        let dirty = counts.keys.contains { $0.hasSuffix("+dirty") }
+        guard counts.count > 1 || dirty else { return "" }
+        var why: [String] = []
+        if counts.count > 1 { why.append("come from \(counts.count) different commits") }
+        if dirty { why.append("include builds with uncommitted changes (`+dirty`)") }
+        var md = "> **Warning: these records \(why.joined(separator: " and ")).** Cells may differ by code, not only by method and batch. Records per commit: "
+        md += counts.sorted { $0.key < $1.key }.map { "`\($0.key)` \($0.value)" }.joined(separator: ", ") + ".\n\n"
+        return md
+    }
+
+    /// "Records from commit `abc` (12 records)." for one clean commit.
+    static func commitLine(_ records: [ResultRecord]) -> String {
+        let commits = Set(records.map(\.environment.gitCommit)).sorted()
+        return commits.count == 1 ? "Records from commit `\(commits[0])` (\(records.count) records).\n\n" : ""
+    }
+
+    // MARK: Chance and evaluation
+
+    /// The number of classes of the task: the evaluation's confusion matrix, or
+    /// "N classes" in the data description; nil when no record says.
+    static func classes(_ records: [ResultRecord]) -> Int? {
+        var found = Set<Int>()
+        for r in records {
+            if let c = r.evaluation?.confusion, !c.isEmpty { found.insert(c.count); continue }
+            if let n = classCount(in: r.data.description) { found.insert(n) }
+        }
+        return found.count == 1 ? found.first : nil
+    }
+
+    static func classCount(in description: String) -> Int? {
+        let words = description.split(whereSeparator: { $0 == " " || $0 == "," || $0 == ":" || $0 == "(" || $0 == ")" })
+        for (i, w) in words.enumerated() where i > 0 && (w == "classes" || w == "class") {
+            if let n = Int(words[i - 1]) { return n }
+        }
+        return nil
+    }
+
+    private var completed: [ResultRecord] { grid.records.filter { $0.status == .completed } }
+
+    /// The evaluation-clip counts and views of the completed cells, in words.
+    private func evaluationClips() -> String {
+        let clips = Set(completed.map(\.data.evalClips)).sorted()
+        let views = Set(completed.map { $0.data.evalViews ?? 1 }).sorted()
+        var s = "\(clips.map(String.init).joined(separator: ", ")) evaluation clips per cell"
+        if clips.count == 1, let n = clips.first, n > 0 {
+            s += " (one clip = \(Format.fixed(100 / Double(n), 2)) points of error)"
+        }
+        s += ", \(views.map(String.init).joined(separator: ", ")) window\(views == [1] ? "" : "s") scored per clip"
+        return s
+    }
+
+    private func chanceSentence() -> String {
+        if let k = Self.classes(completed), k > 1 {
+            return "Chance level: \(Format.fixed((1 - 1 / Double(k)) * 100, 1)) % top-1 error (\(k) classes, 1 − 1/\(k))."
+        }
+        return "Chance level: not stated (the records do not say how many classes the task has)."
+    }
+
+    private func protocolSentence() -> String {
+        let protocols = Set(completed.compactMap { $0.evaluation?.protocol }).sorted()
+        let without = completed.filter { $0.evaluation == nil }.count
+        if protocols.isEmpty { return "Evaluation: once, after the last training step." }
+        var s = "Evaluation protocol: " + protocols.map { "\"\($0)\"" }.joined(separator: "; ")
+        if without > 0 { s += " (\(without) older records without an evaluation section: once, after the last step)" }
+        return s + "."
+    }
+
+    // MARK: The accuracy table
+
+    func studySection() -> String {
+        var md = "## Top-1 error (%) by batch per worker: mean ± 95 % CI over seeds\n\n"
+        md += metricTable(first: "method", lowerIsBetter: true, Self.top1Metric, format: { StudyFormat.cell($0) })
+        md += "\nLower is better; **bold** = best mean in its column. ± is the half-width of the 95 % confidence interval of the mean "
+        md += "over n seeds (Student t, n − 1 degrees of freedom); † one seed: no interval. "
+        md += "\(evaluationClips()). \(chanceSentence()) \(protocolSentence()) "
+        md += "Failed or diverged cells are excluded (listed below). " + Provenance.line(grid.records) + "\n\n"
+        md += "![top-1 error vs batch](\(name)-error.svg)\n\n"
+        md += preciseSection()
+        md += headlineSection()
+        md += ghostSection()
+        return md
+    }
+
+    // MARK: PreciseBN
+
+    private var hasPrecise: Bool { completed.contains { $0.evaluation?.precise?[Self.top1.name] != nil } }
+
+    private func preciseSection() -> String {
+        guard hasPrecise else { return "" }
+        let methods = grid.methods.filter { m in grid.batches.contains { b in grid.records(m, batch: b).contains { $0.evaluation?.precise?[Self.top1.name] != nil } } }
+        var md = "### PreciseBN statistics beside the running averages\n\n"
+        var table = MarkdownTable(header: ["method", "statistics"] + grid.batches.map { "batch \($0)" })
+        for m in methods {
+            for (kind, metric) in [("EMA (headline)", Self.top1Metric), ("PreciseBN", { (r: ResultRecord) in r.evaluation?.precise?[Self.top1.name] })] {
+                table.rows.append([grid.label(m), kind] + grid.batches.map { b in interval(m, batch: b, metric).map(StudyFormat.cell) ?? "–" })
+            }
+        }
+        table.textColumns = 2
+        md += table.render()
+        md += "\nThe same trained weights evaluated twice: with BatchNorm's running averages (EMA, the headline) and with "
+        md += "precise statistics recomputed over training batches (PreciseBN). Where the two differ, part of BN's error at that batch "
+        md += "comes from noisy evaluation statistics, not from training. Mean ± 95 % CI over seeds.\n\n"
+        return md
+    }
+
+    // MARK: Headline differences
+
+    /// The row that stands for a norm in the headline: one worker (else the
+    /// fewest), G = 32 when there, else the one with the most completed cells.
+    func headlineMethod(_ norm: String) -> MethodKey? {
+        let candidates = grid.methods.filter { $0.norm == norm }
+        guard let fewest = candidates.map(\.workers).min() else { return nil }
+        let pool = candidates.filter { $0.workers == fewest }
+        if let g32 = pool.first(where: { $0.groups == "32" }) { return g32 }
+        return pool.max { a, b in
+            let ca = grid.batches.filter { !values(a, batch: $0).isEmpty }.count, cb = grid.batches.filter { !values(b, batch: $0).isEmpty }.count
+            return ca != cb ? ca < cb : b < a
+        }
+    }
+
+    private func measuredBatches(_ m: MethodKey) -> [Int] { grid.batches.filter { !values(m, batch: $0).isEmpty } }
+
+    private func name(_ m: MethodKey) -> String { grid.label(m) }
+
+    func headlineSection() -> String {
+        let bn = headlineMethod("bn"), gn = headlineMethod("gn")
+        var lines: [String] = []
+        var change: [String: Difference] = [:]
+        for m in [bn, gn].compactMap({ $0 }) {
+            let bs = measuredBatches(m)
+            guard let lo = bs.first, let hi = bs.last, lo != hi,
+                  let d = Difference.welch(values(m, batch: lo), values(m, batch: hi)) else { continue }
+            change[m.norm] = d
+            lines.append(StudyFormat.sentence(d, "\(name(m)) at batch \(lo)", "at batch \(hi)") + ".")
+        }
+        if let bn, let gn, let dbn = change["bn"], let dgn = change["gn"] {
+            let same = measuredBatches(bn).first == measuredBatches(gn).first && measuredBatches(bn).last == measuredBatches(gn).last
+            let did = dbn.minus(dgn)
+            var s = "Difference-in-differences (\(name(bn))'s change minus \(name(gn))'s): "
+            if let ci = did.interval(confidence: StudySettings.confidence) {
+                if ci.lower > 0 {
+                    s += "\(name(bn)) degrades more than \(name(gn)) as the batch shrinks, by \(StudyFormat.plain(did.estimate)) points \(StudyFormat.interval(ci.lower, ci.upper))"
+                } else if ci.upper < 0 {
+                    s += "\(name(gn)) degrades more than \(name(bn)) as the batch shrinks, by \(StudyFormat.plain(-did.estimate)) points \(StudyFormat.interval(-ci.upper, -ci.lower))"
+                } else {
+                    s += "no difference resolved: \(StudyFormat.signed(did.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
+                }
+                s += " (standard error combined over the four cells, Welch–Satterthwaite \(Format.fixed(did.degreesOfFreedom ?? 0, 1)) degrees of freedom)"
+            } else {
+                s += "\(StudyFormat.signed(did.estimate)) points, no interval (a cell has one seed)"
+            }
+            if !same { s += "; note: the two methods' smallest and largest batches differ" }
+            lines.append(s + ".")
+        }
+        if let gn, let d = change["gn"] {
+            let bs = measuredBatches(gn)
+            let margin = StudySettings.equivalenceMarginPoints / 100
+            let test = EquivalenceTest(d, margin: margin, alpha: StudySettings.equivalenceAlpha)
+            let m = Format.fixed(StudySettings.equivalenceMarginPoints, 0)
+            var s = "Is \(name(gn)) flat across batch? \(name(gn)) at batch \(bs.first!) − at batch \(bs.last!): "
+            if let ci = test.interval, let p = test.pValue {
+                s += "\(StudyFormat.signed(d.estimate)), 90 % CI \(StudyFormat.interval(ci.lower, ci.upper)); "
+                s += test.isEquivalent
+                    ? "equivalent within ±\(m) points (TOST, α = 0.05, p = \(Format.fixed(p, 3)))"
+                    : "not shown to be equivalent within ±\(m) points (TOST, α = 0.05, p = \(Format.fixed(p, 3)))"
+            } else {
+                s += "\(StudyFormat.signed(d.estimate)); not shown to be equivalent within ±\(m) points (a cell has one seed: no test)"
+            }
+            lines.append(s + ".")
+        }
+        if let bn, let gn {
+            for b in grid.batches {
+                guard let d = Difference.welch(values(gn, batch: b), values(bn, batch: b)) else { continue }
+                lines.append(StudyFormat.sentence(d, "At batch \(b), \(name(gn))", name(bn)) + ".")
+            }
+        }
+        if let bn, let gn { lines += pairedLines(gn: gn, bn: bn) }
+        guard !lines.isEmpty else { return "" }
+        var md = "## Headline differences (top-1 error, points, 95 % CI)\n\n"
+        md += lines.map { "- " + $0 }.joined(separator: "\n") + "\n\n"
+        md += "Differences of means between independent seeds: Welch t intervals (each cell's s²/n, Welch–Satterthwaite degrees of freedom). "
+        md += "A line says a method is worse or better only when the 95 % interval excludes zero; otherwise it says no difference was resolved. "
+        md += "Equivalence: two one-sided tests with a margin of ±\(Format.fixed(StudySettings.equivalenceMarginPoints, 0)) points "
+        md += "(`StudySettings.equivalenceMarginPoints`), i.e. the 90 % interval inside the margin.\n\n"
+        return md
+    }
+
+    /// GN − BN at each batch paired over the evaluation clips, where both cells
+    /// of a seed recorded predictions on the same labels.
+    func pairedLines(gn: MethodKey, bn: MethodKey) -> [String] {
+        var lines: [String] = []
+        for b in grid.batches {
+            var paired = PairedComparison(pairs: 0, onlyA: 0, onlyB: 0)
+            var seeds = 0
+            let bnBySeed = Dictionary(grid.records(bn, batch: b).filter { $0.status == .completed }.map { ($0.cell.seed, $0) }, uniquingKeysWith: { a, _ in a })
+            for g in grid.records(gn, batch: b) where g.status == .completed {
+                guard let n = bnBySeed[g.cell.seed], let labels = g.evaluation?.labels, labels == n.evaluation?.labels,
+                      let pg = g.evaluation?.predictions, let pn = n.evaluation?.predictions,
+                      pg.count == labels.count, pn.count == labels.count else { continue }
+                paired.add(labels: labels, a: pg, b: pn)
+                seeds += 1
+            }
+            guard seeds > 0, paired.pairs > 0 else { continue }
+            let ci = paired.interval
+            var s = "Paired over the same evaluation clips at batch \(b) (\(paired.pairs) clip evaluations, \(seeds) seed\(seeds == 1 ? "" : "s")): "
+            s += "\(name(gn)) − \(name(bn)) error \(StudyFormat.signed(paired.errorDifference)) \(StudyFormat.interval(ci.lower, ci.upper)); "
+            s += "\(paired.onlyA) clips only \(name(gn)) got right, \(paired.onlyB) only \(name(bn)); McNemar p = \(Format.fixed(paired.pValue, 3))"
+            s += ci.lower > 0 || ci.upper < 0 ? "" : " (no difference resolved)"
+            lines.append(s + ". Pooling seeds treats clips as independent: this interval covers evaluation noise, not seed-to-seed training noise.")
+        }
+        return lines
+    }
+
+    // MARK: Ghost-batch control
+
+    /// Groups of completed cells with the same method (apart from workers),
+    /// the same step of W × batch clips and at least two batch sizes.
+    func ghostGroups() -> [(key: String, step: Int, cells: [MethodKey: [Int]])] {
+        var groups: [String: [Int: Set<MethodKey>]] = [:]
+        var labels: [String: MethodKey] = [:]
+        for r in completed {
+            if NormMethod(rawValue: r.cell.norm)?.sharesStatisticsAcrossWorkers == true { continue }
+            let key = "\(r.cell.norm)|\(r.cell.groups)|\(r.cell.threads)"
+            groups[key, default: [:]][r.cell.workers * r.cell.batch, default: []].insert(MethodKey(r.cell))
+            labels[key] = labels[key].map { min($0, MethodKey(r.cell)) } ?? MethodKey(r.cell)
+        }
+        var out: [(key: String, step: Int, cells: [MethodKey: [Int]])] = []
+        for (key, bySteps) in groups {
+            for (step, methods) in bySteps {
+                var cells: [MethodKey: [Int]] = [:]
+                for m in methods { cells[m] = grid.batches.filter { $0 * m.workers == step && !values(m, batch: $0).isEmpty } }
+                let batches = Set(cells.values.flatMap { $0 })
+                if batches.count > 1 && methods.contains(where: { $0.workers > 1 }) { out.append((key, step, cells)) }
+            }
+        }
+        return out.sorted { (labels[$0.key]!, $0.step) < (labels[$1.key]!, $1.step) }
+    }
+
+    private func ghostSection() -> String {
+        let groups = ghostGroups()
+        guard !groups.isEmpty else { return "" }
+        var md = "## Ghost-batch control: same optimizer step, BN statistics over fewer clips\n\n"
+        for g in groups {
+            let any = g.cells.keys.sorted()[0]
+            let title = grid.label(MethodKey(norm: any.norm, groups: any.groups, workers: 1, threads: any.threads))
+                .replacingOccurrences(of: " W=1", with: "")
+            md += "\(title), same step of \(g.step) clips, statistics over b:\n\n"
+            var table = MarkdownTable(header: ["statistics over b", "workers W", "top-1 error (%)"])
+            let entries = g.cells.flatMap { m, bs in bs.map { (m, $0) } }.sorted { $0.1 > $1.1 }
+            for (m, b) in entries {
+                table.rows.append([String(b), String(m.workers), interval(m, batch: b).map(StudyFormat.cell) ?? "–"])
+            }
+            md += table.render() + "\n"
+        }
+        md += "Each row takes optimizer steps of the same W × b clips with the same learning rate; only the number of clips "
+        md += "each normalization sees (b) changes. A change down the table isolates the statistics' batch from the step's size. "
+        md += "Mean ± 95 % CI over seeds; † one seed.\n\n"
+        return md
+    }
+
+    // MARK: Convergence control
+
+    /// The same (method, batch) trained longer, in `longer` (a workload named
+    /// `<name>-<k>x`): the change of top-1 error with its Welch interval.
+    func convergenceSection(longer: [ResultRecord], workload: String) -> String {
+        guard hasTop1 else { return "" }
+        let other = WorkloadGrid(workload: workload, records: longer)
+        var table = MarkdownTable(header: ["method", "batch", "epochs", "top-1 error (%)", "epochs (longer)", "top-1 error (%) (longer)", "change, points [95 % CI]"], textColumns: 1)
+        func epochs(_ rs: [ResultRecord]) -> String {
+            Set(rs.compactMap { $0.training?.epochs }).sorted().map { Format.fixed($0, 1) }.joined(separator: ", ")
+        }
+        for m in grid.methods where other.methods.contains(m) {
+            for b in grid.batches {
+                let here = grid.records(m, batch: b).filter { $0.status == .completed }
+                let there = other.records(m, batch: b).filter { $0.status == .completed }
+                let a = here.compactMap(Self.top1Metric), c = there.compactMap(Self.top1Metric)
+                guard let ia = MeanInterval(a), let ic = MeanInterval(c), let d = Difference.welch(c, a) else { continue }
+                let change = d.interval(confidence: StudySettings.confidence).map { "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval($0.lower, $0.upper))" }
+                    ?? "\(StudyFormat.signed(d.estimate)) (no interval)"
+                table.rows.append([grid.label(m), String(b), epochs(here), StudyFormat.cell(ia), epochs(there), StudyFormat.cell(ic), change])
+            }
+        }
+        guard !table.rows.isEmpty else { return "" }
+        var md = "## Convergence control: the same cells trained longer ([\(workload)](\(workload).md))\n\n"
+        md += table.render()
+        md += "\nChange = longer minus this workload's top-1 error (negative: longer training helped), Welch 95 % interval. "
+        md += "An interval excluding zero means the cells here had not converged; a method whose gap to another shrinks with training "
+        md += "was limited by the training length, not by its batch.\n\n"
+        return md
+    }
+
+    // MARK: Failed cells
+
+    func failedSection() -> String {
+        let failed = grid.records.filter { $0.status != .completed }
+        guard !failed.isEmpty else { return "" }
+        var md = "## Failed, diverged and not-run cells (excluded from means and figures)\n\n"
+        var table = MarkdownTable(header: ["method", "batch", "seed", "status", "reason"], textColumns: 1)
+        for r in failed.sorted(by: { (MethodKey($0.cell), $0.cell.batch, $0.cell.seed) < (MethodKey($1.cell), $1.cell.batch, $1.cell.seed) }) {
+            table.rows.append([grid.label(MethodKey(r.cell)), String(r.cell.batch), String(r.cell.seed), r.status.rawValue, Format.cell(r.note ?? "–")])
+        }
+        table.textColumns = 1
+        md += table.render() + "\n"
+        return md
+    }
+}

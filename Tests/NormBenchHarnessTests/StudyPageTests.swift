@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+@testable import NormBenchHarness
+
+/// A BN/GN batch study built in memory: BN rises from batch 16 to batch 2 by
+/// 10 points; GN is flat (tight, or noisy with `noisyGN`).
+private func study(noisyGN: Bool = false, commits: [String] = ["abc123"]) -> [ResultRecord] {
+    let errors: [String: [Int: [Double]]] = [
+        "bn": [2: [0.40, 0.41, 0.42], 16: [0.30, 0.31, 0.32]],
+        "gn": noisyGN ? [2: [0.30, 0.36, 0.24], 16: [0.30, 0.25, 0.35]] : [2: [0.300, 0.301, 0.299], 16: [0.300, 0.302, 0.298]],
+    ]
+    var out: [ResultRecord] = []
+    for (norm, byBatch) in errors {
+        for (batch, seeds) in byBatch {
+            for (seed, e) in seeds.enumerated() {
+                var r = sampleRecord(norm: norm, batch: batch, seed: seed, top1Error: e)
+                r.cell.workload = "study"
+                r.data = DataSummary(description: "synthetic seed 1: 4 classes", trainClips: 48, evalClips: 200, digest: "abc")
+                r.environment.gitCommit = commits[(out.count) % commits.count]
+                out.append(r)
+            }
+        }
+    }
+    return out
+}
+
+private func page(_ records: [ResultRecord], _ path: String = "study.md") throws -> String {
+    let files = try Publisher.render(records)
+    return String(decoding: try #require(files.first { $0.path == path }).contents, as: UTF8.self)
+}
+
+@Suite struct StudyPageTests {
+    @Test func flatGNIsEquivalentAndBNsRiseIsResolved() throws {
+        let md = try page(study())
+        #expect(md.contains("| BN | 41.0 ± 2.5 (n=3) | 31.0 ± 2.5 (n=3) |"), "\(md)")
+        #expect(md.contains("- BN at batch 2 is worse than at batch 16 by 10.0 points [7.7, 12.3]."))
+        #expect(md.contains("equivalent within ±2 points (TOST, α = 0.05"))
+        #expect(!md.contains("not shown to be equivalent"))
+        #expect(md.contains("BN degrades more than GN (G=4) as the batch shrinks, by 10.0 points"))
+        #expect(md.contains("- At batch 2, GN (G=4) is better than BN by 11.0 points"))
+        #expect(md.contains("Chance level: 75.0 % top-1 error (4 classes, 1 − 1/4)."))
+        #expect(md.contains("200 evaluation clips per cell (one clip = 0.50 points of error)"))
+        #expect(md.contains("Records from commit `abc123` (12 records)."))
+        #expect(!md.contains("Warning"))
+        #expect(!md.contains("Ghost-batch"))
+        #expect(!md.contains("paper (ImageNet"))  // paper columns live on study-paper.md
+        // The figure: 95 % CI bars, chance line, log₂ axis, n in the legend.
+        let svg = try page(study(), "study-error.svg")
+        #expect(svg.contains("batch per worker (log₂ scale)"))
+        #expect(svg.contains("chance (4 classes)"))
+        #expect(svg.contains("BN (n=3)"))
+        #expect(svg.contains("bars 95 % CI"))
+        let paper = try page(study(), "study-paper.md")
+        #expect(paper.contains("paper (ImageNet, reference), batch 32"))
+    }
+
+    @Test func noisyGNIsNotShownEquivalent() throws {
+        let md = try page(study(noisyGN: true))
+        #expect(md.contains("not shown to be equivalent within ±2 points (TOST, α = 0.05"), "\(md)")
+        #expect(md.contains("- GN (G=4) at batch 2 vs at batch 16: no difference resolved: +0.0 ["))
+    }
+
+    @Test func oneSeedCellsHaveNoIntervalAndAreMarked() throws {
+        var records = study()
+        var ln = sampleRecord(norm: "ln", batch: 2, seed: 0, top1Error: 0.5)
+        ln.cell.workload = "study"
+        ln.environment.gitCommit = "abc123"
+        records.append(ln)
+        let md = try page(records)
+        #expect(md.contains("| LN | 50.0 (n=1) † | – |"), "\(md)")
+        #expect(md.contains("† one seed: no interval"))
+    }
+
+    @Test func mixedAndDirtyCommitsAreWarnedAtTheTop() throws {
+        let md = try page(study(commits: ["aaa", "bbb+dirty"]))
+        let warning = try #require(md.range(of: "> **Warning: these records come from 2 different commits and include builds with uncommitted changes (`+dirty`).**"))
+        #expect(warning.lowerBound < md.range(of: "## Top-1 error")!.lowerBound)
+        #expect(md.contains("Records per commit: `aaa` 6, `bbb+dirty` 6."))
+        // One commit, dirty: still warned.
+        #expect(try page(study(commits: ["ccc+dirty"])).contains("include builds with uncommitted changes"))
+    }
+
+    @Test func failedCellsAreListedAndExcluded() throws {
+        var records = study()
+        var bad = sampleRecord(norm: "bn", batch: 2, seed: 3, top1Error: 0.99)
+        bad.cell.workload = "study"
+        bad.status = .diverged
+        bad.note = "loss not finite at step 12"
+        bad.environment.gitCommit = "abc123"
+        records.append(bad)
+        let md = try page(records)
+        #expect(md.contains("| BN | 41.0 ± 2.5 (n=3) | 31.0 ± 2.5 (n=3) |"), "\(md)")  // unchanged
+        #expect(md.contains("## Failed, diverged and not-run cells (excluded from means and figures)"))
+        #expect(md.contains("| BN | 2 | 3 | diverged | loss not finite at step 12 |"))
+        #expect(!(try page(records, "study-error.svg")).contains("n=4"))
+    }
+
+    @Test func ghostTableOnlyWithConstantStepCells() throws {
+        var records = study()
+        #expect(!(try page(records)).contains("Ghost-batch"))
+        // BN with 2 workers of 8 clips: the same 16-clip step as BN batch 16 on one worker.
+        for (seed, e) in [0.33, 0.34, 0.35].enumerated() {
+            var r = sampleRecord(norm: "bn", batch: 8, seed: seed, top1Error: e)
+            r.cell.workload = "study"
+            r.cell.workers = 2
+            r.environment.gitCommit = "abc123"
+            records.append(r)
+        }
+        let md = try page(records)
+        #expect(md.contains("BN, same step of 16 clips, statistics over b:"), "\(md)")
+        #expect(md.contains("| 16 | 1 | 31.0 ± 2.5 (n=3) |"))
+        #expect(md.contains("| 8 | 2 | 34.0 ± 2.5 (n=3) |"))
+    }
+
+    @Test func evaluationSectionGivesProtocolPreciseBNAndChance() throws {
+        var records = study()
+        for i in records.indices where records[i].cell.norm == "bn" {
+            let e = records[i].accuracy!.top1Error!
+            records[i].evaluation = EvaluationSection(
+                protocol: "median of last 5 of 5 evaluations",
+                runs: [.init(step: 10, epoch: 2, metrics: ["top1Error": e], precise: ["top1Error": e - 0.05])],
+                precise: ["top1Error": e - 0.05], confusion: [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+        }
+        let md = try page(records)
+        #expect(md.contains("Evaluation protocol: \"median of last 5 of 5 evaluations\" (6 older records without an evaluation section: once, after the last step)."), "\(md)")
+        #expect(md.contains("### PreciseBN statistics beside the running averages"))
+        #expect(md.contains("| BN | EMA (headline) | 41.0 ± 2.5 (n=3) | 31.0 ± 2.5 (n=3) |"))
+        #expect(md.contains("| BN | PreciseBN | 36.0 ± 2.5 (n=3) | 26.0 ± 2.5 (n=3) |"))
+        // The confusion matrix (3 classes) disagrees with the description (4): no chance level is claimed.
+        #expect(md.contains("Chance level: not stated"))
+        let csv = String(decoding: try Publisher.render(records).first { $0.path == "cells.csv" }!.contents, as: UTF8.self)
+        let header = csv.split(separator: "\n")[0]
+        #expect(header.hasSuffix(",git_commit,date,eval_clips,eval_views,evaluations,evaluation_protocol,precise_top1_error,precise_top5_error,precise_map50,precise_map,precise_eval_loss"), "\(header)")
+        #expect(csv.contains(",200,1,1,median of last 5 of 5 evaluations,0.3"))
+        #expect(csv.contains(",200,1,,,,"))  // GN rows: no evaluation section
+    }
+
+    @Test func recordsWithAndWithoutEvaluationReadBack() throws {
+        var r = sampleRecord()
+        let plain = try JSONEncoder().encode(r)
+        #expect(!String(decoding: plain, as: UTF8.self).contains("evaluation\""))
+        #expect(try JSONDecoder().decode(ResultRecord.self, from: plain) == r)
+        r.evaluation = EvaluationSection(protocol: "last", runs: [.init(step: 1, epoch: 1, metrics: ["top1Error": 0.5])], labels: [0, 1], predictions: [0, 0])
+        #expect(try JSONDecoder().decode(ResultRecord.self, from: try JSONEncoder().encode(r)) == r)
+    }
+
+    @Test func convergenceControlJoinsTheLongerWorkload() throws {
+        var records = study()
+        for r in study() {
+            var longer = r
+            longer.cell.workload = "study-2x"
+            longer.training?.epochs = 4
+            longer.accuracy?.top1Error = r.accuracy!.top1Error! - (r.cell.norm == "bn" ? 0.05 : 0)
+            records.append(longer)
+        }
+        let md = try page(records)
+        #expect(md.contains("## Convergence control: the same cells trained longer ([study-2x](study-2x.md))"), "\(md)")
+        #expect(md.contains("| BN | 2 | 2.0 | 41.0 ± 2.5 (n=3) | 4.0 | 36.0 ± 2.5 (n=3) | −5.0 [−7.3, −2.7] |"))
+        #expect(!(try page(records, "study-2x.md")).contains("Convergence control"))
+    }
+
+    @Test func pairedComparisonOnlyWithPredictionsOnTheSameLabels() throws {
+        var records = study()
+        #expect(!(try page(records)).contains("Paired over the same evaluation clips"))
+        let labels = Array(0..<100).map { $0 % 4 }
+        for i in records.indices where records[i].cell.batch == 2 {
+            // BN wrong on clips 0-39, GN on clips 30-59: 30 clips only GN right, 20 only BN right, per seed.
+            let wrong = records[i].cell.norm == "bn" ? 0..<40 : 30..<60
+            let predictions = labels.enumerated().map { wrong.contains($0.offset) ? ($0.element + 1) % 4 : $0.element }
+            records[i].evaluation = EvaluationSection(protocol: "last", labels: labels, predictions: predictions)
+        }
+        let md = try page(records)
+        #expect(md.contains("- Paired over the same evaluation clips at batch 2 (300 clip evaluations, 3 seeds): GN (G=4) − BN error −10.0 ["), "\(md)")
+        #expect(md.contains("90 clips only GN (G=4) got right, 60 only BN; McNemar p = "))
+        #expect(!md.contains("at batch 16 (")) // no predictions there
+        // Different labels in one seed: that seed is left out.
+        for i in records.indices where records[i].cell.batch == 2 && records[i].cell.norm == "gn" && records[i].cell.seed == 0 {
+            records[i].evaluation?.labels = labels.map { ($0 + 1) % 4 }
+        }
+        #expect(try page(records).contains("(200 clip evaluations, 2 seeds)"))
+    }
+}
