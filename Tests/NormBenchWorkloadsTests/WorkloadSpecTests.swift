@@ -8,7 +8,7 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("Workloads")
 
 @Suite struct WorkloadSpecTests {
-    @Test(arguments: ["smoke", "video-cls", "video-det", "groups"])
+    @Test(arguments: ["smoke", "video-cls", "video-cls-long", "video-cls-ghost", "video-det", "groups"])
     func shippedWorkloadsParse(name: String) throws {
         let spec = try WorkloadSpec.load(path: workloadsDirectory.appendingPathComponent("\(name).yaml").path)
         #expect(spec.name == name)

@@ -298,6 +298,11 @@ extension SweepSpec {
                         file: r.file, line: nil, key: "sweep.batchesByNorm.\(SafeName.escaped(name))",
                         problem: "names no normalization method; use one of \(names.joined(separator: ", "))", example: "batchesByNorm: {ln: [2, 16]}")
                 }
+                guard norms.contains(name.lowercased()) else {
+                    throw WorkloadError.invalid(
+                        file: r.file, line: nil, key: "sweep.batchesByNorm.\(name)",
+                        problem: "names a method `sweep.norms` does not list, so it would change nothing; add it to norms or remove it here", example: "batchesByNorm: {\(norms.last ?? "ln"): [2, 16]}")
+                }
                 var b: [Int] = []
                 try m.list(name, &b, example: "\(name): [2, 16]", problem: "a batch size in \(Limits.batch)") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } }
                 if Set(b).count < b.count {
