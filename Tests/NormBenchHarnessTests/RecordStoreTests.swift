@@ -42,7 +42,7 @@ func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error:
     /// documented shape.
     @Test func evaluationSectionIsOptionalAndRoundTrips() throws {
         let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Results/video-cls/20261125T173158/cells/in_b8_w1_g-_s0_t2.json").path
+            .appendingPathComponent("Results/groups/20261125T175512/cells/gn_b8_w1_g1_s0_t2.json").path
         let old = try RecordStore.read(path: committed)
         #expect(old.evaluation == nil && old.channelsPerGroup == nil && old.accuracy?.top1Error != nil)
 
