@@ -34,8 +34,9 @@ struct List: ParsableCommand {
         }
         if json { return try printJSON(ListJSON(workloadsFolder: absolute(workloads), workloads: entries, norms: WorkloadSpec.knownNorms)) }
         print("Workloads (\(workloads)/):")
+        let width = entries.map(\.name.count).max() ?? 0  // names are never cut
         for e in entries {
-            print("  \(e.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(e.description ?? "(invalid: \(e.problem ?? ""))")")
+            print("  \(e.name.padding(toLength: width, withPad: " ", startingAt: 0)) \(e.description ?? "(invalid: \(e.problem ?? ""))")")
         }
         print("\nNormalization methods:")
         print("  " + WorkloadSpec.knownNorms.joined(separator: ", "))
