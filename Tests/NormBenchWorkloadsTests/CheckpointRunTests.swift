@@ -13,21 +13,7 @@ import NormBenchTestSupport
 
     init() throws {
         folder = scratchDirectory("ckpt")
-        var s = tinySpec(cache: "\(folder)/data")
-        s.data.synthetic.width = 16
-        s.data.synthetic.height = 16
-        s.data.synthetic.trainClips = 8
-        s.data.synthetic.evalClips = 4
-        s.clip.frames = 2
-        s.clip.stride = 2
-        s.clip.size = 16
-        s.model.widths = [4, 8, 8]
-        s.training.steps = 3
-        s.training.warmupSteps = 0
-        spec = s
-        let (data, manifest) = try SyntheticDataset.prepare(s)
-        train = try ClipBank.decode(manifest: manifest, folder: data, split: "train", size: 16, frames: 6)
-        eval = try ClipBank.decode(manifest: manifest, folder: data, split: "eval", size: 16, frames: 6)
+        (spec, train, eval) = try tinyCellData(cache: "\(folder)/data")
     }
 
     func settings(_ norm: String, batch: Int = 2, workers: Int = 1) throws -> CellSettings {

@@ -11,21 +11,7 @@ import NormBenchTestSupport
     let eval: ClipBank
 
     init() throws {
-        var s = tinySpec(cache: scratchDirectory("data"))
-        s.data.synthetic.width = 16
-        s.data.synthetic.height = 16
-        s.data.synthetic.trainClips = 8
-        s.data.synthetic.evalClips = 4
-        s.clip.frames = 2
-        s.clip.stride = 2
-        s.clip.size = 16
-        s.model.widths = [4, 8, 8]
-        s.training.steps = 3
-        s.training.warmupSteps = 0
-        spec = s
-        let (folder, manifest) = try SyntheticDataset.prepare(s)
-        train = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 6)
-        eval = try ClipBank.decode(manifest: manifest, folder: folder, split: "eval", size: 16, frames: 6)
+        (spec, train, eval) = try tinyCellData(cache: scratchDirectory("data"))
     }
 
     /// Runs one cell with its own ledger (other suites allocate concurrently).

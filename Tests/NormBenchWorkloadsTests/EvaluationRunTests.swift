@@ -12,21 +12,7 @@ import NormBenchTestSupport
     let eval: ClipBank
 
     init() throws {
-        var s = tinySpec(cache: scratchDirectory("data"))
-        s.data.synthetic.width = 16
-        s.data.synthetic.height = 16
-        s.data.synthetic.trainClips = 8
-        s.data.synthetic.evalClips = 6
-        s.clip.frames = 2
-        s.clip.stride = 2
-        s.clip.size = 16
-        s.model.widths = [4, 8, 8]
-        s.training.steps = 6
-        s.training.warmupSteps = 0
-        spec = s
-        let (folder, manifest) = try SyntheticDataset.prepare(s)
-        train = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 6)
-        eval = try ClipBank.decode(manifest: manifest, folder: folder, split: "eval", size: 16, frames: 6)
+        (spec, train, eval) = try tinyCellData(cache: scratchDirectory("data"), evalClips: 6, steps: 6)
     }
 
     func run(_ spec: WorkloadSpec, _ norm: String, batch: Int = 2, workers: Int = 1, options: CellRunOptions = CellRunOptions(keepFinalState: true)) throws -> CellMeasurement {

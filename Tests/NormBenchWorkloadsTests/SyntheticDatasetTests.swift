@@ -17,6 +17,25 @@ func tinySpec(cache: String, codec: SyntheticSpec.Codec = .ffv1, task: WorkloadS
     return spec
 }
 
+/// A workload for whole cells in seconds (16×16 clips of 2 frames, widths 4/8/8,
+/// `steps` steps) and its decoded data.
+func tinyCellData(cache: String, evalClips: Int = 4, steps: Int = 3) throws -> (spec: WorkloadSpec, train: ClipBank, eval: ClipBank) {
+    var s = tinySpec(cache: cache)
+    s.data.synthetic.width = 16
+    s.data.synthetic.height = 16
+    s.data.synthetic.trainClips = 8
+    s.data.synthetic.evalClips = evalClips
+    s.clip.frames = 2
+    s.clip.stride = 2
+    s.clip.size = 16
+    s.model.widths = [4, 8, 8]
+    s.training.steps = steps
+    s.training.warmupSteps = 0
+    let (folder, manifest) = try SyntheticDataset.prepare(s)
+    return (s, try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 6),
+            try ClipBank.decode(manifest: manifest, folder: folder, split: "eval", size: 16, frames: 6))
+}
+
 
 @Suite struct SyntheticDatasetTests {
     @Test func sameSeedGivesIdenticalFiles() throws {

@@ -142,36 +142,7 @@ public enum SafeTensors {
     /// Creates the folder.
     /// - Throws: `SafeTensorsError.io` naming the path and the system's reason.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SafeTensorsError) {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw .io(path: path, reason: "cannot create folder \(dir)")
-        }
-        let tmp = "\(dir)/.\(url.lastPathComponent).\(getpid()).tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw .io(path: path, reason: String(cString: strerror(errno))) }
-        var failure: String?
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let k = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if k < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += k
-            }
-        }
-        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil && rename(tmp, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(tmp)
-            throw .io(path: path, reason: failure)
-        }
+        do { try AtomicWrite.write(Data(bytes), to: path) } catch { throw .io(path: path, reason: error.reason) }
     }
 
     /// Encodes and writes atomically (`encode`, `writeAtomically`); returns the bytes written.

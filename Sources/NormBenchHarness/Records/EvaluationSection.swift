@@ -29,19 +29,8 @@ public struct EvaluationSection: Codable, Sendable, Equatable {
     /// Confusion counts, rows true class, columns predicted class.
     public var confusion: [[Int]]?
 
-    public struct Run: Codable, Sendable, Equatable {
-        public var step: Int
-        public var epoch: Double
-        public var metrics: [String: Double]
-        public var precise: [String: Double]?
-
-        public init(step: Int, epoch: Double, metrics: [String: Double], precise: [String: Double]? = nil) {
-            self.step = step
-            self.epoch = epoch
-            self.metrics = metrics
-            self.precise = precise
-        }
-    }
+    /// One evaluation: `step`, `epoch`, `metrics` and, with PreciseBN, `precise`.
+    public typealias Run = EvaluationRun
 
     public init(
         protocol: String, runs: [Run] = [], precise: [String: Double]? = nil,
@@ -63,7 +52,7 @@ extension EvaluationSection {
     public init(_ m: CellMeasurement) {
         self.init(
             protocol: EvaluationProtocol.description(runs: m.evaluations.count),
-            runs: m.evaluations.map { Run(step: $0.step, epoch: $0.epoch, metrics: $0.metrics, precise: $0.precise) },
+            runs: m.evaluations,
             precise: m.precise, labels: m.labels, predictions: m.predictions, confusion: m.confusion)
     }
 }

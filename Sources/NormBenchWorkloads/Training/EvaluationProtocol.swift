@@ -1,3 +1,5 @@
+import NormBenchEngine
+
 /// When a cell is evaluated, and how its evaluations become the record's headline.
 ///
 /// `training.evaluations` = N evaluations run over the last `training.evaluationPhase`
@@ -25,7 +27,7 @@ public enum EvaluationSchedule {
 /// One evaluation of a cell: after `step` completed optimizer steps (`epoch`
 /// epochs of the training clips), the task's metrics and `evalLoss` with the EMA
 /// running statistics, and, with PreciseBN, with the statistics it recomputed then.
-public struct EvaluationRun: Sendable, Equatable {
+public struct EvaluationRun: Codable, Sendable, Equatable {
     public var step: Int
     public var epoch: Double
     /// By `Metric.name`, `evalLoss` included.
@@ -48,21 +50,14 @@ public enum EvaluationProtocol {
     /// How many of the last evaluations the median takes, at most.
     public static let window = 5
 
-    /// The median of `values` (nil when empty). One value is returned as it is.
-    public static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let v = values.sorted()
-        let mid = v.count / 2
-        return v.count % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2
-    }
-
     /// Per metric, the median of its values in the last min(`window`, R) of `runs`.
     public static func headline(_ runs: [[String: Double]]) -> [String: Double] {
         let last = runs.suffix(window)
         let names = Set(last.flatMap(\.keys))
         var out: [String: Double] = [:]
         for name in names {
-            if let m = median(last.compactMap { $0[name] }) { out[name] = m }
+            let values = last.compactMap { $0[name] }
+            if !values.isEmpty { out[name] = Quantiles.median(values) }
         }
         return out
     }
