@@ -144,19 +144,20 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(try JSONDecoder().decode(ResultRecord.self, from: try JSONEncoder().encode(r)) == r)
     }
 
-    @Test func convergenceControlJoinsTheLongerWorkload() throws {
+    @Test(arguments: ["study-2x", "study-long"])
+    func convergenceControlJoinsTheLongerWorkload(longerName: String) throws {
         var records = study()
         for r in study() {
             var longer = r
-            longer.cell.workload = "study-2x"
+            longer.cell.workload = longerName
             longer.training?.epochs = 4
             longer.accuracy?.top1Error = r.accuracy!.top1Error! - (r.cell.norm == "bn" ? 0.05 : 0)
             records.append(longer)
         }
         let md = try page(records)
-        #expect(md.contains("## Convergence control: the same cells trained longer ([study-2x](study-2x.md))"), "\(md)")
+        #expect(md.contains("## Convergence control: the same cells trained longer ([\(longerName)](\(longerName).md))"), "\(md)")
         #expect(md.contains("| BN | 2 | 2.0 | 41.0 ± 2.5 (n=3) | 4.0 | 36.0 ± 2.5 (n=3) | −5.0 [−7.3, −2.7] |"))
-        #expect(!(try page(records, "study-2x.md")).contains("Convergence control"))
+        #expect(!(try page(records, "\(longerName).md")).contains("Convergence control"))
     }
 
     @Test func pairedComparisonOnlyWithPredictionsOnTheSameLabels() throws {

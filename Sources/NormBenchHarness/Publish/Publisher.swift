@@ -92,11 +92,12 @@ public enum Publisher {
         return files.sorted { $0.path < $1.path }
     }
 
-    /// The workload `<name>-<k>x` (k an integer, the smallest if several): the
-    /// same cells trained k times longer, joined on `name`'s page as the
-    /// convergence control.
+    /// The workload `<name>-long`, or else `<name>-<k>x` (k an integer, the
+    /// smallest if several): the same cells trained longer, joined on `name`'s
+    /// page as the convergence control.
     static func longerWorkload(of name: String, among names: Dictionary<String, [ResultRecord]>.Keys) -> String? {
-        names.compactMap { other -> (Int, String)? in
+        if names.contains(name + "-long") { return name + "-long" }
+        return names.compactMap { other -> (Int, String)? in
             guard other.hasPrefix(name + "-"), other.hasSuffix("x") else { return nil }
             let k = other.dropFirst(name.count + 1).dropLast()
             return Int(k).flatMap { $0 > 1 ? ($0, other) : nil }
