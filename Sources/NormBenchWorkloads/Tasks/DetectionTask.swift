@@ -54,6 +54,9 @@ public struct DetectionTask: WorkloadTask {
             }
         }
         let summary = DetectionMetrics.summary(detections: detections, truths: truths)
-        return TaskEvaluation(metrics: ["mAP50": summary.mAP50, "mAP": summary.mAP], loss: lossSum / Double(max(eval.count, 1)), clipsPerSecond: speed)
+        let bootstrap = DetectionBootstrap(detections: detections, truths: truths, clips: eval.count) { $0 / frames }
+        return TaskEvaluation(
+            metrics: ["mAP50": summary.mAP50, "mAP": summary.mAP], loss: lossSum / Double(max(eval.count, 1)), clipsPerSecond: speed,
+            bootstrap: bootstrap)
     }
 }
