@@ -111,7 +111,7 @@ public enum RegressionCheck {
             if record.status != entry.status {
                 // A cell that learned in the baseline and now does not is a regression that
                 // says why; one that failed in the baseline and now completes has improved.
-                let change = record.status == .failed ? "training did not learn: \(record.note ?? "see the record's note")" : "changed"
+                let change = record.status == .failed ? record.note ?? "training did not learn" : "changed"
                 let verdict: CheckReport.Verdict = entry.status == .failed && record.status == .completed ? .improved : .regression
                 rows.append(.init(cell: label, metric: "status", baseline: entry.status.rawValue, current: record.status.rawValue, change: change, tolerance: "exact", verdict: verdict))
             }

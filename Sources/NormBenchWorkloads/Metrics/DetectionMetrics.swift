@@ -176,21 +176,24 @@ extension DetectionMetrics {
 /// its images' detections and ground truths m times, and mAP is computed on that
 /// set exactly as `DetectionMetrics.summary` would compute it on the copies.
 /// Greedy matching never crosses images, so each detection's true-positive flag
-/// at each IoU threshold is fixed by its own clip: the flags are computed once,
-/// each class's detections sorted once by score (ties in input order), and a
-/// resample only walks that list with every detection weighted by how often its
-/// clip was drawn (m copies of a detection are adjacent in the order and share a
-/// flag, so they add m to the counts at once). Detections after the last true
-/// positive of a class (at any threshold) cannot change an AP and are dropped.
-/// The interval of each metric is the (α/2, 1 − α/2) order statistics of the
-/// resampled values: with B = 1000 and 95 %, the 25th and the 975th.
+/// at each IoU threshold is fixed by its own clip: the flags are computed once
+/// and each class's detections sorted once by score (ties in input order). A
+/// resample then weights every detection by how often its clip was drawn (the m
+/// copies of a detection are adjacent in that order and share its flag):
+/// one pass sums the weights in score order, and per threshold a walk over the
+/// true positives alone gives each one's precision (true-positive weight so far
+/// ÷ all weight so far) and its recall step (weight ÷ ground truths drawn).
+/// Precision rises along the copies of one true positive, so AP's envelope needs
+/// only the precision after the last copy. Detections after a class's last true
+/// positive cannot change an AP and are dropped.
+/// The interval of each metric is the ⌈B·α/2⌉-th and ⌈B·(1 − α/2)⌉-th smallest of
+/// the B resampled values: with B = 1000 and 95 %, the 25th and the 975th.
 public struct DetectionBootstrap: Sendable {
-    /// One class: its detections in score order, their clip, and their flags
-    /// (bit t = true positive at `DetectionMetrics.thresholds[t]`).
+    /// One class: its detections in score order (each one's clip), the positions
+    /// in that order of the true positives at each IoU threshold, and its ground truths per clip.
     struct ClassList: Sendable {
         var clip: [Int32]
-        var flags: [UInt16]
-        /// Ground-truth boxes of the class in each clip.
+        var truePositives: [[Int32]]
         var truthsPerClip: [Int32]
     }
 
@@ -206,17 +209,16 @@ public struct DetectionBootstrap: Sendable {
         for c in labels {
             let dets = detections.filter { $0.label == c }
             let gts = truths.filter { $0.label == c }
-            var flags = [UInt16](repeating: 0, count: dets.count)
-            for (t, threshold) in DetectionMetrics.thresholds.enumerated() {
-                for (k, tp) in DetectionMetrics.truePositives(detections: dets, truths: gts, iouThreshold: threshold).enumerated() where tp {
-                    flags[k] |= 1 << t
-                }
-            }
+            let flags = DetectionMetrics.thresholds.map { DetectionMetrics.truePositives(detections: dets, truths: gts, iouThreshold: $0) }
             var order = dets.indices.sorted { dets[$0].score > dets[$1].score || (dets[$0].score == dets[$1].score && $0 < $1) }
-            if let last = order.lastIndex(where: { flags[$0] != 0 }) { order = Array(order[...last]) } else { order = [] }
+            let last = order.lastIndex { k in flags.contains { $0[k] } }
+            order = last.map { Array(order[...$0]) } ?? []
             var perClip = [Int32](repeating: 0, count: clips)
             for g in gts { perClip[clipOf(g.image)] += 1 }
-            lists.append(ClassList(clip: order.map { Int32(clipOf(dets[$0].image)) }, flags: order.map { flags[$0] }, truthsPerClip: perClip))
+            lists.append(ClassList(
+                clip: order.map { Int32(clipOf(dets[$0].image)) },
+                truePositives: flags.map { f in order.indices.filter { f[order[$0]] }.map(Int32.init) },
+                truthsPerClip: perClip))
         }
         classes = lists
     }
@@ -225,36 +227,41 @@ public struct DetectionBootstrap: Sendable {
     /// the point estimate, equal to `DetectionMetrics.summary` up to rounding).
     public func summary(weights: [Int32]) -> (mAP50: Double, mAP: Double) {
         var sum50 = 0.0, sumAll = 0.0, counted = 0
-        var points: [(gain: Double, precision: Double)] = []
-        for list in classes {
-            var n: Int32 = 0
-            for (k, g) in list.truthsPerClip.enumerated() where g > 0 { n += g * weights[k] }
-            guard n > 0 else { continue }
-            counted += 1
-            let total = Double(n)
-            for t in 0..<DetectionMetrics.thresholds.count {
-                let bit = UInt16(1) << t
-                var tp = 0.0, fp = 0.0
-                points.removeAll(keepingCapacity: true)
-                for i in list.clip.indices {
-                    let w = weights[Int(list.clip[i])]
-                    if w == 0 { continue }
-                    if list.flags[i] & bit != 0 {
-                        tp += Double(w)
-                        points.append((Double(w) / total, tp / (tp + fp)))
-                    } else {
-                        fp += Double(w)
+        var cumulative: [Int32] = []
+        var gains: [Int32] = [], precisions: [Double] = []
+        weights.withUnsafeBufferPointer { w in
+            for list in classes {
+                var n: Int32 = 0
+                for (k, g) in list.truthsPerClip.enumerated() where g > 0 { n += g * w[k] }
+                guard n > 0 else { continue }
+                counted += 1
+                // Weight of all detections up to and including each position, in score order.
+                cumulative.removeAll(keepingCapacity: true)
+                var total: Int32 = 0
+                for c in list.clip {
+                    total += w[Int(c)]
+                    cumulative.append(total)
+                }
+                for (t, positives) in list.truePositives.enumerated() {
+                    gains.removeAll(keepingCapacity: true)
+                    precisions.removeAll(keepingCapacity: true)
+                    var tp: Int32 = 0
+                    for i in positives {
+                        let m = w[Int(list.clip[Int(i)])]
+                        if m == 0 { continue }
+                        tp += m
+                        gains.append(m)
+                        precisions.append(Double(tp) / Double(cumulative[Int(i)]))
                     }
+                    var weighted = 0.0, envelope = 0.0
+                    for j in stride(from: gains.count - 1, through: 0, by: -1) {
+                        envelope = max(envelope, precisions[j])
+                        weighted += Double(gains[j]) * envelope
+                    }
+                    let ap = weighted / Double(n)
+                    if t == 0 { sum50 += ap }
+                    sumAll += ap
                 }
-                // Precision rises along a run of copies of one true positive, so the
-                // envelope over the run is the precision after its last copy.
-                var ap = 0.0, envelope = 0.0
-                for p in points.reversed() {
-                    envelope = max(envelope, p.precision)
-                    ap += p.gain * envelope
-                }
-                if t == 0 { sum50 += ap }
-                sumAll += ap
             }
         }
         guard counted > 0 else { return (0, 0) }
