@@ -166,3 +166,39 @@ private func messy(clips: Int, frames: Int, perImage: Int, classes: Int, seed: U
         #expect(highest < LearningCriterion.maximumRatio && highest > 0.85, "\(highest)")
     }
 }
+
+/// A whole detection cell (16×16 clips, 4 steps): the last evaluation's
+/// bootstrap is in the measurement, brackets nothing it should not, and the
+/// same cell gives the same interval.
+@Suite(.serialized) struct DetectionCellBootstrapTests {
+    @Test func cellCarriesAReproducibleBootstrap() throws {
+        var s = tinySpec(cache: scratchDirectory("data"), task: .detection)
+        s.data.synthetic.width = 16
+        s.data.synthetic.height = 16
+        s.data.synthetic.trainClips = 4
+        s.data.synthetic.evalClips = 4
+        s.data.synthetic.classes = 2
+        s.clip.frames = 2
+        s.clip.stride = 1
+        s.clip.size = 16
+        s.model.widths = [4, 8]
+        s.model.blocks = [1, 1]
+        s.training.steps = 4
+        s.training.warmupSteps = 0
+        let (folder, manifest) = try SyntheticDataset.prepare(s)
+        let train = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 6)
+        let eval = try ClipBank.decode(manifest: manifest, folder: folder, split: "eval", size: 16, frames: 6)
+        let cell = CellSettings(norm: try NormalizationSpec(parsing: "gn:groups=2"), batch: 2, workers: 1, seed: 3, threads: 2)
+        func run() throws -> CellMeasurement {
+            try MemoryLedger.$scoped.withValue(MemoryLedger()) { try CellRun.run(spec: s, cell: cell, train: train, eval: eval) }
+        }
+        let a = try run(), b = try run()
+        let boot = try #require(a.bootstrap)
+        #expect(boot.resamples == 1000 && boot.clips == 4 && boot.seed == MetricBootstrap.seed(cellSeed: 3))
+        for name in ["mAP50", "mAP"] {
+            let ci = try #require(boot.intervals[name])
+            #expect(ci.count == 2 && 0 <= ci[0] && ci[0] <= ci[1] && ci[1] <= 1, "\(name): \(ci)")
+        }
+        #expect(b.bootstrap == a.bootstrap)
+    }
+}
