@@ -17,7 +17,7 @@ import NormBenchWorkloads
 /// A detection cell has `bootstrap` instead of the per-clip classification fields:
 ///
 /// ```json
-/// "bootstrap": {"resamples": 1000, "confidence": 0.95, "clips": 128, "seed": 2953272045, "mAP50": [0.47, 0.55], "mAP": [0.21, 0.26]}
+/// "bootstrap": {"resamples": 1000, "confidence": 0.95, "clips": 128, "seed": 2953273069, "mAP50": [0.47, 0.55], "mAP": [0.21, 0.26]}
 /// ```
 public struct EvaluationSection: Codable, Sendable, Equatable {
     /// How the headline `accuracy` was taken from the evaluations, in words.
@@ -38,7 +38,7 @@ public struct EvaluationSection: Codable, Sendable, Equatable {
     /// last evaluation (EMA statistics); absent for other tasks and in older records.
     public var bootstrap: Bootstrap?
 
-    /// `{"resamples": 1000, "confidence": 0.95, "clips": 128, "seed": 2953272045, "mAP50": [0.47, 0.55], "mAP": [0.21, 0.26]}`:
+    /// `{"resamples": 1000, "confidence": 0.95, "clips": 128, "seed": 2953273069, "mAP50": [0.47, 0.55], "mAP": [0.21, 0.26]}`:
     /// the metrics' intervals as `[lower, upper]` under their `Metric.name`.
     public struct Bootstrap: Codable, Sendable, Equatable {
         public var resamples: Int
