@@ -109,7 +109,11 @@ public enum RegressionCheck {
             let record = current[entry.cell]!
             let label = "\(entry.cell.workload)/\(entry.cell.id)"
             if record.status != entry.status {
-                rows.append(.init(cell: label, metric: "status", baseline: entry.status.rawValue, current: record.status.rawValue, change: "changed", tolerance: "exact", verdict: .regression))
+                // A cell that learned in the baseline and now does not is a regression that
+                // says why; one that failed in the baseline and now completes has improved.
+                let change = record.status == .failed ? record.note ?? "training did not learn" : "changed"
+                let verdict: CheckReport.Verdict = entry.status == .failed && record.status == .completed ? .improved : .regression
+                rows.append(.init(cell: label, metric: "status", baseline: entry.status.rawValue, current: record.status.rawValue, change: change, tolerance: "exact", verdict: verdict))
             }
             if record.data.digest != entry.dataDigest {
                 rows.append(.init(cell: label, metric: "data.digest", baseline: entry.dataDigest, current: record.data.digest, change: "changed", tolerance: "exact", verdict: .regression))

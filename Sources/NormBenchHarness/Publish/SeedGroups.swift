@@ -99,12 +99,13 @@ struct WorkloadGrid {
         return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
-    /// Why (method, batch) has no measurement: "over budget" or "diverged" when
+    /// Why (method, batch) has no measurement: "over budget", "diverged" or "failed" when
     /// every seed ended that way, else "–".
     func missing(_ method: MethodKey, batch: Int) -> String {
         let rs = records(method, batch: batch)
         if !rs.isEmpty && rs.allSatisfy({ $0.status == .overBudget }) { return "over budget" }
         if !rs.isEmpty && rs.allSatisfy({ $0.status == .diverged }) { return "diverged" }
+        if !rs.isEmpty && rs.allSatisfy({ $0.status == .failed }) { return "failed" }
         return "–"
     }
 

@@ -25,6 +25,7 @@ struct WorkloadPage {
     private var hasMAP: Bool { has(DetectionTask.metrics) }
     /// The metric of the accuracy tables, charts and group ablation (the GN paper's).
     static let top1 = ClassificationTask.metrics[0]
+    private var completedRecords: [ResultRecord] { grid.records.filter { $0.status == .completed } }
     private var hasThroughput: Bool { grid.records.contains { $0.throughput != nil } }
     private var hasTimeShare: Bool { grid.records.contains { $0.timeShare != nil } }
     /// GN rows with more than one group count: the page shows the group ablation.
@@ -60,7 +61,8 @@ struct WorkloadPage {
     func metricTable(
         first: String, extra: [String] = [], lowerIsBetter: Bool,
         _ metric: @escaping (ResultRecord) -> Double?, format: (MeanInterval) -> String,
-        extraCells: (MethodKey) -> [String] = { _ in [] }
+        extraCells: (MethodKey) -> [String] = { _ in [] },
+        oneSeed: ((MeanInterval, ResultRecord) -> String?)? = nil
     ) -> String {
         var table = MarkdownTable(header: [first] + batchHeader + extra)
         var best: [Int: Double] = [:]
@@ -71,8 +73,9 @@ struct WorkloadPage {
         for m in grid.methods {
             var row = [grid.label(m)]
             for b in grid.batches {
-                if let s = MeanInterval(grid.records(m, batch: b).filter({ $0.status == .completed }).compactMap(metric), confidence: StudySettings.confidence) {
-                    let text = format(s)
+                let done = grid.records(m, batch: b).filter { $0.status == .completed && metric($0) != nil }
+                if let s = MeanInterval(done.compactMap(metric), confidence: StudySettings.confidence) {
+                    let text = (s.count == 1 ? oneSeed.flatMap { $0(s, done[0]) } : nil) ?? format(s)
                     row.append(s.mean == best[b] && grid.methods.count > 1 ? "**\(text)**" : text)
                 } else {
                     row.append(grid.missing(m, batch: b))
@@ -101,13 +104,32 @@ struct WorkloadPage {
         return md
     }
 
+    /// A detection cell of one seed with its bootstrap over clips: "51.0 [48.2, 53.9] (n=1) ‡".
+    static func bootstrapCell(_ m: MeanInterval, _ r: ResultRecord, _ metric: Metric) -> String? {
+        guard let ci = r.evaluation?.bootstrap?[metric.name] else { return nil }
+        return "\(StudyFormat.points(m.mean)) \(StudyFormat.interval(ci.lower, ci.upper)) (n=1) ‡"
+    }
+
     private func detectionSection() -> String {
         var md = "## Detection: mAP (%) by batch per worker\n\n"
+        var usedBootstrap = false
         for (i, metric) in DetectionTask.metrics.enumerated() {
             md += (i == 0 ? "" : "\n") + "\(metric.title):\n\n"
-            md += metricTable(first: "method", lowerIsBetter: !metric.higherIsBetter, { $0.accuracy?[metric] }, format: { StudyFormat.cell($0) })
+            md += metricTable(
+                first: "method", lowerIsBetter: !metric.higherIsBetter, { $0.accuracy?[metric] }, format: { StudyFormat.cell($0) },
+                oneSeed: { m, r in
+                    let text = Self.bootstrapCell(m, r, metric)
+                    if text != nil { usedBootstrap = true }
+                    return text
+                })
         }
-        md += "\nHigher is better; **bold** = best mean in its column; mean ± 95 % CI over seeds (Student t), † one seed. " + Provenance.line(grid.records) + "\n\n"
+        let resamples = Set(completedRecords.compactMap { $0.evaluation?.bootstrap?.resamples }).sorted().map(String.init).joined(separator: ", ")
+        md += "\nHigher is better; **bold** = best mean in its column; with two or more seeds, mean ± 95 % CI over seeds (Student t, n − 1 degrees of freedom). "
+        if usedBootstrap {
+            md += "‡ bootstrap over evaluation clips, one seed: the cell's value and its 95 % percentile interval from \(resamples) resamples of the "
+            md += "evaluation clips of its last evaluation (docs/results-format.md); it covers evaluation noise only, not seed-to-seed training noise. "
+        }
+        md += "† one seed, no interval. Failed or diverged cells are excluded (listed above). " + Provenance.line(grid.records) + "\n\n"
         md += "The paper's COCO (Mask R-CNN) numbers are not shown: they were not verified against the paper's text.\n\n"
         md += "![mAP@0.5 vs batch](\(name)-map.svg)\n\n"
         return md
@@ -150,6 +172,7 @@ struct WorkloadPage {
                 row.append(r.memory.predictedPeakBytes.map(Format.mib) ?? "–")
                 if r.status == .overBudget { row[0] += " (over budget, not run)" }
                 if r.status == .diverged { row[0] += " (diverged)" }
+                if r.status == .failed { row[0] += " (failed)" }
                 table.rows.append(row)
             }
         }

@@ -13,6 +13,12 @@ import NormBenchWorkloads
 ///   "confusion": [[1, 0], [0, 1]]
 /// }
 /// ```
+///
+/// A detection cell has `bootstrap` instead of the per-clip classification fields:
+///
+/// ```json
+/// "bootstrap": {"resamples": 1000, "confidence": 0.95, "clips": 128, "seed": 2953273069, "mAP50": [0.47, 0.55], "mAP": [0.21, 0.26]}
+/// ```
 public struct EvaluationSection: Codable, Sendable, Equatable {
     /// How the headline `accuracy` was taken from the evaluations, in words.
     public var `protocol`: String
@@ -28,13 +34,77 @@ public struct EvaluationSection: Codable, Sendable, Equatable {
     public var predictions: [Int]?
     /// Confusion counts, rows true class, columns predicted class.
     public var confusion: [[Int]]?
+    /// Detection: percentile bootstrap intervals over the evaluation clips of the
+    /// last evaluation (EMA statistics); absent for other tasks and in older records.
+    public var bootstrap: Bootstrap?
+
+    /// `{"resamples": 1000, "confidence": 0.95, "clips": 128, "seed": 2953273069, "mAP50": [0.47, 0.55], "mAP": [0.21, 0.26]}`:
+    /// the metrics' intervals as `[lower, upper]` under their `Metric.name`.
+    public struct Bootstrap: Codable, Sendable, Equatable {
+        public var resamples: Int
+        public var confidence: Double
+        /// Evaluation clips resampled (with replacement, as many as there are).
+        public var clips: Int
+        /// The resampling generator's seed (from the cell's seed).
+        public var seed: UInt64
+        /// Metric name → [lower, upper].
+        public var intervals: [String: [Double]]
+
+        public init(resamples: Int, confidence: Double, clips: Int, seed: UInt64, intervals: [String: [Double]]) {
+            self.resamples = resamples
+            self.confidence = confidence
+            self.clips = clips
+            self.seed = seed
+            self.intervals = intervals
+        }
+
+        public init(_ b: MetricBootstrap) {
+            self.init(resamples: b.resamples, confidence: b.confidence, clips: b.clips, seed: b.seed, intervals: b.intervals)
+        }
+
+        /// The interval of a metric: (lower, upper).
+        public subscript(metric: String) -> (lower: Double, upper: Double)? {
+            guard let v = intervals[metric], v.count == 2 else { return nil }
+            return (v[0], v[1])
+        }
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+            static let fixed = ["resamples", "confidence", "clips", "seed"]
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            resamples = try c.decode(Int.self, forKey: Key(stringValue: "resamples"))
+            confidence = try c.decodeIfPresent(Double.self, forKey: Key(stringValue: "confidence")) ?? 0.95
+            clips = try c.decodeIfPresent(Int.self, forKey: Key(stringValue: "clips")) ?? 0
+            seed = try c.decodeIfPresent(UInt64.self, forKey: Key(stringValue: "seed")) ?? 0
+            var intervals: [String: [Double]] = [:]
+            for key in c.allKeys where !Key.fixed.contains(key.stringValue) {
+                intervals[key.stringValue] = try c.decode([Double].self, forKey: key)
+            }
+            self.intervals = intervals
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(resamples, forKey: Key(stringValue: "resamples"))
+            try c.encode(confidence, forKey: Key(stringValue: "confidence"))
+            try c.encode(clips, forKey: Key(stringValue: "clips"))
+            try c.encode(seed, forKey: Key(stringValue: "seed"))
+            for (name, v) in intervals where !Key.fixed.contains(name) { try c.encode(v, forKey: Key(stringValue: name)) }
+        }
+    }
 
     /// One evaluation: `step`, `epoch`, `metrics` and, with PreciseBN, `precise`.
     public typealias Run = EvaluationRun
 
     public init(
         protocol: String, runs: [Run] = [], precise: [String: Double]? = nil,
-        labels: [Int]? = nil, predictions: [Int]? = nil, confusion: [[Int]]? = nil
+        labels: [Int]? = nil, predictions: [Int]? = nil, confusion: [[Int]]? = nil, bootstrap: Bootstrap? = nil
     ) {
         self.protocol = `protocol`
         self.runs = runs
@@ -42,6 +112,7 @@ public struct EvaluationSection: Codable, Sendable, Equatable {
         self.labels = labels
         self.predictions = predictions
         self.confusion = confusion
+        self.bootstrap = bootstrap
     }
 }
 
@@ -53,6 +124,7 @@ extension EvaluationSection {
         self.init(
             protocol: EvaluationProtocol.description(runs: m.evaluations.count),
             runs: m.evaluations,
-            precise: m.precise, labels: m.labels, predictions: m.predictions, confusion: m.confusion)
+            precise: m.precise, labels: m.labels, predictions: m.predictions, confusion: m.confusion,
+            bootstrap: m.bootstrap.map(Bootstrap.init))
     }
 }

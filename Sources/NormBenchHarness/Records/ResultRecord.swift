@@ -13,7 +13,8 @@ public struct ResultRecord: Codable, Sendable, Equatable {
 
     public var cell: CellKey
     public var status: Status
-    /// Why the cell did not complete (over budget: the prediction; failed: the error).
+    /// Why the cell did not complete (over budget: the prediction; diverged: the step;
+    /// failed: the loss curve's numbers).
     public var note: String?
     public var task: String
     public var accuracy: Accuracy?
@@ -46,6 +47,10 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case overBudget = "over-budget"
         /// Training produced a non-finite loss; `note` says at which step.
         case diverged
+        /// Training ran but did not learn (`LearningCriterion` on the loss curve);
+        /// `note` says why. The record keeps its measurements; pages and the
+        /// summary leave it out of means and figures.
+        case failed
     }
 
     public init(

@@ -57,6 +57,7 @@ public final class ProgressDisplay: @unchecked Sendable {
         if let p = r.memory.process {
             parts.append("process \(mib(p.totalBytes)) MiB (data bank \(mib(p.dataBankBytes)), runtime \(mib(p.runtimeBytes)), unattributed \(mib(p.unattributedBytes)))")
         }
+        if r.status == .failed { parts.append("FAILED: \(r.note ?? "did not learn")") }
         line("\(label): " + parts.joined(separator: ", "))
     }
 

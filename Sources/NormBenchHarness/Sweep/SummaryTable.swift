@@ -19,12 +19,15 @@ public enum SummaryTable {
                 if group.isEmpty { return "" }
                 if group.allSatisfy({ $0.status == .overBudget }) { return "over budget" }
                 if group.allSatisfy({ $0.status == .diverged }) { return "diverged" }
+                if group.allSatisfy({ $0.status == .failed }) { return "FAILED (did not learn)" }
                 let ok = group.filter { $0.status == .completed }
+                let failed = group.filter { $0.status == .failed }.count
+                let mark = failed > 0 ? " · \(failed) FAILED" : ""
                 let errors = ok.compactMap { r in Metric.headlines.lazy.compactMap { m in r.accuracy?[m].map(m.asError) }.first }
                 let metric = errors.isEmpty ? "-" : meanStd(errors.map { $0 * 100 })
                 let speed = ok.compactMap { $0.throughput?.trainClipsPerSecond }
                 let peak = ok.map(\.memory.ledgerPeakBytes).max() ?? 0
-                return "\(metric) · \(String(format: "%.1f", speed.reduce(0, +) / Double(max(speed.count, 1)))) clips/s · \(mib(peak)) MiB"
+                return "\(metric) · \(String(format: "%.1f", speed.reduce(0, +) / Double(max(speed.count, 1)))) clips/s · \(mib(peak)) MiB\(mark)"
             }
             rows.append((name, cells))
         }
@@ -40,7 +43,13 @@ public enum SummaryTable {
         let lines = table.map { row in
             row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: " | ")
         }
-        return "\(metricName), mean ± std over seeds · train clips/s · peak memory (ledger)\n" + lines.joined(separator: "\n") + "\n"
+        var text = "\(metricName), mean ± std over seeds · train clips/s · peak memory (ledger)\n" + lines.joined(separator: "\n") + "\n"
+        let failed = records.filter { $0.status == .failed }
+        if !failed.isEmpty {
+            text += "FAILED (did not learn; excluded from the means above and from pages):\n"
+            text += failed.map { "  \($0.cell.id): \($0.note ?? "")\n" }.joined()
+        }
+        return text
     }
 
     static func meanStd(_ v: [Double]) -> String {

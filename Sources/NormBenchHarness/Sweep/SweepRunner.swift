@@ -193,6 +193,11 @@ public final class SweepRunner {
         if let checkpoint, let sha256 = m.checkpointSHA256 { record.checkpoint = CheckpointRef(path: checkpoint.relative, sha256: sha256) }
         record.channelsPerGroup = m.channelsPerGroup
         record.evaluation = EvaluationSection(m)
+        // A cell that trained without learning is recorded as failed, with its measurements.
+        if let why = LearningCriterion.failure(m.lossCurve.map(\.loss)) {
+            record.status = .failed
+            record.note = why
+        }
         record.distributed = distribution.map { d in var d = d; d.collective = m.collective.map(CollectiveCost.init); return d }
         if let state = m.finalState, let folder = options.finalStateFolder { try writeFinalState(state, of: key, in: folder) }
         display.finish(label, record)

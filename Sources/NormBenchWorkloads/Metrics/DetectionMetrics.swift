@@ -1,3 +1,5 @@
+import NormBenchEngine
+
 /// Mean average precision, computed the standard way.
 ///
 /// Per class: detections sorted by score (ties keep input order), each matched
@@ -133,4 +135,192 @@ public enum ClassificationMetrics {
         for (t, p) in zip(labels, predictions) { m[t][p] += 1 }
         return m
     }
+}
+
+extension DetectionMetrics {
+    /// The IoU thresholds of `summary`: 0.5, 0.55, ..., 0.95.
+    public static let thresholds = (0..<10).map { 0.5 + 0.05 * Double($0) }
+
+    /// Whether each detection is a true positive at `iouThreshold`, matched as
+    /// `averagePrecision` matches them (per class, by score, ties in input order),
+    /// indexed like `detections`.
+    public static func truePositives(detections: [Box], truths: [Box], iouThreshold: Double) -> [Bool] {
+        var flags = [Bool](repeating: false, count: detections.count)
+        var truthsByKey: [Int: [Int: [Int]]] = [:]  // label → image → truth indices
+        for (i, t) in truths.enumerated() { truthsByKey[t.label, default: [:]][t.image, default: []].append(i) }
+        var matched = [Bool](repeating: false, count: truths.count)
+        let order = detections.indices.sorted { detections[$0].score > detections[$1].score || (detections[$0].score == detections[$1].score && $0 < $1) }
+        for k in order {
+            let d = detections[k]
+            var best = -1
+            var bestIoU = iouThreshold
+            for t in truthsByKey[d.label]?[d.image] ?? [] where !matched[t] {
+                let v = iou(d, truths[t])
+                if v >= bestIoU && (best < 0 || v > bestIoU) {
+                    best = t
+                    bestIoU = v
+                }
+            }
+            if best >= 0 {
+                matched[best] = true
+                flags[k] = true
+            }
+        }
+        return flags
+    }
+}
+
+/// A percentile bootstrap of mAP@0.5 and mAP@[.5:.95] over evaluation clips.
+///
+/// A resample draws `clips` clips with replacement; a clip drawn m times brings
+/// its images' detections and ground truths m times, and mAP is computed on that
+/// set exactly as `DetectionMetrics.summary` would compute it on the copies.
+/// Greedy matching never crosses images, so each detection's true-positive flag
+/// at each IoU threshold is fixed by its own clip: the flags are computed once
+/// and each class's detections sorted once by score (ties in input order). A
+/// resample then weights every detection by how often its clip was drawn (the m
+/// copies of a detection are adjacent in that order and share its flag):
+/// one pass sums the weights in score order, and per threshold a walk over the
+/// true positives alone gives each one's precision (true-positive weight so far
+/// ÷ all weight so far) and its recall step (weight ÷ ground truths drawn).
+/// Precision rises along the copies of one true positive, so AP's envelope needs
+/// only the precision after the last copy. Detections after a class's last true
+/// positive cannot change an AP and are dropped.
+/// The interval of each metric is the ⌈B·α/2⌉-th and ⌈B·(1 − α/2)⌉-th smallest of
+/// the B resampled values: with B = 1000 and 95 %, the 25th and the 975th.
+public struct DetectionBootstrap: Sendable {
+    /// One class: its detections in score order (each one's clip), the positions
+    /// in that order of the true positives at each IoU threshold, and its ground truths per clip.
+    struct ClassList: Sendable {
+        var clip: [Int32]
+        var truePositives: [[Int32]]
+        var truthsPerClip: [Int32]
+    }
+
+    public let clips: Int
+    let classes: [ClassList]
+
+    /// - Parameters:
+    ///   - clipOf: the evaluation clip of an image (`Box.image`), in `0..<clips`.
+    public init(detections: [DetectionMetrics.Box], truths: [DetectionMetrics.Box], clips: Int, clipOf: (Int) -> Int) {
+        self.clips = clips
+        let labels = Set(truths.map(\.label)).sorted()
+        var lists: [ClassList] = []
+        for c in labels {
+            let dets = detections.filter { $0.label == c }
+            let gts = truths.filter { $0.label == c }
+            let flags = DetectionMetrics.thresholds.map { DetectionMetrics.truePositives(detections: dets, truths: gts, iouThreshold: $0) }
+            var order = dets.indices.sorted { dets[$0].score > dets[$1].score || (dets[$0].score == dets[$1].score && $0 < $1) }
+            let last = order.lastIndex { k in flags.contains { $0[k] } }
+            order = last.map { Array(order[...$0]) } ?? []
+            var perClip = [Int32](repeating: 0, count: clips)
+            for g in gts { perClip[clipOf(g.image)] += 1 }
+            lists.append(ClassList(
+                clip: order.map { Int32(clipOf(dets[$0].image)) },
+                truePositives: flags.map { f in order.indices.filter { f[order[$0]] }.map(Int32.init) },
+                truthsPerClip: perClip))
+        }
+        classes = lists
+    }
+
+    /// mAP@0.5 and mAP@[.5:.95] with clip k counted `weights[k]` times (all 1:
+    /// the point estimate, equal to `DetectionMetrics.summary` up to rounding).
+    public func summary(weights: [Int32]) -> (mAP50: Double, mAP: Double) {
+        var sum50 = 0.0, sumAll = 0.0, counted = 0
+        var cumulative: [Int32] = []
+        var gains: [Int32] = [], precisions: [Double] = []
+        weights.withUnsafeBufferPointer { w in
+            for list in classes {
+                var n: Int32 = 0
+                for (k, g) in list.truthsPerClip.enumerated() where g > 0 { n += g * w[k] }
+                guard n > 0 else { continue }
+                counted += 1
+                // Weight of all detections up to and including each position, in score order.
+                cumulative.removeAll(keepingCapacity: true)
+                var total: Int32 = 0
+                for c in list.clip {
+                    total += w[Int(c)]
+                    cumulative.append(total)
+                }
+                for (t, positives) in list.truePositives.enumerated() {
+                    gains.removeAll(keepingCapacity: true)
+                    precisions.removeAll(keepingCapacity: true)
+                    var tp: Int32 = 0
+                    for i in positives {
+                        let m = w[Int(list.clip[Int(i)])]
+                        if m == 0 { continue }
+                        tp += m
+                        gains.append(m)
+                        precisions.append(Double(tp) / Double(cumulative[Int(i)]))
+                    }
+                    var weighted = 0.0, envelope = 0.0
+                    for j in stride(from: gains.count - 1, through: 0, by: -1) {
+                        envelope = max(envelope, precisions[j])
+                        weighted += Double(gains[j]) * envelope
+                    }
+                    let ap = weighted / Double(n)
+                    if t == 0 { sum50 += ap }
+                    sumAll += ap
+                }
+            }
+        }
+        guard counted > 0 else { return (0, 0) }
+        return (sum50 / Double(counted), sumAll / Double(counted * DetectionMetrics.thresholds.count))
+    }
+
+    /// The point estimate: every clip once.
+    public var estimate: (mAP50: Double, mAP: Double) { summary(weights: [Int32](repeating: 1, count: clips)) }
+
+    /// Percentile intervals from `resamples` resamples drawn with `SeededGenerator(seed:)`
+    /// (clip = next() mod clips, so the same seed gives the same interval).
+    public func interval(resamples: Int = 1000, seed: UInt64, confidence: Double = 0.95) -> MetricBootstrap {
+        var g = SeededGenerator(seed: seed)
+        var v50: [Double] = [], vAll: [Double] = []
+        v50.reserveCapacity(resamples)
+        vAll.reserveCapacity(resamples)
+        var weights = [Int32](repeating: 0, count: clips)
+        for _ in 0..<resamples {
+            for k in weights.indices { weights[k] = 0 }
+            for _ in 0..<clips { weights[Int(g.next() % UInt64(clips))] += 1 }
+            let s = summary(weights: weights)
+            v50.append(s.mAP50)
+            vAll.append(s.mAP)
+        }
+        return MetricBootstrap(
+            resamples: resamples, confidence: confidence, clips: clips, seed: seed,
+            intervals: ["mAP50": Self.percentiles(v50, confidence), "mAP": Self.percentiles(vAll, confidence)])
+    }
+
+    /// The ⌈B·α/2⌉-th and ⌈B·(1 − α/2)⌉-th smallest values (1-based).
+    static func percentiles(_ values: [Double], _ confidence: Double) -> [Double] {
+        guard !values.isEmpty else { return [] }
+        let s = values.sorted(), b = Double(s.count), alpha = 1 - confidence
+        let lo = max(0, Int((b * alpha / 2).rounded(.up)) - 1)
+        let hi = min(s.count - 1, max(0, Int((b * (1 - alpha / 2)).rounded(.up)) - 1))
+        return [s[lo], s[hi]]
+    }
+}
+
+/// A bootstrap interval per metric over evaluation clips (one cell, one evaluation).
+public struct MetricBootstrap: Sendable, Equatable {
+    public var resamples: Int
+    public var confidence: Double
+    public var clips: Int
+    public var seed: UInt64
+    /// Metric name → [lower, upper].
+    public var intervals: [String: [Double]]
+
+    public init(resamples: Int, confidence: Double, clips: Int, seed: UInt64, intervals: [String: [Double]]) {
+        self.resamples = resamples
+        self.confidence = confidence
+        self.clips = clips
+        self.seed = seed
+        self.intervals = intervals
+    }
+
+    /// The seed of a cell's bootstrap: fixed by the cell's seed, so a record is reproducible.
+    public static func seed(cellSeed: Int) -> UInt64 { UInt64(truncatingIfNeeded: cellSeed) &+ 0xB007_5EED }
+
+    /// Resamples of every detection cell's bootstrap.
+    public static let defaultResamples = 1000
 }

@@ -3,7 +3,8 @@ import NormBenchEngine
 /// Boxes per frame: `ResNet3D.dense` with a CenterNet-style head
 /// (`CenterNetHead`). Each sample is `clip.frames` frames (`clip.stride` apart)
 /// with their boxes; evaluation scores every (clip, frame) of the evaluation
-/// windows as one image: mAP@0.5 and mAP@[.5:.95].
+/// windows as one image: mAP@0.5 and mAP@[.5:.95], and the same detections
+/// prepared for a bootstrap over clips (`DetectionBootstrap`).
 public struct DetectionTask: WorkloadTask {
     public init() {}
 
@@ -54,6 +55,9 @@ public struct DetectionTask: WorkloadTask {
             }
         }
         let summary = DetectionMetrics.summary(detections: detections, truths: truths)
-        return TaskEvaluation(metrics: ["mAP50": summary.mAP50, "mAP": summary.mAP], loss: lossSum / Double(max(eval.count, 1)), clipsPerSecond: speed)
+        let bootstrap = DetectionBootstrap(detections: detections, truths: truths, clips: eval.count) { $0 / frames }
+        return TaskEvaluation(
+            metrics: ["mAP50": summary.mAP50, "mAP": summary.mAP], loss: lossSum / Double(max(eval.count, 1)), clipsPerSecond: speed,
+            bootstrap: bootstrap)
     }
 }

@@ -93,12 +93,16 @@ public struct TaskEvaluation: Sendable {
     /// (over the averaged softmax with several views; `ClassificationMetrics.predictions`).
     /// nil for tasks without one class per clip.
     public var predictions: [Int]?
+    /// Detection: the evaluation's detections and ground truths, prepared for a
+    /// bootstrap over clips (`DetectionBootstrap`); nil for other tasks.
+    public var bootstrap: DetectionBootstrap?
 
-    public init(metrics: [String: Double], loss: Double, clipsPerSecond: Double, predictions: [Int]? = nil) {
+    public init(metrics: [String: Double], loss: Double, clipsPerSecond: Double, predictions: [Int]? = nil, bootstrap: DetectionBootstrap? = nil) {
         self.metrics = metrics
         self.loss = loss
         self.clipsPerSecond = clipsPerSecond
         self.predictions = predictions
+        self.bootstrap = bootstrap
     }
 }
 

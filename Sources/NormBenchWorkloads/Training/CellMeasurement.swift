@@ -81,6 +81,9 @@ public struct CellMeasurement: Sendable {
     public var confusion: [[Int]]? = nil
     /// Channels per group of every grouped normalization layer, in forward order.
     public var channelsPerGroup: [Int]? = nil
+    /// Detection: percentile bootstrap intervals of the last evaluation's metrics
+    /// (EMA statistics) over the evaluation clips (`DetectionBootstrap`).
+    public var bootstrap: MetricBootstrap? = nil
 }
 
 /// Progress of a cell, reported once per step.

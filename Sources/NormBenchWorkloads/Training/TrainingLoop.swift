@@ -188,6 +188,9 @@ struct TrainingLoop {
             }
         }
         m.channelsPerGroup = channelsPerGroup
+        if let set = last?.ema.bootstrap {
+            m.bootstrap = set.interval(resamples: MetricBootstrap.defaultResamples, seed: MetricBootstrap.seed(cellSeed: cell.seed))
+        }
         return m
     }
 }
