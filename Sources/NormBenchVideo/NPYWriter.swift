@@ -41,7 +41,7 @@ public enum NPYWriter {
 public final class NPYStreamWriter: @unchecked Sendable {
     public let path: String
     private let float: Bool
-    private let mean: [Float], std: [Float]
+    private let scale: [Float], shift: [Float]
     private var handle: FileHandle?
     private let temporary: String
     private var converted: [Float] = []
@@ -49,12 +49,13 @@ public final class NPYStreamWriter: @unchecked Sendable {
     public static let headerBytes = 192
 
     /// - Parameters:
-    ///   - float: write float32 `(x / 255 − mean) / std` instead of uint8.
+    ///   - float: write float32 `(x / 255 − mean) / std` instead of uint8, computed as
+    ///     `Clip.floatData` computes it (x × 1/(255·std) − mean/std).
     public init(path: String, float: Bool, mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1]) {
         self.path = path
         self.float = float
-        self.mean = mean
-        self.std = std
+        scale = (0..<3).map { 1 / (255 * std[$0]) }
+        shift = (0..<3).map { -mean[$0] / std[$0] }
         temporary = AtomicFile.temporaryPath(for: path)
     }
 
@@ -72,7 +73,8 @@ public final class NPYStreamWriter: @unchecked Sendable {
             }
             if float {
                 converted.removeAll(keepingCapacity: true)
-                for (i, x) in frame.enumerated() { converted.append((Float(x) / 255 - mean[i % 3]) / std[i % 3]) }
+                // The same arithmetic as Clip.floatData, so the values are bit for bit the same.
+                for (i, x) in frame.enumerated() { converted.append(Float(x) * scale[i % 3] + shift[i % 3]) }
                 try handle!.write(contentsOf: converted.withUnsafeBytes { Data($0) })
             } else {
                 try handle!.write(contentsOf: Data(buffer: frame))
