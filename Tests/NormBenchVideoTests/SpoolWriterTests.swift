@@ -6,10 +6,11 @@ import Testing
 /// the in-memory writers on the same decoded frames: equal bytes.
 @Suite("Spooled C×T×H×W .npy and contact sheet")
 struct SpoolWriterTests {
-    /// 200 counter frames of 128×64: the C×T×H×W pass reads 170 frames per batch, so a
-    /// full batch and a partial one.
+    /// 200 testsrc2 frames of 128×64 (every pixel value, so float32 rounding shows): the
+    /// C×T×H×W pass reads 170 frames per batch, so a full batch and a partial one.
     func decoded() throws -> (clip: Clip, spool: FrameSpool, dir: String) {
-        let video = try Fixtures.shared.make("counter-200.mkv") { try CounterFrames.write($0, count: 200, codec: .ffv1) }
+        let video = try Fixtures.shared.file("testsrc2-200.mp4", ["-f", "lavfi", "-i", "testsrc2=size=128x64:rate=25:duration=8",
+                                                                  "-c:v", "libx264", "-pix_fmt", "yuv420p"])
         let clip = try ClipDecoder.decode(video, options: DecodeOptions())
         let dir = FFmpegCLI.temporaryDirectory("spool")
         let spool = FrameSpool(nextTo: dir + "/clip.npy")
