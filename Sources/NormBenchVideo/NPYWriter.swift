@@ -41,20 +41,21 @@ public enum NPYWriter {
 public final class NPYStreamWriter: @unchecked Sendable {
     public let path: String
     private let float: Bool
-    private let mean: [Float], std: [Float]
+    private let scale: [Float], shift: [Float]
     private var handle: FileHandle?
     private let temporary: String
     private var converted: [Float] = []
     /// Bytes reserved for the header: enough for a 4-D shape of 19-digit numbers.
-    static let headerBytes = 192
+    public static let headerBytes = 192
 
     /// - Parameters:
-    ///   - float: write float32 `(x / 255 − mean) / std` instead of uint8.
+    ///   - float: write float32 `(x / 255 − mean) / std` instead of uint8, computed as
+    ///     `Clip.floatData` computes it (x × 1/(255·std) − mean/std).
     public init(path: String, float: Bool, mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1]) {
         self.path = path
         self.float = float
-        self.mean = mean
-        self.std = std
+        scale = (0..<3).map { 1 / (255 * std[$0]) }
+        shift = (0..<3).map { -mean[$0] / std[$0] }
         temporary = AtomicFile.temporaryPath(for: path)
     }
 
@@ -72,7 +73,8 @@ public final class NPYStreamWriter: @unchecked Sendable {
             }
             if float {
                 converted.removeAll(keepingCapacity: true)
-                for (i, x) in frame.enumerated() { converted.append((Float(x) / 255 - mean[i % 3]) / std[i % 3]) }
+                // The same arithmetic as Clip.floatData, so the values are bit for bit the same.
+                for (i, x) in frame.enumerated() { converted.append(Float(x) * scale[i % 3] + shift[i % 3]) }
                 try handle!.write(contentsOf: converted.withUnsafeBytes { Data($0) })
             } else {
                 try handle!.write(contentsOf: Data(buffer: frame))
@@ -158,6 +160,186 @@ enum AtomicFile {
         if rename(temporary.path, path) != 0 {
             let message = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
+            throw .writeFailed(path: path, message: message)
+        }
+    }
+}
+
+/// Frames kept on disk instead of in memory: uint8 H×W×3 frames, one after another, in a
+/// temporary file next to an output, for outputs that need every frame before they can be
+/// written (a C×T×H×W `.npy` needs T before its first plane is complete; a contact sheet
+/// needs the frame count for its grid). A second pass reads them back a few at a time.
+public final class FrameSpool: @unchecked Sendable {
+    /// The file the frames are in.
+    public let path: String
+    /// Where the frames start in `path`.
+    public let offset: Int
+    /// Frames written (or, for an existing file, held).
+    public private(set) var frames: Int
+    /// Bytes per frame (0 until the first frame).
+    public private(set) var frameBytes: Int
+    private let reportedPath: String
+    private let owned: Bool
+    private var fd: Int32 = -1
+
+    /// A spool written frame by frame to `.<target>.frames.<pid>.partial` next to `target`;
+    /// write errors name `reportedPath` (the output the user asked for).
+    public init(nextTo target: String, reportedPath: String? = nil) {
+        path = AtomicFile.temporaryPath(for: target + ".frames")
+        AtomicFile.removeStale(for: target + ".frames")
+        offset = 0
+        frames = 0
+        frameBytes = 0
+        self.reportedPath = reportedPath ?? target
+        owned = true
+    }
+
+    /// Frames already in a file (e.g. a streamed T×H×W×C `.npy` past its header); never removed.
+    public init(reading path: String, offset: Int, frames: Int, frameBytes: Int) {
+        self.path = path
+        self.offset = offset
+        self.frames = frames
+        self.frameBytes = frameBytes
+        reportedPath = path
+        owned = false
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Appends one H×W×3 frame.
+    public func append(_ frame: UnsafeBufferPointer<UInt8>) throws(VideoError) {
+        precondition(owned, "FrameSpool: appending to a file it does not own")
+        if fd < 0 {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if fd < 0 { throw failure("cannot create \(path): \(String(cString: strerror(errno)))") }
+            frameBytes = frame.count
+        }
+        precondition(frame.count == frameBytes, "FrameSpool: frames of \(frame.count) and \(frameBytes) bytes")
+        do {
+            try Self.writeAll(fd, UnsafeRawBufferPointer(frame), at: offset + frames * frameBytes)
+        } catch {
+            discard()
+            throw failure(error.message)
+        }
+        frames += 1
+    }
+
+    /// Reads frames `first ..< first + count` into `buffer` (at least `count × frameBytes` bytes).
+    public func read(first: Int, count: Int, into buffer: UnsafeMutableRawBufferPointer) throws(VideoError) {
+        precondition(first >= 0 && count >= 0 && first + count <= frames && buffer.count >= count * frameBytes)
+        if fd >= 0 && owned { close(fd); fd = -1 }  // writing is over
+        if fd < 0 {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw failure("cannot read back \(path): \(String(cString: strerror(errno)))") }
+        }
+        var done = 0
+        let total = count * frameBytes
+        while done < total {
+            let n = pread(fd, buffer.baseAddress! + done, total - done, off_t(offset + first * frameBytes + done))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw failure("cannot read back \(path): " + (n == 0 ? "file ends early" : String(cString: strerror(errno)))) }
+            done += n
+        }
+    }
+
+    /// Removes the temporary file (when the spool owns it). Safe to call more than once.
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        if owned { unlink(path) }
+    }
+
+    private func failure(_ message: String) -> VideoError { .writeFailed(path: reportedPath, message: message) }
+
+    struct IOFailure: Error { let message: String }
+
+    /// Writes all of `bytes` at `offset` (pwrite may write less than asked).
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws(IOFailure) {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw IOFailure(message: n == 0 ? "nothing written" : String(cString: strerror(errno))) }
+            done += n
+        }
+    }
+}
+
+extension NPYWriter {
+    /// Writes the frames of `spool` (H×W×3 each) as a C×T×H×W `.npy` at `path`, reading a
+    /// few frames at a time, so memory does not depend on the frame count. Bytes equal
+    /// `write(clip.uint8Data(layout: .cthw), ...)` or, with `float`,
+    /// `write(clip.floatData(layout: .cthw, mean:, std:), ...)` for the same frames.
+    /// Written under a temporary name, then renamed; nothing is left on failure.
+    public static func writeCTHW(from spool: FrameSpool, height: Int, width: Int, float: Bool,
+                                 mean: [Float] = [0, 0, 0], std: [Float] = [1, 1, 1], to path: String) throws(VideoError) {
+        precondition(mean.count == 3 && std.count == 3, "NPYWriter.writeCTHW: mean and std need 3 values (R, G, B)")
+        let t = spool.frames, plane = height * width, frameBytes = plane * 3
+        precondition(t == 0 || spool.frameBytes == frameBytes, "NPYWriter.writeCTHW: \(spool.frameBytes)-byte frames for \(width)x\(height)x3")
+        let header = NPYWriter.header(descr: float ? "<f4" : "|u1", shape: [3, t, height, width])
+        let element = float ? 4 : 1
+        // The same arithmetic as Clip.floatData, so the values are bit for bit the same.
+        let scale = (0..<3).map { 1 / (255 * std[$0]) }
+        let shift = (0..<3).map { -mean[$0] / std[$0] }
+        AtomicFile.removeStale(for: path)
+        let temporary = AtomicFile.temporaryPath(for: path)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw .writeFailed(path: path, message: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        // About 4 MB of frames per read.
+        let batch = max(1, min(t, (4 << 20) / max(1, frameBytes)))
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, batch * frameBytes), alignment: 16)
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, batch * plane * element), alignment: 16)
+        defer {
+            input.deallocate()
+            output.deallocate()
+        }
+        var failure: VideoError?
+        do throws(FrameSpool.IOFailure) {
+            let headerError = header.withUnsafeBytes { bytes -> FrameSpool.IOFailure? in
+                do throws(FrameSpool.IOFailure) { try FrameSpool.writeAll(fd, bytes, at: 0) } catch { return error }
+                return nil
+            }
+            if let headerError { throw headerError }
+            var t0 = 0
+            while t0 < t {
+                let n = min(batch, t - t0)
+                do throws(VideoError) {
+                    try spool.read(first: t0, count: n, into: input)
+                } catch {
+                    failure = error
+                    break
+                }
+                let src = input.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                let count = n * plane
+                for c in 0..<3 {
+                    if float {
+                        let dst = output.baseAddress!.assumingMemoryBound(to: Float.self)
+                        let (s, b) = (scale[c], shift[c])
+                        for p in 0..<count { dst[p] = Float(src[p &* 3 &+ c]) * s + b }
+                    } else {
+                        let dst = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                        for p in 0..<count { dst[p] = src[p &* 3 &+ c] }
+                    }
+                    try FrameSpool.writeAll(fd, UnsafeRawBufferPointer(start: output.baseAddress, count: count * element),
+                                            at: header.count + (c * t + t0) * plane * element)
+                }
+                t0 += n
+            }
+        } catch {
+            failure = .writeFailed(path: path, message: error.message)
+        }
+        if let failure {
+            close(fd)
+            unlink(temporary)
+            throw failure
+        }
+        if close(fd) != 0 {
+            let message = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .writeFailed(path: path, message: message)
+        }
+        if rename(temporary, path) != 0 {
+            let message = String(cString: strerror(errno))
+            unlink(temporary)
             throw .writeFailed(path: path, message: message)
         }
     }

@@ -89,7 +89,7 @@ struct Decode: ParsableCommand {
         Deprecation.flush()
         let names = DecodeOutputs.uniqueNames(files)
         let streams = request.streamsFrames(npy: npy, sheet: sheet)
-            ? DecodeOutputs.streams(files: files, names: names, npy: npy!, request: request) : nil
+            ? DecodeOutputs.streams(files: files, names: names, npy: npy, sheet: sheet, request: request) : nil
         let clock = ContinuousClock()
         let started = clock.now
         var sinkFor: (@Sendable (Int) -> ClipDecoder.FrameSink?)?

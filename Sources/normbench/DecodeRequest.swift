@@ -102,10 +102,10 @@ struct DecodeRequest {
         }
     }
 
-    /// True when frames go to `.npy` files as they are decoded: every frame, T×H×W×C
-    /// layout, no contact sheet (which needs the frames in memory).
+    /// True when frames go to disk as they are decoded instead of being kept: every frame
+    /// (`--sampling all`) with any output (`DecodeOutputs.streams`).
     func streamsFrames(npy: String?, sheet: String?) -> Bool {
-        options.sampling == .all && npy != nil && layout == .thwc && sheet == nil
+        options.sampling == .all && (npy != nil || sheet != nil)
     }
 
     /// "WxH" → (W, H, false); "S" → (S, S, true). Values must be positive.
