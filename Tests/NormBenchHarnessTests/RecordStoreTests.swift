@@ -69,6 +69,17 @@ func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error:
         #expect(json["channelsPerGroup"] as? [Int] == [4, 4, 8, 16])
     }
 
+    @Test func longLossCurvesAreAveragedIntoAtMostMaximumPoints() {
+        let short = (0..<10).map { (step: $0, loss: Double($0)) }
+        #expect(LossPoint.curve(short) == short.map { LossPoint(step: $0.step, loss: $0.loss) })
+        let long = (0..<3000).map { (step: $0, loss: Double($0 % 3)) }
+        let curve = LossPoint.curve(long, maximumPoints: 1000)
+        #expect(curve.count == 1000)
+        #expect(curve.first == LossPoint(step: 2, loss: 1) && curve.last == LossPoint(step: 2999, loss: 1))
+        let uneven = LossPoint.curve((0..<10).map { (step: $0, loss: Double($0)) }, maximumPoints: 4)
+        #expect(uneven == [LossPoint(step: 1, loss: 0.5), LossPoint(step: 4, loss: 3), LossPoint(step: 6, loss: 5.5), LossPoint(step: 9, loss: 8)])
+    }
+
     @Test func corruptRecordIsNamed() throws {
         let run = scratchDirectory("harness")
         try RecordStore.write(sampleRecord(), in: run)

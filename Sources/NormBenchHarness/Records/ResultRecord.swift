@@ -156,7 +156,9 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
     public var samplesPerStep: Int
     /// Peak learning rate after linear scaling.
     public var learningRate: Double
-    /// Training loss by step (every step, or sampled evenly for long runs).
+    /// Training loss by step: every step up to `LossPoint.maximumPoints` steps;
+    /// beyond, that many points, each the mean loss of a run of consecutive steps
+    /// at the run's last step (`LossPoint.curve`).
     public var lossCurve: [LossPoint]
 
     public init(steps: Int, epochs: Double, samplesPerStep: Int, learningRate: Double, lossCurve: [LossPoint]) {
@@ -174,6 +176,22 @@ public struct LossPoint: Codable, Sendable, Equatable {
     public init(step: Int, loss: Double) {
         self.step = step
         self.loss = loss
+    }
+
+    /// Points a record's loss curve holds at most: a 32 768-step cell would
+    /// otherwise write 1.5 MB of curve per record.
+    public static let maximumPoints = 1024
+
+    /// The record's curve of `losses` (one per step): every step when there are
+    /// at most `maximumPoints`, else `maximumPoints` runs of consecutive steps
+    /// (run k = steps ⌊k·n/m⌋ ..< ⌊(k+1)·n/m⌋), each its mean loss at its last step.
+    public static func curve(_ losses: [(step: Int, loss: Double)], maximumPoints m: Int = maximumPoints) -> [LossPoint] {
+        let n = losses.count
+        guard n > m else { return losses.map { LossPoint(step: $0.step, loss: $0.loss) } }
+        return (0..<m).map { k in
+            let run = losses[(k * n / m)..<((k + 1) * n / m)]
+            return LossPoint(step: run.last!.step, loss: run.map(\.loss).reduce(0, +) / Double(run.count))
+        }
     }
 }
 

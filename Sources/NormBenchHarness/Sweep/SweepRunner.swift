@@ -171,7 +171,7 @@ public final class SweepRunner {
             accuracy: Accuracy(m.metrics.merging([Metric.evalLoss.name: m.evalLoss]) { a, _ in a }),
             training: TrainingSummary(
                 steps: m.steps, epochs: m.epochs, samplesPerStep: m.samplesPerStep, learningRate: m.peakLearningRate,
-                lossCurve: m.lossCurve.map { LossPoint(step: $0.step, loss: $0.loss) }),
+                lossCurve: LossPoint.curve(m.lossCurve)),
             throughput: Throughput(
                 trainClipsPerSecond: measured > 0 ? Double(steps.count * m.samplesPerStep) / measured : 0,
                 stepSecondsMedian: Quantiles.percentile(steps, 0.5), stepSecondsP90: Quantiles.percentile(steps, 0.9), evalClipsPerSecond: m.evalClipsPerSecond,
