@@ -52,6 +52,26 @@ private func messy(clips: Int, frames: Int, perImage: Int, classes: Int, seed: U
     /// precision 1 in each class, so AP = mAP = 1/2; resampling moves the share of
     /// perfect clips, so the interval brackets 1/2 strictly, and it is the same
     /// for the same seed and different for another.
+    /// The interval of a median over evaluations: each resample applies one set of
+    /// clip weights to every evaluation and keeps their median. With one perfect
+    /// evaluation (1 on every resample), one empty (0) and the half-perfect one in
+    /// between, the median is the middle one's value on every resample, so the
+    /// interval is exactly its own; three copies of one evaluation give its own too.
+    @Test func medianOfEvaluationsIsBootstrappedWithSharedResamples() {
+        let t = truths(clips: 40, frames: 2)
+        func scored(_ boxes: [B]) -> [B] { boxes.enumerated().map { i, b in var d = b; d.score = 1 - Double(i) / 100; return d } }
+        let perfect = DetectionBootstrap(detections: scored(t), truths: t, clips: 40) { $0 / 2 }
+        let half = DetectionBootstrap(detections: scored(t.filter { $0.image / 2 < 20 }), truths: t, clips: 40) { $0 / 2 }
+        let empty = DetectionBootstrap(detections: [], truths: t, clips: 40) { $0 / 2 }
+        let own = half.interval(resamples: 1000, seed: 3)
+        #expect(DetectionBootstrap.interval(ofMedian: [perfect, empty, half], resamples: 1000, seed: 3) == own)
+        #expect(DetectionBootstrap.interval(ofMedian: [half, half, half], resamples: 1000, seed: 3) == own)
+        // Two evaluations: the median is their mean, inside (0.5, 1) on every resample.
+        let two = try! #require(DetectionBootstrap.interval(ofMedian: [perfect, half], resamples: 1000, seed: 3).intervals["mAP50"])
+        let ownHalf = try! #require(own.intervals["mAP50"])
+        #expect(abs(two[0] - (1 + ownHalf[0]) / 2) < 1e-12 && abs(two[1] - (1 + ownHalf[1]) / 2) < 1e-12, "\(two) vs \(ownHalf)")
+    }
+
     @Test func halfPerfectHalfEmptyBracketsTheEstimate() {
         let t = truths(clips: 40, frames: 2)
         let dets = t.filter { $0.image / 2 < 20 }.enumerated().map { i, b in var d = b; d.score = 1 - Double(i) / 100; return d }
@@ -146,9 +166,19 @@ private func messy(clips: Int, frames: Int, perImage: Int, classes: Int, seed: U
         #expect(LearningCriterion.failure([Double](repeating: 1, count: LearningCriterion.minimumSteps)) != nil)
     }
 
-    /// Every committed record's loss curve is judged as its cell actually went:
-    /// all learned (the video-det cell with two workers of batch 8 collapsed to
-    /// "background everywhere" after its loss fell; the criterion does not see that).
+    @Test func detectorThatFoundNothingFails() throws {
+        let note = try #require(LearningCriterion.detectionFailure(mAP50: 6.8e-8))
+        #expect(note.hasPrefix("found no objects: mAP@0.5 is 0% (failed below 1%)"), "\(note)")
+        #expect(LearningCriterion.detectionFailure(mAP50: 0.0099) != nil)
+        #expect(LearningCriterion.detectionFailure(mAP50: .nan) != nil)
+        #expect(LearningCriterion.detectionFailure(mAP50: 0.01) == nil)
+        #expect(LearningCriterion.detectionFailure(mAP50: 0.15) == nil)  // a weak detector is a result, not a failure
+        #expect(LearningCriterion.detectionFailure(mAP50: nil) == nil)    // classification
+    }
+
+    /// Every committed record is judged as its cell actually went: every loss
+    /// curve learned, and one detector (video-det, two workers of batch 8, BN)
+    /// collapsed to "background everywhere" after its loss fell: only the mAP rule sees it.
     @Test func committedStudiesAllLearned() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Results")
@@ -159,6 +189,8 @@ private func messy(clips: Int, frames: Int, perImage: Int, classes: Int, seed: U
             guard let training = json["training"] as? [String: Any], let curve = training["lossCurve"] as? [[String: Any]] else { continue }
             let losses = curve.compactMap { $0["loss"] as? Double }
             #expect(LearningCriterion.failure(losses) == nil, "\(f)")
+            let mAP50 = (json["accuracy"] as? [String: Any])?["mAP50"] as? Double
+            #expect((LearningCriterion.detectionFailure(mAP50: mAP50) != nil) == f.hasSuffix("workers-2/cells/bn_b8_w2_g-_s0_t2.json"), "\(f)")
             highest = max(highest, LearningCriterion.ratio(losses)?.ratio ?? 0)
             judged += 1
         }

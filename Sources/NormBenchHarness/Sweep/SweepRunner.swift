@@ -194,7 +194,8 @@ public final class SweepRunner {
         record.channelsPerGroup = m.channelsPerGroup
         record.evaluation = EvaluationSection(m)
         // A cell that trained without learning is recorded as failed, with its measurements.
-        if let why = LearningCriterion.failure(m.lossCurve.map(\.loss)) {
+        if let why = LearningCriterion.failure(m.lossCurve.map(\.loss))
+            ?? LearningCriterion.detectionFailure(mAP50: m.metrics["mAP50"]) {
             record.status = .failed
             record.note = why
         }

@@ -274,21 +274,32 @@ public struct DetectionBootstrap: Sendable {
     /// Percentile intervals from `resamples` resamples drawn with `SeededGenerator(seed:)`
     /// (clip = next() mod clips, so the same seed gives the same interval).
     public func interval(resamples: Int = 1000, seed: UInt64, confidence: Double = 0.95) -> MetricBootstrap {
+        Self.interval(ofMedian: [self], resamples: resamples, seed: seed, confidence: confidence)
+    }
+
+    /// Intervals of the median over several evaluations of the same clips (the
+    /// headline of `EvaluationProtocol`): each resample draws one set of clip
+    /// weights, applies it to every evaluation, and keeps the median of their
+    /// metrics, so the interval covers the statistic the record reports. One
+    /// evaluation gives `interval(resamples:seed:confidence:)`.
+    public static func interval(ofMedian sets: [DetectionBootstrap], resamples: Int = 1000, seed: UInt64, confidence: Double = 0.95) -> MetricBootstrap {
+        let clips = sets.first?.clips ?? 0
+        precondition(sets.allSatisfy { $0.clips == clips }, "evaluations of different clip sets")
         var g = SeededGenerator(seed: seed)
         var v50: [Double] = [], vAll: [Double] = []
         v50.reserveCapacity(resamples)
         vAll.reserveCapacity(resamples)
         var weights = [Int32](repeating: 0, count: clips)
-        for _ in 0..<resamples {
+        for _ in 0..<resamples where clips > 0 {
             for k in weights.indices { weights[k] = 0 }
             for _ in 0..<clips { weights[Int(g.next() % UInt64(clips))] += 1 }
-            let s = summary(weights: weights)
-            v50.append(s.mAP50)
-            vAll.append(s.mAP)
+            let s = sets.map { $0.summary(weights: weights) }
+            v50.append(Quantiles.median(s.map(\.mAP50)))
+            vAll.append(Quantiles.median(s.map(\.mAP)))
         }
         return MetricBootstrap(
             resamples: resamples, confidence: confidence, clips: clips, seed: seed,
-            intervals: ["mAP50": Self.percentiles(v50, confidence), "mAP": Self.percentiles(vAll, confidence)])
+            intervals: ["mAP50": percentiles(v50, confidence), "mAP": percentiles(vAll, confidence)])
     }
 
     /// The ⌈B·α/2⌉-th and ⌈B·(1 − α/2)⌉-th smallest values (1-based).

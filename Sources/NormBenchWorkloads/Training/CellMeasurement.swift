@@ -81,8 +81,9 @@ public struct CellMeasurement: Sendable {
     public var confusion: [[Int]]? = nil
     /// Channels per group of every grouped normalization layer, in forward order.
     public var channelsPerGroup: [Int]? = nil
-    /// Detection: percentile bootstrap intervals of the last evaluation's metrics
-    /// (EMA statistics) over the evaluation clips (`DetectionBootstrap`).
+    /// Detection: percentile bootstrap intervals over the evaluation clips of the
+    /// headline metrics, the median of the last evaluations (EMA statistics;
+    /// `DetectionBootstrap.interval(ofMedian:)`).
     public var bootstrap: MetricBootstrap? = nil
 }
 

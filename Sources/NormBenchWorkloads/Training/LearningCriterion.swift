@@ -11,9 +11,11 @@
 /// that learned had a ratio of 0.89 or less (video-cls: 0.39-0.89, the highest
 /// LN and IN at batch 16, which ended 6-10 points below chance; video-det:
 /// 0.09-0.20, its focal loss falls steeply in the first steps).
-/// The criterion does not see a detector whose loss fell to the level of
-/// "background everywhere" and stayed there (mAP ≈ 0 with a ratio of 0.12 in
-/// video-det with two workers of batch 8): that cell trained, and its mAP is its result.
+/// The loss curve does not see a detector whose loss fell to the level of
+/// "background everywhere" and stayed there (loss 23.5 → 2.74, ratio 0.12, in
+/// video-det with two workers of batch 8): a detection cell also failed when its
+/// headline mAP@0.5 is below `minimumMAP50` (that cell's was 7·10⁻⁸; the weakest
+/// detector that learned anything, SyncBN in the same run, had 0.15).
 public enum LearningCriterion {
     /// The share of steps in each window.
     public static let window = 0.05
@@ -21,6 +23,8 @@ public enum LearningCriterion {
     public static let maximumRatio = 0.9
     /// Curves with fewer steps are not judged.
     public static let minimumSteps = 40
+    /// The smallest detection mAP@0.5 that counts as having found objects.
+    public static let minimumMAP50 = 0.01
 
     /// The mean losses of the first and last windows and their ratio; nil when the
     /// curve is shorter than `minimumSteps` or its first window's mean is not positive.
@@ -40,6 +44,13 @@ public enum LearningCriterion {
         let k = max(1, Int((Double(losses.count) * window).rounded(.up)))
         return "did not learn: mean training loss over the last \(k) of \(losses.count) steps is \(format(r.last)), "
             + "\(format((r.ratio * 1000).rounded() / 10))% of the first \(k) steps' \(format(r.first)) (failed above \(format(maximumRatio * 100))%)"
+    }
+
+    /// Why a detector found no objects, for the record's `note`; nil when its
+    /// mAP@0.5 reaches `minimumMAP50` (or the cell has no mAP@0.5).
+    public static func detectionFailure(mAP50: Double?) -> String? {
+        guard let m = mAP50, m < minimumMAP50 || !m.isFinite else { return nil }
+        return "found no objects: mAP@0.5 is \(format(m * 100))% (failed below \(format(minimumMAP50 * 100))%), a detector that predicts background everywhere"
     }
 
     static func format(_ v: Double) -> String {

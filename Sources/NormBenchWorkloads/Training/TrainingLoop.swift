@@ -188,8 +188,10 @@ struct TrainingLoop {
             }
         }
         m.channelsPerGroup = channelsPerGroup
-        if let set = last?.ema.bootstrap {
-            m.bootstrap = set.interval(resamples: MetricBootstrap.defaultResamples, seed: MetricBootstrap.seed(cellSeed: cell.seed))
+        let sets = o.evaluations.suffix(EvaluationProtocol.window).compactMap(\.ema.bootstrap)
+        if !sets.isEmpty {
+            m.bootstrap = DetectionBootstrap.interval(
+                ofMedian: sets, resamples: MetricBootstrap.defaultResamples, seed: MetricBootstrap.seed(cellSeed: cell.seed))
         }
         return m
     }
