@@ -77,5 +77,5 @@ struct NormBench: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: release builds, medians, ratios measured in the same run.",
-        subcommands: [BenchDecode.self, BenchKernels.self, BenchNorms.self, BenchCalibrate.self])
+        subcommands: [BenchDecode.self, BenchKernels.self, BenchNorms.self, BenchCalibrate.self, BenchTrain.self])
 }
