@@ -31,7 +31,8 @@ public enum Publisher {
     public static func publish(runs: [String], out: String, merge: Bool = false) throws -> [String] {
         try OutputPath.checkRoot(out, option: "--out")
         let records = try readRecords(runs, results: merge && FileManager.default.fileExists(atPath: out) ? out : nil)
-        let files = try render(records, docs: docsLink(from: out))
+        let benchmarks = try TrainBenchmark.load(workloads: Set(records.map(\.cell.workload)), under: out)
+        let files = try render(records, docs: docsLink(from: out), benchmarks: benchmarks)
         let targets = try files.map { try OutputPath.resolve($0.path, under: out) }  // all checked before the first write
         for (file, target) in zip(files, targets) { try AtomicFile.write(file.contents, to: target) }
         return targets
@@ -75,14 +76,15 @@ public enum Publisher {
 
     /// Renders the published files for `records`, sorted by path; `docs` is the
     /// docs folder as the pages link to it.
-    public static func render(_ records: [ResultRecord], docs: String = "../docs") throws -> [File] {
+    public static func render(_ records: [ResultRecord], docs: String = "../docs", benchmarks: [String: TrainBenchmark] = [:]) throws -> [File] {
         let sorted = records.sorted { $0.cell < $1.cell }
         let byWorkload = Dictionary(grouping: sorted, by: \.cell.workload)
         var files = [File(path: "cells.csv", contents: Data(CSVExport.render(sorted).utf8))]
         var pages: [WorkloadPage] = []
         for workload in byWorkload.keys.sorted() {
             let longer = longerWorkload(of: workload, among: byWorkload.keys).map { ($0, byWorkload[$0]!) }
-            let page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs, longer: longer)
+            var page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs, longer: longer)
+            page.benchmark = benchmarks[workload]
             pages.append(page)
             files.append(File(path: "\(workload).md", contents: Data(page.markdown().utf8)))
             if let paper = page.paperPage() { files.append(File(path: "\(workload)-paper.md", contents: Data(paper.utf8))) }

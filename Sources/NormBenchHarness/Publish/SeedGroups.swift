@@ -110,7 +110,10 @@ struct WorkloadGrid {
     }
 
     /// Row labels: "BN", "GN (G=32)"; workers and threads only when they vary.
-    func label(_ method: MethodKey) -> String {
+    func label(_ method: MethodKey) -> String { Self.label(method, among: methods) }
+
+    /// The label of `method` in a table whose rows are `methods`.
+    static func label(_ method: MethodKey, among methods: [MethodKey]) -> String {
         var text = method.norm.uppercased().replacingOccurrences(of: "SYNCBN", with: "SyncBN")
             .replacingOccurrences(of: "FROZENBN", with: "FrozenBN").replacingOccurrences(of: "EVONORM", with: "EvoNorm")
         if method.groups != "-" { text += " (G=\(method.groups))" }

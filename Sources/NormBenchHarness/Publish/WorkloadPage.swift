@@ -12,6 +12,8 @@ struct WorkloadPage {
 
     /// The same workload trained longer (`<name>-<k>x`), for the convergence control.
     let longer: (workload: String, records: [ResultRecord])?
+    /// A dedicated benchmark run of the workload (`normbench bench train`): the throughput table comes from it.
+    var benchmark: TrainBenchmark?
 
     init(workload: String, records: [ResultRecord], docs: String = "../docs", longer: (workload: String, records: [ResultRecord])? = nil) {
         grid = WorkloadGrid(workload: workload, records: records)
@@ -50,7 +52,7 @@ struct WorkloadPage {
         if hasTop1 || isGroupAblation { md += "Beside the GN paper's ImageNet numbers: [\(name)-paper.md](\(name)-paper.md).\n\n" }
         if isGroupAblation { md += groupSection() }
         if hasMAP { md += detectionSection() }
-        if hasThroughput { md += throughputSection() }
+        if let benchmark { md += benchmarkSection(benchmark) } else if hasThroughput { md += throughputSection() }
         if hasCollective { md += collectiveSection() }
         md += memorySection()
         if hasTimeShare { md += timeShareSection() }
@@ -242,7 +244,7 @@ struct WorkloadPage {
                 xTicks: xTicks, series: series({ $0.accuracy?[DetectionTask.metrics[0]] }, scale: 100, methods: grid.methods), caption: caption,
                 xPositions: xPositions).render()))
         }
-        if hasThroughput {
+        if let benchmark { out.append(benchmarkChart(benchmark)) } else if hasThroughput {
             out.append(("\(name)-throughput.svg", SVGLineChart(
                 title: "\(name): training throughput vs batch", xLabel: xLabel, yLabel: "training clips / s (linear)",
                 xTicks: xTicks, series: grid.methods.compactMap { m in

@@ -83,7 +83,9 @@ public enum RecordStore {
         var nested: [String] = []
         for case let rel as String in walker {
             let name = (rel as NSString).lastPathComponent
-            if rel.contains("cells/") && name.hasSuffix(".json") && !name.hasPrefix(".") { relative.append(rel) }
+            // A record is `cells/<name>.json`: other JSON files (a workload's `bench.json`) are not records.
+            let parent = ((rel as NSString).deletingLastPathComponent as NSString).lastPathComponent
+            if parent == "cells" && name.hasSuffix(".json") && !name.hasPrefix(".") { relative.append(rel) }
             if skippingNestedResults, name == "cells.csv", rel.contains("/") {
                 let dir = (rel as NSString).deletingLastPathComponent
                 if !FileManager.default.fileExists(atPath: "\(folder)/\(dir)/cells") { nested.append(dir + "/") }
