@@ -105,6 +105,11 @@ import NormBenchTestSupport
             for option in ["--threads", "--conv-batches", "--train-batches", "--repeats", "--steps"] { out.append(["bench", "kernels", option, v]) }
             for option in ["--threads", "--shapes", "--repeats", "--groups"] { out.append(["bench", "norms", option, v]) }
             for option in ["--threads", "--repeats"] { out.append(["bench", "calibrate", option, v]) }
+            for option in ["--norms", "--batches", "--threads", "--steps", "--repeats", "--warmup"] where !(option == "--warmup" && v == "0") {
+                out.append(["bench", "train", "w.yaml", "--workloads", ".", option, v])
+            }
+            out.append(["bench", "train", v, "--workloads", "."])
+            out.append(["bench", "train", "w", "--workloads", v])
         }
         // Valid-looking values that must still be refused: the same value twice, a list option's empty item.
         out.append(["run", "w.yaml", "--workloads", ".", "--out", "out", "--seeds", "0,0,0"])
@@ -116,6 +121,8 @@ import NormBenchTestSupport
         out.append(["bench", "kernels", "--norms", "bn,,gn"])
         out.append(["bench", "decode", "--python", "/nonexistent/bin/python"])
         out.append(["bench", "decode", "--python", ""])
+        out.append(["bench", "train", "w.yaml", "--out", ""])
+        out.append(["bench", "train", "w.yaml", "--norms", "bn,bn"])
         return out
     }()
 

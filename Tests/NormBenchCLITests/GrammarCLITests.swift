@@ -42,6 +42,8 @@ import NormBenchTestSupport
         ["bench", "decode", "--runs", "0"],
         ["bench", "calibrate", "--threads", "1,x"],
         ["bench", "calibrate", "--repeats", "0"],
+        ["bench", "train", "no-such-workload"],
+        ["bench", "train", "smoke", "--warmup", "-1"],
     ]
 
     @Test(arguments: misuse)
