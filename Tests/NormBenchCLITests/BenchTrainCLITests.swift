@@ -7,16 +7,19 @@ import NormBenchTestSupport
 /// one-line errors and no file after misuse.
 @Suite(.serialized) struct BenchTrainCLITests {
     /// BN and GN at 2 and 4, LN at 2 only (`sweep.batchesByNorm`), two seeds (one cell each), one thread.
-    static let workload = """
+    static func workload(cache: String) -> String {
+        """
         name: tinybench
         description: bench train test
         data:
+          cache: \(cache)
           synthetic: {trainClips: 8, evalClips: 4, classes: 3, frames: 6, width: 16, height: 16}
         clip: {frames: 2, stride: 2, size: 16}
         model: {widths: [4, 8, 8]}
         training: {steps: 6, warmupSteps: 0, baseLR: 0.05, referenceBatch: 2}
         sweep: {norms: [bn, gn, ln], batches: [2, 4], batchesByNorm: {ln: [2]}, groups: [2], seeds: [3, 4], threads: [1]}
         """
+    }
 
     /// The ghost-batch layout: one step of 4 clips as W = 4 / batch workers, SyncBN as one micro-batch.
     static let ghost = """
@@ -33,7 +36,7 @@ import NormBenchTestSupport
     let folder: String
     init() throws {
         folder = scratchDirectory("benchtrain")
-        try Self.workload.write(toFile: "\(folder)/tinybench.yaml", atomically: true, encoding: .utf8)
+        try Self.workload(cache: "\(folder)/cache").write(toFile: "\(folder)/tinybench.yaml", atomically: true, encoding: .utf8)
         try Self.ghost.write(toFile: "\(folder)/tinyghost.yaml", atomically: true, encoding: .utf8)
     }
 
@@ -85,6 +88,28 @@ import NormBenchTestSupport
         #expect(r.stdout.contains("wrote \(out)"))
         // Written atomically: no temporary file beside it.
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(folder)/out") == ["bench.json"])
+    }
+
+    /// The real file, end to end: a trained run and the benchmark in one results folder, published.
+    @Test func publishTakesTheThroughputFromTheBenchmark() throws {
+        let results = "\(folder)/Results"
+        let run = try BuiltBinary.run(["run", "\(folder)/tinybench.yaml", "--norms", "bn", "--seeds", "3", "--out", "\(results)/tinybench/run1"], timeout: 600)
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let publishArgs = ["publish", "--out", results]
+        #expect(try BuiltBinary.run(publishArgs).status == 0)
+        let before = try String(contentsOfFile: "\(results)/tinybench.md", encoding: .utf8)
+        #expect(before.contains("Measured during training (shared machine)") && !before.contains("dedicated benchmark run"))
+        let bench = try BuiltBinary.run(["bench", "train", "\(folder)/tinybench.yaml", "--norms", "bn", "--steps", "1", "--warmup", "1", "--repeats", "2",
+                                         "--out", "\(results)/tinybench/bench.json"], timeout: 300)
+        #expect(bench.status == 0, "stderr: \(bench.stderr)")
+        let published = try BuiltBinary.run(publishArgs)
+        #expect(published.status == 0, "stderr: \(published.stderr)")
+        let page = try String(contentsOfFile: "\(results)/tinybench.md", encoding: .utf8)
+        #expect(page.contains("## Throughput: training clips/s by batch per worker, dedicated benchmark run\n\n| method | batch 2 | batch 4 |"), "\(page)")
+        #expect(page.contains("From a dedicated benchmark run: `normbench bench train \(folder)/tinybench.yaml --norms bn --steps 1"), "\(page)")
+        #expect(page.contains("### Measured during training, under varying load"))
+        // The benchmark file is not a record: the page counts the run's two cells.
+        #expect(page.contains("from 2 result records"), "\(page)")
     }
 
     @Test func workersFollowTheSweep() throws {
