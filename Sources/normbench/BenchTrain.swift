@@ -16,8 +16,8 @@ struct BenchTrain: ParsableCommand {
             Builds each cell of the workload's sweep (its model, clip shape, normalization and groups, batch per worker \
             and workers, threads; one seed) and times whole training steps (batch assembly, forward, backward, SGD update) \
             on random pixels of the workload's clip shape: no data set is made or read. Each of --repeats rounds visits \
-            every cell once in sweep order, with --warmup untimed and --steps timed steps per visit, so slow phases of the \
-            machine hit every cell alike; calibration probes are taken before the first round and after each. Per cell: \
+            every cell once (odd rounds in sweep order, even rounds in reverse), with --warmup untimed and --steps timed \
+            steps per visit, so slow phases of the machine hit every cell alike; calibration probes are taken before the first round and after each. Per cell: \
             the median over rounds of clips/s and of the round's median step time, with min-max and quartiles. \
             Run it on a quiet machine; --out writes the JSON that `normbench publish` reads from \
             Results/<workload>/bench.json (docs/results-format.md). \

@@ -3,10 +3,11 @@ import NormBenchEngine
 import NormBenchWorkloads
 
 /// Runs `normbench bench train`: every selected cell's training step, timed in
-/// rounds, each round visiting the cells once in sweep order (round-robin), so
-/// that a slow phase of the machine falls on every cell alike instead of on
-/// whichever cell happened to run then. Calibration probes are taken before the
-/// first round and after every round.
+/// rounds, each round visiting the cells once (round-robin), so that a slow
+/// phase of the machine falls on every cell alike instead of on whichever cell
+/// happened to run then. Odd rounds go in sweep order, even rounds in reverse,
+/// so a steady drift within a round does not favour the cells that come first.
+/// Calibration probes are taken before the first round and after every round.
 public struct TrainBenchmarkRun {
     public var spec: WorkloadSpec
     public var cells: [SweepCell]
@@ -66,7 +67,9 @@ public struct TrainBenchmarkRun {
         var seconds = [[[Double]]](repeating: [], count: benches.count)
         for round in 1...repeats {
             let start = DispatchTime.now().uptimeNanoseconds
-            for (i, bench) in benches.enumerated() {
+            let order = round % 2 == 1 ? Array(benches.indices) : benches.indices.reversed()
+            for i in order {
+                let bench = benches[i]
                 do {
                     seconds[i].append(try bench.run(warmup: warmupSteps, timed: timedSteps))
                 } catch let error as TrainingError {
@@ -83,7 +86,7 @@ public struct TrainBenchmarkRun {
                 warmupSteps: warmupSteps, timedSteps: timedSteps, repeats: repeats, seed: cells.first?.settings.seed ?? 0,
                 learningRate: Double(StepBenchmark.learningRate),
                 input: "synthetic: random pixels at the workload's clip shape, assembled and normalized as in training; no data set",
-                order: "round-robin: each round visits every cell once in sweep order"),
+                order: "round-robin: each round visits every cell once, odd rounds in sweep order, even rounds in reverse"),
             environment: environment,
             machine: .init(oneDNNISA: BuildInfo.oneDNNISA, caches: BuildInfo.cacheSizes, ompWaitPolicy: OpenMPRuntime.waitPolicy,
                            loadAverageStart: loadStart, loadAverageEnd: Self.loadAverage()),
