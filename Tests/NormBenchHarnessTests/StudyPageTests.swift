@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NormBenchHarness
+import NormBenchTestSupport
 
 /// A BN/GN batch study built in memory: BN rises from batch 16 to batch 2 by
 /// 10 points; GN is flat (tight, or noisy with `noisyGN`).
@@ -133,6 +134,29 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(header.hasSuffix(",git_commit,date,eval_clips,eval_views,evaluations,evaluation_protocol,precise_top1_error,precise_top5_error,precise_map50,precise_map,precise_eval_loss"), "\(header)")
         #expect(csv.contains(",200,1,1,median of last 5 of 5 evaluations,0.3"))
         #expect(csv.contains(",200,1,,,,"))  // GN rows: no evaluation section
+    }
+
+    /// The data set's error floor comes from the run folders' run.json: stated when
+    /// every run of the workload gives the same, left out when they disagree.
+    @Test func errorFloorFromTheRunsDataIsStatedNextToChance() throws {
+        func publish(_ stationary: [Double]) throws -> String {
+            let root = scratchDirectory("floor"), out = scratchDirectory("floor-out")
+            var records = study()
+            for i in records.indices { records[i].data.description = "synthetic seed 1: 12 classes" }
+            for (k, p) in stationary.enumerated() {
+                let run = root + "/seed-\(k)"
+                try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+                let spec = #"{"workload": {"data": {"source": "synthetic", "synthetic": {"stationary": \#(p)}}}}"#
+                try Data(spec.utf8).write(to: URL(fileURLWithPath: run + "/run.json"))
+                for r in records where r.cell.seed % stationary.count == k { try RecordStore.write(r, in: run) }
+            }
+            try Publisher.publish(runs: [root], out: out)
+            return try String(contentsOfFile: out + "/study.md", encoding: .utf8)
+        }
+        let md = try publish([0.2, 0.2])
+        #expect(md.contains("Chance level: 91.7 % top-1 error (12 classes, 1 − 1/12). Error floor: 10.0 % top-1 error expected of any model: 20 % of the clips show a target that stands still"), "\(md)")
+        #expect(!(try publish([0.2, 0.3])).contains("Error floor"))
+        #expect(!(try publish([0])).contains("Error floor"))
     }
 
     @Test func recordsWithAndWithoutEvaluationReadBack() throws {

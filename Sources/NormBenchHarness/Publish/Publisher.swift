@@ -30,9 +30,10 @@ public enum Publisher {
     @discardableResult
     public static func publish(runs: [String], out: String, merge: Bool = false) throws -> [String] {
         try OutputPath.checkRoot(out, option: "--out")
-        let records = try readRecords(runs, results: merge && FileManager.default.fileExists(atPath: out) ? out : nil)
+        let read = try readRecordsWithPaths(runs, results: merge && FileManager.default.fileExists(atPath: out) ? out : nil)
+        let records = read.map(\.record)
         let benchmarks = try TrainBenchmark.load(workloads: Set(records.map(\.cell.workload)), under: out)
-        let files = try render(records, docs: docsLink(from: out), benchmarks: benchmarks)
+        let files = try render(records, docs: docsLink(from: out), benchmarks: benchmarks, floors: errorFloors(read))
         let targets = try files.map { try OutputPath.resolve($0.path, under: out) }  // all checked before the first write
         for (file, target) in zip(files, targets) { try AtomicFile.write(file.contents, to: target) }
         return targets
@@ -42,9 +43,13 @@ public enum Publisher {
     /// results folder also given) counts once, and a cell may be in one file only.
     /// - Throws: `HarnessError.mismatch` naming both files that hold a cell.
     public static func readRecords(_ runs: [String], results: String? = nil) throws -> [ResultRecord] {
+        try readRecordsWithPaths(runs, results: results).map(\.record)
+    }
+
+    static func readRecordsWithPaths(_ runs: [String], results: String? = nil) throws -> [(path: String, record: ResultRecord)] {
         var seen: [CellKey: String] = [:]
         var files = Set<String>()
-        var records: [ResultRecord] = []
+        var records: [(path: String, record: ResultRecord)] = []
         let sources = runs.map { ($0, false) } + (results.map { [($0, true)] } ?? [])
         for (run, isResults) in sources {
             for (path, record) in try RecordStore.readAllWithPaths(run, skippingNestedResults: isResults) {
@@ -53,13 +58,33 @@ public enum Publisher {
                     throw HarnessError.mismatch("cell \(record.cell.workload)/\(record.cell.id) is in both \(other) and \(path); publish each cell once: pass one of the two runs, or move the stale record out of the folders being published")
                 }
                 seen[record.cell] = path
-                records.append(record)
+                records.append((path, record))
             }
         }
         guard !records.isEmpty else {
             throw HarnessError.mismatch("\(sources.map(\.0).joined(separator: ", ")): no result records (cells/*.json) found; pass run folders written by `normbench run`")
         }
-        return records.sorted { $0.cell < $1.cell }
+        return records.sorted { $0.record.cell < $1.record.cell }
+    }
+
+    /// Per classification workload, the top-1 error no model can beat on its
+    /// synthetic data: half the share of clips whose target stands still
+    /// (`data.synthetic.stationary` in the run folders' `run.json`, the folder
+    /// above each record's `cells/`), when every run of the workload gives the same.
+    static func errorFloors(_ read: [(path: String, record: ResultRecord)]) -> [String: Double] {
+        var perRun: [String: Double?] = [:]
+        var byWorkload: [String: Set<Double?>] = [:]
+        for (path, record) in read where record.task == "classification" {
+            let run = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("run.json").path
+            if perRun[run] == nil {
+                let json = (try? Data(contentsOf: URL(fileURLWithPath: run))).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]
+                let data = (json?["workload"] as? [String: Any])?["data"] as? [String: Any]
+                let synthetic = data?["source"] as? String == "synthetic" ? data?["synthetic"] as? [String: Any] : nil
+                perRun[run] = .some((synthetic?["stationary"] as? Double).map { $0 / 2 })
+            }
+            byWorkload[record.cell.workload, default: []].insert(perRun[run]!)
+        }
+        return byWorkload.compactMapValues { $0.count == 1 ? $0.first! : nil }.filter { $0.value > 0 }
     }
 
     /// The repository's docs folder relative to `out`, for the pages' links:
@@ -76,7 +101,7 @@ public enum Publisher {
 
     /// Renders the published files for `records`, sorted by path; `docs` is the
     /// docs folder as the pages link to it.
-    public static func render(_ records: [ResultRecord], docs: String = "../docs", benchmarks: [String: TrainBenchmark] = [:]) throws -> [File] {
+    public static func render(_ records: [ResultRecord], docs: String = "../docs", benchmarks: [String: TrainBenchmark] = [:], floors: [String: Double] = [:]) throws -> [File] {
         let sorted = records.sorted { $0.cell < $1.cell }
         let byWorkload = Dictionary(grouping: sorted, by: \.cell.workload)
         var files = [File(path: "cells.csv", contents: Data(CSVExport.render(sorted).utf8))]
@@ -85,6 +110,7 @@ public enum Publisher {
             let longer = longerWorkload(of: workload, among: byWorkload.keys).map { ($0, byWorkload[$0]!) }
             var page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs, longer: longer)
             page.benchmark = benchmarks[workload]
+            page.errorFloor = floors[workload]
             pages.append(page)
             files.append(File(path: "\(workload).md", contents: Data(page.markdown().utf8)))
             if let paper = page.paperPage() { files.append(File(path: "\(workload)-paper.md", contents: Data(paper.utf8))) }

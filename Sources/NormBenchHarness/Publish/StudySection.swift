@@ -126,7 +126,12 @@ extension WorkloadPage {
 
     private func chanceSentence() -> String {
         if let k = Self.classes(completed), k > 1 {
-            return "Chance level: \(Format.fixed((1 - 1 / Double(k)) * 100, 1)) % top-1 error (\(k) classes, 1 − 1/\(k))."
+            var s = "Chance level: \(Format.fixed((1 - 1 / Double(k)) * 100, 1)) % top-1 error (\(k) classes, 1 − 1/\(k))."
+            if let floor = errorFloor {
+                s += " Error floor: \(Format.fixed(floor * 100, 1)) % top-1 error expected of any model: \(Format.fixed(floor * 200, 0)) % of the clips show a target that "
+                s += "stands still, so its direction (half of its class) cannot be seen (`data.synthetic.stationary` in run.json)."
+            }
+            return s
         }
         return "Chance level: not stated (the records do not say how many classes the task has)."
     }
