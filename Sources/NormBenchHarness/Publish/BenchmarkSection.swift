@@ -60,20 +60,7 @@ extension WorkloadPage {
     /// The clips/s the training cells measured, below the benchmark and labelled as what they are.
     private func trainingThroughputSection() -> String {
         var md = "### Measured during training, under varying load\n\n"
-        var table = MarkdownTable(header: ["method"] + grid.batches.map { "batch \($0)" })
-        for m in grid.methods {
-            var row = [grid.label(m)]
-            for b in grid.batches {
-                if let clips = grid.median(m, batch: b, { $0.throughput?.trainClipsPerSecond }),
-                   let step = grid.median(m, batch: b, { $0.throughput?.stepSecondsMedian }) {
-                    row.append("\(Format.fixed(clips, 1)) (\(Format.fixed(step * 1000, 0)) ms)")
-                } else {
-                    row.append(grid.missing(m, batch: b))
-                }
-            }
-            table.rows.append(row)
-        }
-        md += table.render()
+        md += trainingThroughputTable()
         md += "\nNot for comparing methods: measured during training, under varying load (the cells of a study run hours apart while other work shares the machine). "
         md += "Median over the seeds of each cell's clips/s and of its median step time (ms), after warm-up steps. " + Provenance.line(grid.records) + "\n\n"
         return md

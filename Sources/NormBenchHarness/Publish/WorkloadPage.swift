@@ -141,6 +141,15 @@ struct WorkloadPage {
 
     private func throughputSection() -> String {
         var md = "## Throughput: training clips/s (median step time) by batch per worker, median over seeds\n\n"
+        md += trainingThroughputTable()
+        md += "\nMeasured during training (shared machine); speed: `normbench bench`. Median over the seeds of each cell's clips/s and of its median step time, "
+        md += "after warm-up steps; one step = one worker's forward + backward. " + Provenance.line(grid.records) + "\n\n"
+        md += "![throughput vs batch](\(name)-throughput.svg)\n\n"
+        return md
+    }
+
+    /// The training cells' clips/s (median step time), median over seeds, by method and batch.
+    func trainingThroughputTable() -> String {
         var table = MarkdownTable(header: ["method"] + batchHeader)
         for m in grid.methods {
             var row = [grid.label(m)]
@@ -154,11 +163,7 @@ struct WorkloadPage {
             }
             table.rows.append(row)
         }
-        md += table.render()
-        md += "\nMeasured during training (shared machine); speed: `normbench bench`. Median over the seeds of each cell's clips/s and of its median step time, "
-        md += "after warm-up steps; one step = one worker's forward + backward. " + Provenance.line(grid.records) + "\n\n"
-        md += "![throughput vs batch](\(name)-throughput.svg)\n\n"
-        return md
+        return table.render()
     }
 
     private func memorySection() -> String {
