@@ -103,6 +103,15 @@ import NormBenchTestSupport
         #expect(noGN == "model.init: \(run) (the newest complete run of pre) has no completed gn (G=2) cell with a saved model, which gn starts from; add it to pre's sweep.norms (with training.saveModel: true) and run `normbench run pre` first")
         // Without gn in the sweep it resolves.
         #expect(Self.message { _ = try Self.resolved(try Self.fineTune(results: results, norms: "[frozenbn]", scratch: "[gn]")) } == "no error")
+        // A pretrained cell that did not learn is named as such.
+        let failedRun = try Self.pretrainRun(results, "r3", created: "2026-01-03T00:00:00Z", cells: [("bn", "-", 0, 16), ("gn", "2", 0, 16)])
+        var failed = try RecordStore.read(path: "\(failedRun)/cells/gn_b16_w1_g2_s0_t1.json")
+        failed.status = .failed
+        failed.note = "did not learn: mean training loss ..."
+        try RecordStore.write(failed, in: failedRun)
+        let notLearned = Self.message { _ = try Self.resolved(try Self.fineTune(results: results)) }
+        #expect(notLearned == "model.init: \(failedRun) (the newest complete run of pre): its gn_b16_w1_g2_s0_t1 cell, which gn starts from, is failed, not completed (did not learn); train pre longer or fix its settings and run `normbench run pre` first")
+        try FileManager.default.removeItem(atPath: failedRun)
         // A model of other widths is no candidate.
         let wider = Self.message { _ = try Self.resolved(try Self.fineTune(results: results, norms: "[bn]", widths: "[8, 16]")) }
         #expect(wider.contains("have model widths [4, 8], blocks [1, 1] but ft has widths [8, 16], blocks [1, 1]"))

@@ -57,6 +57,7 @@ extension WorkloadPage {
         md += "BN* = BatchNorm frozen at the pretrained statistics and affine; BN = statistics of each worker's batch; "
         md += "SyncBN = statistics over all \(workers.count == 1 ? "W = \(workers[0]) " : "")workers' batches; GN = GroupNorm, pretrained with GN. "
         md += "From-scratch rows train the same model from the seeded random initialization.\n\n"
+        var usedBootstrap = false
         for (i, metric) in transferMetrics.enumerated() {
             let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
             md += (i == 0 ? "" : "\n") + "\(metric.title) (%), mean ± 95 % CI over seeds:\n\n"
@@ -70,7 +71,12 @@ extension WorkloadPage {
                 var row = [transferLabel(m), startedFromCell(m)]
                 for b in grid.batches {
                     if let s = interval(m, batch: b, value) {
-                        row.append(s.mean == best[b] && methods.count > 1 ? "**\(StudyFormat.cell(s))**" : StudyFormat.cell(s))
+                        // One seed: the bootstrap over evaluation clips, when the record has it (as the detection table).
+                        let one = s.count == 1 ? grid.records(m, batch: b).first { $0.status == .completed && value($0) != nil } : nil
+                        let bootstrap = one.flatMap { Self.bootstrapCell(s, $0, metric) }
+                        if bootstrap != nil { usedBootstrap = true }
+                        let text = bootstrap ?? StudyFormat.cell(s)
+                        row.append(s.mean == best[b] && methods.count > 1 ? "**\(text)**" : text)
                     } else {
                         row.append(grid.missing(m, batch: b))
                     }
@@ -81,6 +87,7 @@ extension WorkloadPage {
         }
         md += "\n\(transferMetrics[0].higherIsBetter ? "Higher" : "Lower") is better; **bold** = best mean in its column. "
         md += "± is the half-width of the 95 % confidence interval of the mean over n seeds (Student t); † one seed: no interval. "
+        if usedBootstrap { md += "‡ one seed: the cell's value and the 95 % bootstrap interval over its evaluation clips (evaluation noise only, not seed-to-seed training noise). " }
         md += "Batch = clips per worker\(workers.count == 1 ? "; every step sees W = \(workers[0]) workers × batch clips" : "")"
         md += ". Failed or diverged cells are excluded (listed below). " + Provenance.line(grid.records) + "\n\n"
         md += transferDifferences()

@@ -105,6 +105,11 @@ public enum PretrainedRuns {
             guard let best = records.compactMap({ r in rank(r).map { (r, $0) } }).min(by: { $0.1 < $1.1 })?.0,
                   let ref = best.checkpoint else {
                 let wanted = sources.map(\.rawValue).joined(separator: " or ") + (groups.map { " (G=\($0))" } ?? "")
+                if let bad = records.first(where: { r in
+                    (try? NormalizationSpec(parsing: r.cell.norm).method).map(sources.contains) == true && (groups == nil || r.cell.groups == groups) && r.status != .completed
+                }) {
+                    throw Missing(message: "model.init: \(run.folder) (the newest complete run of \(workload)): its \(bad.cell.id) cell, which \(cell.settings.normName) starts from, is \(bad.status.rawValue), not completed (\(bad.note?.split(separator: ":").first.map(String.init) ?? "see its record")); train \(workload) longer or fix its settings and \(first)")
+                }
                 throw Missing(message: "model.init: \(run.folder) (the newest complete run of \(workload)) has no completed \(wanted) cell with a saved model, which \(cell.settings.normName) starts from; add it to \(workload)'s sweep.norms (with training.saveModel: true) and \(first)")
             }
             let path = "\(run.folder)/\(ref.path)"
