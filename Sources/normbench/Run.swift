@@ -75,6 +75,7 @@ struct Run: ParsableCommand {
     func run() throws {
         OpenMPRuntime.preferPassiveWaitPolicy()
         let spec: WorkloadSpec
+        var initNotices: [String] = []
         var options = RunOptions()
         let launch = MPILaunch.current
         let mode: DistributionMode? = distributed ? .dataParallel : distributeCells ? .cells : nil
@@ -90,8 +91,12 @@ struct Run: ParsableCommand {
             let path = try catalog.path(for: workload)
             var o = try overrides()
             if mode == .dataParallel, let launch { o.workers = launch.size }
-            spec = try o.apply(to: try WorkloadSpec.load(path: path), file: path)
-            try spec.checkFits(file: path)
+            let loaded = try o.apply(to: try WorkloadSpec.load(path: path), file: path)
+            try loaded.checkFits(file: path)
+            // model.init: the checkpoints (per normalization family with {workload: ...}) and their hashes, before any folder is made.
+            let pretrained = try PretrainedRuns.resolve(loaded, cells: try loaded.cells())
+            spec = pretrained.spec
+            initNotices = pretrained.notices
             if let out, resume, !FileManager.default.fileExists(atPath: "\(out)/run.json") {
                 throw UsageError(message: "--out \(out): --resume needs an earlier run there (no run.json); run without --resume to start one, or pass the folder of the run to continue")
             }
@@ -119,6 +124,7 @@ struct Run: ParsableCommand {
             throw UsageError(error)  // under mpirun, rank 0 speaks for all (NormBench.report)
         }
         Deprecation.flush()
+        if (launch?.rank ?? 0) == 0 { initNotices.forEach { printError("normbench run: note: \($0)") } }
         if spec.training.workers == 1, spec.sweep.stepClips == nil, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
             printError("normbench run: note: with 1 worker, syncbn computes the same statistics as bn (one batch either way); pass --workers 2 or more to see SyncBN's effect")
         }

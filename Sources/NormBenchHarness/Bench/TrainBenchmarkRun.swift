@@ -40,8 +40,9 @@ public struct TrainBenchmarkRun {
         for batch in batches ?? [] where !sweepBatches.contains(batch) {
             throw HarnessError.mismatch("--batches: \(batch) is not a batch of the sweep of \(spec.name) (\(sweepBatches.map(String.init).joined(separator: ", "))); the benchmark times the sweep's cells, e.g. --batches \(sweepBatches.prefix(2).map(String.init).joined(separator: ","))")
         }
+        // From-scratch cells (`sweep.scratch`) take the same steps as the cells of their method: timed once.
         let selected = all.filter { c in
-            c.settings.seed == seed && (norms?.contains(c.settings.normName) ?? true) && (batches?.contains(c.settings.batch) ?? true)
+            c.settings.seed == seed && !c.settings.scratch && (norms?.contains(c.settings.normName) ?? true) && (batches?.contains(c.settings.batch) ?? true)
         }
         guard !selected.isEmpty else {
             throw HarnessError.mismatch("--norms and --batches select no cell of \(spec.name): \(spec.sweep.norms.map { "\($0) at \(spec.sweep.batches(for: $0).map(String.init).joined(separator: ", "))" }.joined(separator: "; "))")

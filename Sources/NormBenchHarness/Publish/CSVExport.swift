@@ -25,9 +25,14 @@ enum CSVExport {
     /// evaluation clips, views, how many evaluations ran, the protocol, and each metric with PreciseBN statistics.
     static let evaluationHeader = ["eval_clips", "eval_views", "evaluations", "evaluation_protocol"] + Metric.catalog.map { "precise_" + $0.column }
 
+    /// Appended (before the distributed ones) only when some record fine-tuned from a
+    /// checkpoint or is a from-scratch reference: `start` is `checkpoint` or `scratch`.
+    static let startHeader = ["start", "init_workload", "init_run", "init_cell", "init_checkpoint", "init_sha256"]
+
     static func render(_ records: [ResultRecord]) -> String {
         let distributed = records.contains { $0.distributed != nil }
-        var lines = [(header + evaluationHeader + (distributed ? distributedHeader : [])).joined(separator: ",")]
+        let transfer = records.contains { $0.startedFrom != nil || $0.cell.isScratch }
+        var lines = [(header + evaluationHeader + (transfer ? startHeader : []) + (distributed ? distributedHeader : [])).joined(separator: ",")]
         for r in records.sorted(by: { $0.cell < $1.cell }) {
             let c = r.cell
             let fields: [String?] = [
@@ -48,6 +53,10 @@ enum CSVExport {
             ]
             var extra: [String?] = [String(r.data.evalClips), String(r.data.evalViews ?? 1), r.evaluation.map { String($0.runs.count) }, r.evaluation?.protocol]
             extra += Metric.catalog.map { number(r.evaluation?.precise?[$0.name]) }
+            if transfer {
+                let f = r.startedFrom
+                extra += [f != nil ? "checkpoint" : (r.cell.isScratch ? "scratch" : nil), f?.workload, f?.run, f?.cell, f?.path, f?.sha256]
+            }
             if distributed { extra += distributedFields(r.distributed) }
             lines.append((fields + extra).map { quote($0 ?? "") }.joined(separator: ","))
         }

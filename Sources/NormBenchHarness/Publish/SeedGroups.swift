@@ -7,22 +7,26 @@ public struct MethodKey: Hashable, Comparable, Sendable {
     public var groups: String
     public var workers: Int
     public var threads: Int
+    /// From-scratch reference cells of a fine-tuning workload (`CellKey.scratch`): their own row.
+    public var scratch: Bool
 
-    public init(norm: String, groups: String, workers: Int, threads: Int) {
+    public init(norm: String, groups: String, workers: Int, threads: Int, scratch: Bool = false) {
         self.norm = norm
         self.groups = groups
         self.workers = workers
         self.threads = threads
+        self.scratch = scratch
     }
 
     init(_ cell: CellKey) {
-        self.init(norm: cell.norm, groups: cell.groups, workers: cell.workers, threads: cell.threads)
+        self.init(norm: cell.norm, groups: cell.groups, workers: cell.workers, threads: cell.threads, scratch: cell.isScratch)
     }
 
     /// The paper's order (BN family first, then GN, LN, IN), then names alphabetically.
     static let normOrder = ["bn", "syncbn", "frozenbn", "brn", "gn", "gn+ws", "ln", "in", "frn", "evonorm", "none"]
 
     public static func < (a: MethodKey, b: MethodKey) -> Bool {
+        if a.scratch != b.scratch { return b.scratch }
         let ra = normOrder.firstIndex(of: a.norm) ?? normOrder.count
         let rb = normOrder.firstIndex(of: b.norm) ?? normOrder.count
         if ra != rb { return ra < rb }
@@ -117,6 +121,7 @@ struct WorkloadGrid {
         var text = method.norm.uppercased().replacingOccurrences(of: "SYNCBN", with: "SyncBN")
             .replacingOccurrences(of: "FROZENBN", with: "FrozenBN").replacingOccurrences(of: "EVONORM", with: "EvoNorm")
         if method.groups != "-" { text += " (G=\(method.groups))" }
+        if method.scratch { text += " from scratch" }
         if Set(methods.map(\.workers)).count > 1 { text += " W=\(method.workers)" }
         if Set(methods.map(\.threads)).count > 1 { text += " T=\(method.threads)" }
         return text

@@ -188,7 +188,7 @@ extension WorkloadPage {
     /// The row that stands for a norm in the headline: one worker (else the
     /// fewest), G = 32 when there, else the one with the most completed cells.
     func headlineMethod(_ norm: String) -> MethodKey? {
-        let candidates = grid.methods.filter { $0.norm == norm }
+        let candidates = grid.methods.filter { $0.norm == norm && !$0.scratch }
         guard let fewest = candidates.map(\.workers).min() else { return nil }
         let pool = candidates.filter { $0.workers == fewest }
         if let g32 = pool.first(where: { $0.groups == "32" }) { return g32 }
@@ -300,7 +300,7 @@ extension WorkloadPage {
         var labels: [String: MethodKey] = [:]
         for r in completed {
             if NormMethod(rawValue: r.cell.norm)?.sharesStatisticsAcrossWorkers == true { continue }
-            let key = "\(r.cell.norm)|\(r.cell.groups)|\(r.cell.threads)"
+            let key = "\(r.cell.norm)|\(r.cell.groups)|\(r.cell.threads)|\(r.cell.isScratch)"
             groups[key, default: [:]][r.cell.workers * r.cell.batch, default: []].insert(MethodKey(r.cell))
             labels[key] = labels[key].map { min($0, MethodKey(r.cell)) } ?? MethodKey(r.cell)
         }
@@ -322,7 +322,7 @@ extension WorkloadPage {
         var md = "## Ghost-batch control: same optimizer step, BN statistics over fewer clips\n\n"
         for g in groups {
             let any = g.cells.keys.sorted()[0]
-            let title = grid.label(MethodKey(norm: any.norm, groups: any.groups, workers: 1, threads: any.threads))
+            let title = grid.label(MethodKey(norm: any.norm, groups: any.groups, workers: 1, threads: any.threads, scratch: any.scratch))
                 .replacingOccurrences(of: " W=1", with: "")
             md += "\(title), same step of \(g.step) clips, statistics over b:\n\n"
             var table = MarkdownTable(header: ["statistics over b", "workers W", "top-1 error (%)"])

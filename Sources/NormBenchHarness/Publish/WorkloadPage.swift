@@ -48,6 +48,7 @@ struct WorkloadPage {
         md += "seeds \(seeds); accuracy as mean ± 95 % confidence interval over seeds (Student t), where there is more than one seed.\n\n"
         md += Self.commitWarning(grid.records) + Self.commitLine(grid.records)
         md += Provenance.line(grid.records) + "\n\n"
+        md += transferSection()
         if hasTop1 { md += studySection() }
         if let longer { md += convergenceSection(longer: longer.records, workload: longer.workload) }
         md += failedSection()

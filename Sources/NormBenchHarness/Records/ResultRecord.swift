@@ -33,6 +33,9 @@ public struct ResultRecord: Codable, Sendable, Equatable {
     public var distributed: DistributedRun? = nil
     /// The cell's saved model, when the run saved models (absent otherwise and in older records).
     public var checkpoint: CheckpointRef? = nil
+    /// The checkpoint the cell's weights started from (`model.init`); absent for
+    /// cells that started from the seeded random initialization and in older records.
+    public var startedFrom: StartedFrom? = nil
     /// Channels per group of every grouped normalization layer (GroupNorm, its
     /// LayerNorm and InstanceNorm forms, EvoNorm-S0), in forward order; absent for
     /// other methods and in older records.
@@ -85,8 +88,13 @@ public struct CellKey: Codable, Sendable, Hashable, Comparable {
     public var groups: String
     public var seed: Int
     public var threads: Int
+    /// True for a from-scratch reference cell of a fine-tuning workload
+    /// (`sweep.scratch`): seeded random weights although the workload has
+    /// `model.init`. Absent (nil) otherwise, so older records and run
+    /// descriptions read and encode unchanged.
+    public var scratch: Bool?
 
-    public init(workload: String, norm: String, batch: Int, workers: Int, groups: String, seed: Int, threads: Int) {
+    public init(workload: String, norm: String, batch: Int, workers: Int, groups: String, seed: Int, threads: Int, scratch: Bool = false) {
         self.workload = workload
         self.norm = norm
         self.batch = batch
@@ -94,17 +102,22 @@ public struct CellKey: Codable, Sendable, Hashable, Comparable {
         self.groups = groups
         self.seed = seed
         self.threads = threads
+        self.scratch = scratch ? true : nil
     }
 
-    /// A file-name-safe identifier, unique within a workload.
+    /// A from-scratch reference cell (`scratch` true).
+    public var isScratch: Bool { scratch == true }
+
+    /// A file-name-safe identifier, unique within a workload; `_scratch` ends
+    /// the id of a from-scratch cell.
     public var id: String {
         let n = norm.replacingOccurrences(of: "+", with: "-")
-        return "\(n)_b\(batch)_w\(workers)_g\(groups)_s\(seed)_t\(threads)"
+        return "\(n)_b\(batch)_w\(workers)_g\(groups)_s\(seed)_t\(threads)" + (isScratch ? "_scratch" : "")
     }
 
     public static func < (a: CellKey, b: CellKey) -> Bool {
-        if (a.workload, a.norm, a.batch) != (b.workload, b.norm, b.batch) {
-            return (a.workload, a.norm, a.batch) < (b.workload, b.norm, b.batch)
+        if (a.workload, a.isScratch ? 1 : 0, a.norm, a.batch) != (b.workload, b.isScratch ? 1 : 0, b.norm, b.batch) {
+            return (a.workload, a.isScratch ? 1 : 0, a.norm, a.batch) < (b.workload, b.isScratch ? 1 : 0, b.norm, b.batch)
         }
         return (a.workers, a.groups, a.seed, a.threads) < (b.workers, b.groups, b.seed, b.threads)
     }

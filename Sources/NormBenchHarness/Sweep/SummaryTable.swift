@@ -4,18 +4,23 @@ import Foundation
 /// The end-of-run table: rows = norm (and groups), columns = batch per worker,
 /// cells = accuracy mean ± std over seeds, clips/s, peak MiB.
 public enum SummaryTable {
+    /// A row: the norm, its groups, and "scratch" for from-scratch reference cells.
+    static func rowName(_ c: CellKey) -> String {
+        (c.groups == "-" ? c.norm : "\(c.norm) G=\(c.groups)") + (c.isScratch ? " scratch" : "")
+    }
+
     public static func render(_ records: [ResultRecord]) -> String {
         let done = records.filter { $0.status == .completed }
         let batches = Array(Set(records.map(\.cell.batch))).sorted()
         var rows: [(String, [String])] = []
         var seen: [String] = []
         for r in records {
-            let name = r.cell.groups == "-" ? r.cell.norm : "\(r.cell.norm) G=\(r.cell.groups)"
+            let name = rowName(r.cell)
             if !seen.contains(name) { seen.append(name) }
         }
         for name in seen {
             let cells = batches.map { b -> String in
-                let group = records.filter { ($0.cell.groups == "-" ? $0.cell.norm : "\($0.cell.norm) G=\($0.cell.groups)") == name && $0.cell.batch == b }
+                let group = records.filter { rowName($0.cell) == name && $0.cell.batch == b }
                 if group.isEmpty { return "" }
                 if group.allSatisfy({ $0.status == .overBudget }) { return "over budget" }
                 if group.allSatisfy({ $0.status == .diverged }) { return "diverged" }

@@ -45,17 +45,18 @@ public struct SweepCell: Sendable, Equatable {
     public var key: CellKey {
         CellKey(
             workload: workload, norm: settings.normName, batch: settings.batch, workers: settings.workers,
-            groups: settings.groups?.description ?? "-", seed: settings.seed, threads: settings.threads)
+            groups: settings.groups?.description ?? "-", seed: settings.seed, threads: settings.threads, scratch: settings.scratch)
     }
 }
 
 extension WorkloadSpec {
-    /// Every cell of the sweep, in a fixed order: norm, batch, groups, seed, threads.
+    /// Every cell of the sweep, in a fixed order: norm, batch, groups, seed, threads;
+    /// then the from-scratch cells of `sweep.scratch` in the same order.
     /// Groups vary only for methods that have groups (`NormMethod.hasGroups`).
     /// `run` and `plan` both take their cells from here.
     public func cells() throws -> [SweepCell] {
         var out: [SweepCell] = []
-        for name in sweep.norms {
+        for (name, scratch) in sweep.norms.map({ ($0, false) }) + (sweep.scratch ?? []).map({ ($0, true) }) {
             let base = try NormalizationSpec(parsing: name)
             let groupSettings: [GroupSetting?] = base.method.hasGroups ? sweep.groups.map { $0 } : [nil]
             for batch in sweep.batches(for: name) {
@@ -72,7 +73,7 @@ extension WorkloadSpec {
                     for seed in sweep.seeds {
                         for threads in sweep.threads {
                             out.append(SweepCell(workload: self.name, settings: CellSettings(
-                                norm: norm, normName: name, groups: g, batch: batch, workers: sweep.workers(batch: batch, training: training), seed: seed, threads: threads)))
+                                norm: norm, normName: name, groups: g, batch: batch, workers: sweep.workers(batch: batch, training: training), seed: seed, threads: threads, scratch: scratch)))
                         }
                     }
                 }

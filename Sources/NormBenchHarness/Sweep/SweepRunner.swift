@@ -127,7 +127,7 @@ public final class SweepRunner {
         decode: (framesPerSecond: Double, calibration: Calibration), cellOptions: CellRunOptions = CellRunOptions()
     ) throws -> ResultRecord {
         let key = cell.key, threads = cell.settings.threads
-        let label = "cell \(k + 1)/\(n) \(key.norm) b=\(key.batch) W=\(key.workers) G=\(key.groups) seed=\(key.seed) T=\(threads)"
+        let label = "cell \(k + 1)/\(n) \(key.norm)\(key.isScratch ? " from scratch" : "") b=\(key.batch) W=\(key.workers) G=\(key.groups) seed=\(key.seed) T=\(threads)"
         if let budget = options.memoryBudget {
             let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: cell.settings)
             let predicted = MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: train.bytes + eval.bytes) ?? ledger
@@ -156,10 +156,12 @@ public final class SweepRunner {
         } catch let error as TrainingError {
             // A method that diverges at some setting is a result, not a broken sweep.
             display.line("\(label): \(error)")
-            return ResultRecord(
+            var record = ResultRecord(
                 cell: key, status: .diverged, note: "\(error)", task: spec.task.rawValue,
                 memory: Memory(ledgerPeakBytes: 0, ledgerAtPeakBytes: [:]), calibration: calibration,
                 data: data, environment: environmentNow())
+            record.startedFrom = startedFrom(cell.settings)
+            return record
         }
         let fingerprint = NumericsFingerprint.current(executed: Convolution3D.takeExecutedImplementations(), threads: threads)
         let calibrationAfter = Calibration.measure(threads: threads)
@@ -191,6 +193,7 @@ public final class SweepRunner {
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())
         record.fingerprint = fingerprint
         if let checkpoint, let sha256 = m.checkpointSHA256 { record.checkpoint = CheckpointRef(path: checkpoint.relative, sha256: sha256) }
+        record.startedFrom = startedFrom(cell.settings)
         record.channelsPerGroup = m.channelsPerGroup
         record.evaluation = EvaluationSection(m)
         // A cell that trained without learning is recorded as failed, with its measurements.
@@ -213,6 +216,13 @@ public final class SweepRunner {
         if let comm = cellOptions.dataParallel, comm.rank != 0 { return nil }
         let relative = ModelInit.relativePath(cell: key.id)
         return (try OutputPath.resolve(relative, under: folder), relative)
+    }
+
+    /// The checkpoint `cell` loaded before training (`model.init`), as `run` chose
+    /// and hashed it (`PretrainedRuns.resolve`); nil for a scratch cell or without model.init.
+    func startedFrom(_ cell: CellSettings) -> StartedFrom? {
+        guard let c = spec.model.initialization?.checkpoint(for: cell), let sha = c.sha256 else { return nil }
+        return StartedFrom(path: c.path, sha256: sha, workload: c.workload, run: c.run, cell: c.cell)
     }
 
     /// The run's environment with this moment's date.
@@ -254,7 +264,10 @@ public final class SweepRunner {
             guard let old = try? JSONDecoder().decode(RunManifest.self, from: data) else {
                 throw HarnessError.read(path: path, reason: "not a normbench run description")
             }
-            guard old.workload == manifest.workload, old.cells == manifest.cells else {
+            // Run descriptions written before `model.init` recorded its chosen checkpoints describe the same sweep without them.
+            var current = manifest.workload
+            if old.workload.model.initialization?.checkpoints == nil { current.model.initialization?.checkpoints = nil }
+            guard old.workload == current, old.cells == manifest.cells else {
                 throw HarnessError.mismatch(
                     "\(folder): holds a different sweep (workload settings or cells differ); pass --out <new folder>, or resume with the same workload and options")
             }

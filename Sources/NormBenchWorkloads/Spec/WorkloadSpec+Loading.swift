@@ -72,7 +72,7 @@ extension WorkloadSpec {
         }
         for (key, values) in [("sweep.norms", sweep.norms), ("sweep.batches", sweep.batches.map(String.init)),
                               ("sweep.groups", sweep.groups.map(\.description)), ("sweep.seeds", sweep.seeds.map(String.init)),
-                              ("sweep.threads", sweep.threads.map(String.init))] {
+                              ("sweep.threads", sweep.threads.map(String.init)), ("sweep.scratch", sweep.scratch ?? [])] {
             var seen = Set<String>()
             let unique = values.filter { seen.insert($0).inserted }
             if unique.count < values.count {
@@ -321,6 +321,11 @@ extension SweepSpec {
         try r.list("seeds", &seeds, example: "seeds: [0, 1, 2]", problem: "a seed in \(Limits.seed)") { Int($0).flatMap { Limits.seed.contains($0) ? $0 : nil } }
         try r.list("threads", &threads, example: "threads: [2]", problem: "a thread count in \(Limits.threads) (4 × this machine's CPUs)") { Int($0).flatMap { Limits.threads.contains($0) ? $0 : nil } }
         try r.optionalInt("stepClips", &stepClips, Limits.stepClips, example: "stepClips: 32")
+        if r.has("scratch") {
+            var list: [String] = []
+            try r.list("scratch", &list, example: "scratch: [bn, gn]", problem: "one of \(names.joined(separator: ", "))") { names.contains($0.lowercased()) ? $0.lowercased() : nil }
+            scratch = list
+        }
         try r.finish()
     }
 }

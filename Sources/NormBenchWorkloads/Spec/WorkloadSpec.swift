@@ -381,6 +381,11 @@ public struct SweepSpec: Codable, Sendable, Equatable {
     /// statistics over b clips), so every cell takes the same step and learning
     /// rate; `training.workers` must then be 1. nil: W = `training.workers`.
     public var stepClips: Int?
+    /// Methods that also run from the seeded random initialization, beside the
+    /// sweep's cells that start from `model.init` (the transfer setting's
+    /// from-scratch reference): the same batches, groups, seeds and threads, in
+    /// cells marked `scratch`. nil or empty: none. Needs `model.init`.
+    public var scratch: [String]?
 
     /// Workers W of a cell with `batch` clips per worker.
     public func workers(batch: Int, training: TrainingSpec) -> Int {

@@ -60,10 +60,15 @@ public enum CellCheckpoint {
     /// - Returns: the notice line for head layers left fresh or checkpoint
     ///   head tensors unused, nil when everything loaded one to one (or there is no `init`).
     /// - Throws: `CheckpointError` naming the file and the first mismatch.
+    /// A scratch cell (`sweep.scratch`) keeps the seeded random initialization;
+    /// with `{workload: ...}` each cell loads the checkpoint `run` chose for it.
     @discardableResult
     public static func initialize(_ model: Sequential, spec: WorkloadSpec, cell: CellSettings) throws -> String? {
-        guard let source = spec.model.initialization else { return nil }
-        let path = source.path
+        guard let source = spec.model.initialization, !cell.scratch else { return nil }
+        guard let path = source.checkpoint(for: cell)?.path else {
+            throw CheckpointError(path: source.path, problem: "no pretrained checkpoint was chosen for \(cell.normName) seed \(cell.seed)",
+                                  fix: "run normbench run <workload>, which chooses them from the newest complete run of \(source.workload ?? "the pretraining workload")")
+        }
         let file: SafeTensors.File
         do {
             file = try SafeTensors.read(path: path)
@@ -114,7 +119,7 @@ public enum CellCheckpoint {
     public static func verify(spec: WorkloadSpec, cells: [CellSettings]) throws -> [String] {
         guard spec.model.initialization != nil else { return [] }
         var seen = Set<String>(), notices: [String] = []
-        for cell in cells where seen.insert(cell.normName).inserted {
+        for cell in cells where !cell.scratch && seen.insert("\(cell.normName) \(spec.model.initialization?.checkpoint(for: cell)?.path ?? "")").inserted {
             let model = try spec.task.implementation.makeModel(spec, norm: cell.norm, seed: UInt64(cell.seed))
             if let n = try initialize(model, spec: spec, cell: cell), !notices.contains(n) { notices.append(n) }
         }

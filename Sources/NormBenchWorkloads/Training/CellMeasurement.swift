@@ -17,8 +17,12 @@ public struct CellSettings: Sendable, Equatable {
     public var seed: Int
     /// Threads of the engine and of oneDNN for this cell.
     public var threads: Int
+    /// Start from the seeded random initialization even when the workload has
+    /// `model.init` (a from-scratch reference cell, `sweep.scratch`).
+    public var scratch = false
 
-    public init(norm: NormalizationSpec, normName: String? = nil, groups: GroupSetting? = nil, batch: Int, workers: Int, seed: Int, threads: Int) {
+    public init(norm: NormalizationSpec, normName: String? = nil, groups: GroupSetting? = nil, batch: Int, workers: Int, seed: Int, threads: Int, scratch: Bool = false) {
+        self.scratch = scratch
         self.norm = norm
         self.normName = normName ?? norm.name
         self.groups = groups
