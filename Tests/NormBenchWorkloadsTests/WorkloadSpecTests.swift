@@ -8,7 +8,14 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
     .appendingPathComponent("Workloads")
 
 @Suite struct WorkloadSpecTests {
-    @Test(arguments: ["smoke", "video-cls", "video-cls-long", "video-cls-ghost", "video-det", "groups"])
+    @Test func everyShippedWorkloadIsTested() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: workloadsDirectory.path).filter { $0.hasSuffix(".yaml") }
+        #expect(Set(files.map { String($0.dropLast(5)) }) == Set(Self.shipped))
+    }
+
+    static let shipped = ["smoke", "video-cls", "video-cls-long", "video-cls-ghost", "video-det", "groups", "video-pretrain", "video-det-transfer"]
+
+    @Test(arguments: shipped)
     func shippedWorkloadsParse(name: String) throws {
         let spec = try WorkloadSpec.load(path: workloadsDirectory.appendingPathComponent("\(name).yaml").path)
         #expect(spec.name == name)
