@@ -275,4 +275,30 @@ let normShapes: [[Int]] = [
             #expect(runs[0][k].paramGrads == runs[1][k].paramGrads, "layer \(k): parameter gradients differ")
         }
     }
+
+    /// GroupNorm runs its two passes slab by slab (consecutive samples, a few MiB
+    /// each): on shapes cut into several slabs forward and backward, every
+    /// sample's y and dx are bit for bit what that sample gives alone, and y
+    /// matches the Double reference.
+    @Test func slabsLeaveEverySampleAsAlone() throws {
+        for shape in [[3, 8, 32, 64, 32], [5, 8, 32, 32, 32]] {
+            let n = shape[0], per = shape.dropFirst().reduce(1, *), c = shape[4]
+            let x = randomValues(n * per, seed: 61, mean: 1, scale: 2), w = randomValues(n * per, seed: 62)
+            let gamma = randomValues(c, seed: 63, mean: 1, scale: 0.5), beta = randomValues(c, seed: 64)
+            func layer() throws -> GroupNorm {
+                let gn = try GroupNorm(channels: c, groups: 8)
+                gn.gamma!.value.copy(from: tensor([c], gamma))
+                gn.beta!.value.copy(from: tensor([c], beta))
+                return gn
+            }
+            let batch = runLayer(try layer(), shape: shape, x: x, w: w)
+            for s in 0..<n {
+                let part = s * per..<(s + 1) * per
+                let alone = runLayer(try layer(), shape: [1] + shape.dropFirst(), x: Array(x[part]), w: Array(w[part]))
+                #expect(Array(batch.y[part]) == alone.y, "\(shape) sample \(s): y differs from the sample alone")
+                #expect(Array(batch.dx[part]) == alone.dx, "\(shape) sample \(s): dx differs from the sample alone")
+            }
+            expectClose(batch.y, referenceGroupNorm(x.doubles, n: n, p: per / c, c: c, groups: 8, gamma: gamma.doubles, beta: beta.doubles), "GN \(shape) y")
+        }
+    }
 }

@@ -22,7 +22,8 @@ public struct NormStatistics: Equatable, Sendable {
 /// Workspace: 16·c·(chunks + 2n) bytes of Double partials and 20·n·c bytes of
 /// per-(sample, channel) coefficients, kept between calls.
 /// Traffic: forward reads x twice and writes y once (3 × 4 bytes per element);
-/// backward reads x and dy twice and writes dx once (5 × 4 bytes).
+/// backward reads x and dy twice and writes dx once (5 × 4 bytes). Both run slab
+/// by slab (`NormPlan.slabs`), so the second read comes from cache.
 public final class GroupNorm: Layer {
     public let channels: Int
     public let groups: Int
@@ -89,49 +90,62 @@ public final class GroupNorm: Layer {
     /// order n-major, group-minor: what `forward` normalizes with.
     public func statistics(_ x: Tensor) -> NormStatistics {
         let plan = checkShape(x)
-        let (mean, variance) = setMoments(x, plan)
+        let moments = momentBuffers(plan)
+        setMoments(x, plan, moments, samples: 0..<plan.n)
         let sets = plan.n * groups
-        return NormStatistics(mean: Array(UnsafeBufferPointer(start: mean, count: sets)),
-                              variance: Array(UnsafeBufferPointer(start: variance, count: sets)),
+        return NormStatistics(mean: Array(UnsafeBufferPointer(start: moments.setMean, count: sets)),
+                              variance: Array(UnsafeBufferPointer(start: moments.setVariance, count: sets)),
                               count: plan.p * (channels / groups))
     }
 
-    /// Per-set mean and variance (Double) in workspace memory.
-    private func setMoments(_ x: Tensor, _ plan: NormPlan) -> (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) {
+    private typealias Moments = (chunkStats: UnsafeMutablePointer<Double>, mean: UnsafeMutablePointer<Double>, m2: UnsafeMutablePointer<Double>,
+                                 setMean: UnsafeMutablePointer<Double>, setVariance: UnsafeMutablePointer<Double>)
+
+    /// Workspace for per-chunk, per-(sample, channel) and per-set moments (Double).
+    private func momentBuffers(_ plan: NormPlan) -> Moments {
         let c = channels
         let buffer = workspace.doubleBuffer(2 * c * (plan.chunks + 2 * plan.n) + 2 * plan.n * groups)
-        let chunkStats = buffer, sMean = buffer + 2 * c * plan.chunks, sM2 = sMean + plan.n * c
-        let setMean = sM2 + plan.n * c, setVar = setMean + plan.n * groups
-        NormKernels.sampleMoments(x.data, plan, chunkStats: chunkStats, mean: sMean, m2: sM2)
-        NormKernels.foldGroups(plan, groups: groups, mean: sMean, m2: sM2, setMean: setMean, setVariance: setVar)
-        return (setMean, setVar)
+        let sMean = buffer + 2 * c * plan.chunks, sM2 = sMean + plan.n * c
+        let setMean = sM2 + plan.n * c
+        return (buffer, sMean, sM2, setMean, setMean + plan.n * groups)
     }
 
+    /// Per-set mean and variance of `samples` into `m.setMean`, `m.setVariance`.
+    private func setMoments(_ x: Tensor, _ plan: NormPlan, _ m: Moments, samples: Range<Int>) {
+        NormKernels.sampleMoments(x.data, plan, chunkStats: m.chunkStats, mean: m.mean, m2: m.m2, samples: samples)
+        NormKernels.foldGroups(plan, groups: groups, mean: m.mean, m2: m.m2, setMean: m.setMean, setVariance: m.setVariance, samples: samples)
+    }
+
+    /// Statistics and normalization run slab by slab (`NormPlan.slabs`), so the
+    /// normalizing pass reads a slab the statistics pass just left in cache.
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
         let plan = checkShape(x)
         let c = channels, cpg = channels / groups
-        let (setMean, setVar) = setMoments(x, plan)
+        let moments = momentBuffers(plan)
         let stats = Tensor(shape: [plan.n * groups, 3], category: .activations)
         let coef = workspace.floatBuffer(plan.n * Coef.rows * c)
-        for s in 0..<plan.n {
-            for g in 0..<groups {
-                let set = s * groups + g
-                let (hi, lo) = splitMean(setMean[set])
-                let rstd = 1 / (setVar[set] + Double(epsilon)).squareRoot()
-                stats.data[3 * set] = hi
-                stats.data[3 * set + 1] = lo
-                stats.data[3 * set + 2] = Float(rstd)
-                let row = coef + s * Coef.rows * c
-                for j in g * cpg..<(g + 1) * cpg {
-                    row[Coef.meanHi * c + j] = hi
-                    row[Coef.meanLo * c + j] = lo
-                    row[Coef.scale * c + j] = Float(Double(gamma?.value.data[j] ?? 1) * rstd)
-                    row[Coef.shift * c + j] = beta?.value.data[j] ?? 0
+        let y = Tensor(shape: x.shape, category: .activations)
+        for slab in plan.slabs(streams: 1) {
+            setMoments(x, plan, moments, samples: slab)
+            for s in slab {
+                for g in 0..<groups {
+                    let set = s * groups + g
+                    let (hi, lo) = splitMean(moments.setMean[set])
+                    let rstd = 1 / (moments.setVariance[set] + Double(epsilon)).squareRoot()
+                    stats.data[3 * set] = hi
+                    stats.data[3 * set + 1] = lo
+                    stats.data[3 * set + 2] = Float(rstd)
+                    let row = coef + s * Coef.rows * c
+                    for j in g * cpg..<(g + 1) * cpg {
+                        row[Coef.meanHi * c + j] = hi
+                        row[Coef.meanLo * c + j] = lo
+                        row[Coef.scale * c + j] = Float(Double(gamma?.value.data[j] ?? 1) * rstd)
+                        row[Coef.shift * c + j] = beta?.value.data[j] ?? 0
+                    }
                 }
             }
+            NormKernels.apply(x.data, y.data, plan, coef: coef, samples: slab)
         }
-        let y = Tensor(shape: x.shape, category: .activations)
-        NormKernels.apply(x.data, y.data, plan, coef: coef)
         saved = mode == .training ? (x, stats) : nil
         return y
     }
@@ -157,27 +171,32 @@ public final class GroupNorm: Layer {
                 row[Coef.meanLo * c + j] = stats.data[3 * set + 1]
             }
         }
-        NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc)
         let setSize = Double(plan.p * cpg)
-        for s in 0..<plan.n {
-            let row = coef + s * Coef.rows * c
-            for g in 0..<groups {
-                let rstd = Double(stats.data[3 * (s * groups + g) + 2])
-                var a = 0.0, b = 0.0
-                for j in g * cpg..<(g + 1) * cpg {
-                    let gj = Double(gamma?.value.data[j] ?? 1)
-                    a += gj * sumDy[s * c + j]
-                    b += gj * sumDyXc[s * c + j]
-                }
-                let k2 = Float(-rstd * rstd * rstd * b / setSize)
-                let k3 = Float(-rstd * a / setSize)
-                for j in g * cpg..<(g + 1) * cpg {
-                    // A one-element set has x̂ ≡ 0: its input gradient is exactly 0.
-                    row[Coef.k1 * c + j] = setSize > 1 ? Float(rstd * Double(gamma?.value.data[j] ?? 1)) : 0
-                    row[Coef.k2 * c + j] = setSize > 1 ? k2 : 0
-                    row[Coef.k3 * c + j] = setSize > 1 ? k3 : 0
+        let dx = Tensor(shape: x.shape, category: .activations)
+        // Slab by slab, as in `forward`: the input-gradient pass re-reads x and dy from cache.
+        for slab in plan.slabs(streams: 2) {
+            NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc, samples: slab)
+            for s in slab {
+                let row = coef + s * Coef.rows * c
+                for g in 0..<groups {
+                    let rstd = Double(stats.data[3 * (s * groups + g) + 2])
+                    var a = 0.0, b = 0.0
+                    for j in g * cpg..<(g + 1) * cpg {
+                        let gj = Double(gamma?.value.data[j] ?? 1)
+                        a += gj * sumDy[s * c + j]
+                        b += gj * sumDyXc[s * c + j]
+                    }
+                    let k2 = Float(-rstd * rstd * rstd * b / setSize)
+                    let k3 = Float(-rstd * a / setSize)
+                    for j in g * cpg..<(g + 1) * cpg {
+                        // A one-element set has x̂ ≡ 0: its input gradient is exactly 0.
+                        row[Coef.k1 * c + j] = setSize > 1 ? Float(rstd * Double(gamma?.value.data[j] ?? 1)) : 0
+                        row[Coef.k2 * c + j] = setSize > 1 ? k2 : 0
+                        row[Coef.k3 * c + j] = setSize > 1 ? k3 : 0
+                    }
                 }
             }
+            NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, samples: slab)
         }
         if let gamma, let beta {
             for j in 0..<c {
@@ -190,8 +209,6 @@ public final class GroupNorm: Layer {
                 beta.grad.data[j] += Float(db)
             }
         }
-        let dx = Tensor(shape: x.shape, category: .activations)
-        NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef)
         return dx
     }
 }

@@ -40,6 +40,28 @@ struct NormPlan: Equatable, Sendable {
 
     var chunks: Int { n * chunksPerSample }
 
+    /// Streamed bytes per slab below which consecutive samples share a slab
+    /// (`slabs(streams:)`). 4 MiB: a slab's inputs stay in a 32 MiB L3 between the
+    /// statistics pass and the pass that uses them, with room for the output.
+    static let slabBudget = 4 << 20
+
+    /// Consecutive samples cut into slabs of at most `budget` bytes of the
+    /// `streams` float tensors a per-sample method reads twice (x forward; x and
+    /// dy backward), at least one sample each. Per-sample methods (GroupNorm)
+    /// run both passes slab by slab, so the second pass reads from cache, not
+    /// memory. The partition into chunks is the same, so the results are too.
+    func slabs(streams: Int, budget: Int = NormPlan.slabBudget) -> [Range<Int>] {
+        let perSample = max(1, streams * p * c * MemoryLayout<Float>.size)
+        let samples = max(1, budget / perSample)
+        return stride(from: 0, to: n, by: samples).map { $0..<min(n, $0 + samples) }
+    }
+
+    /// The chunks of the samples in `samples`.
+    @inline(__always)
+    func chunks(of samples: Range<Int>) -> Range<Int> {
+        samples.lowerBound * chunksPerSample..<samples.upperBound * chunksPerSample
+    }
+
     /// The sample and row range of chunk `k`.
     @inline(__always)
     func rows(_ k: Int) -> (sample: Int, lo: Int, hi: Int) {
@@ -73,17 +95,22 @@ enum NormKernels {
     ///
     /// Shapes: x `[n, p, c]`; chunkStats `[chunks][2][c]` Double (scratch);
     /// mean, m2 `[n][c]` Double (out, count p each).
+    /// `samples` limits the work to those samples (a slab); outputs of other samples are untouched.
     static func sampleMoments(
         _ x: UnsafePointer<Float>, _ plan: NormPlan,
-        chunkStats: UnsafeMutablePointer<Double>, mean: UnsafeMutablePointer<Double>, m2: UnsafeMutablePointer<Double>
+        chunkStats: UnsafeMutablePointer<Double>, mean: UnsafeMutablePointer<Double>, m2: UnsafeMutablePointer<Double>,
+        samples: Range<Int>? = nil
     ) {
+        let samples = samples ?? 0..<plan.n
+        let chunks = plan.chunks(of: samples)
         let box = UncheckedSendable((x, chunkStats))
-        Parallel.forEach(chunks: plan.chunks) { k in
+        Parallel.forEach(chunks: chunks.count) { i in
             let (x, stats) = box.value
+            let k = chunks.lowerBound &+ i
             chunkMoments(x, plan, chunk: k, mean: stats + k * 2 * plan.c, m2: stats + k * 2 * plan.c + plan.c)
         }
         let c = plan.c
-        for s in 0..<plan.n {
+        for s in samples {
             let outMean = mean + s * c, outM2 = m2 + s * c
             var countA = 0.0
             for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
@@ -104,14 +131,14 @@ enum NormKernels {
     /// Folds per-(sample, channel) moments (count p each) into per-(sample, group)
     /// mean and biased variance with Chan's merge, channels in order.
     ///
-    /// Shapes: mean, m2 `[n][c]`; setMean, setVariance `[n][groups]`.
+    /// Shapes: mean, m2 `[n][c]`; setMean, setVariance `[n][groups]`; only `samples` (default all).
     static func foldGroups(
         _ plan: NormPlan, groups: Int, mean: UnsafePointer<Double>, m2: UnsafePointer<Double>,
-        setMean: UnsafeMutablePointer<Double>, setVariance: UnsafeMutablePointer<Double>
+        setMean: UnsafeMutablePointer<Double>, setVariance: UnsafeMutablePointer<Double>, samples: Range<Int>? = nil
     ) {
         let c = plan.c, cpg = c / groups
         let p = Double(plan.p)
-        for s in 0..<plan.n {
+        for s in samples ?? 0..<plan.n {
             for g in 0..<groups {
                 let first = s * c + g * cpg
                 var mu = mean[first], sq = m2[first]
@@ -206,11 +233,16 @@ enum NormKernels {
 
     /// y = (x − mean)·scale + shift, one streaming pass (1 read + 1 write).
     ///
-    /// Shapes: x, y `[n, p, c]`; coef `[n][Coef.rows][c]`.
-    static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>) {
+    /// Shapes: x, y `[n, p, c]`; coef `[n][Coef.rows][c]`; only `samples` (default all).
+    static func apply(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>,
+        samples: Range<Int>? = nil
+    ) {
+        let chunks = plan.chunks(of: samples ?? 0..<plan.n)
         let box = UncheckedSendable((x, y, coef))
-        Parallel.forEach(chunks: plan.chunks) { k in
+        Parallel.forEach(chunks: chunks.count) { i in
             let (x, y, coef) = box.value
+            let k = chunks.lowerBound &+ i
             let c = plan.c
             let (sample, lo, hi) = plan.rows(k)
             let cf = coef + sample &* Coef.rows &* c
@@ -240,16 +272,20 @@ enum NormKernels {
     /// `row(sample, offset, acc)` adds one row's values (elements `offset ..< offset + c`
     /// of the caller's `[n, p, c]` tensors) into `acc[q·c + j]` for each quantity q.
     /// Shapes: chunkStats `[chunks][quantities][c]` Double (scratch); `sums[q]` is
-    /// quantity q's output, sample s at `sums[q] + s·sampleStride`, c Doubles.
+    /// quantity q's output, sample s at `sums[q] + s·sampleStride`, c Doubles;
+    /// only `samples` (default all) are summed and written.
     @inline(__always)
     static func channelSums(
         _ plan: NormPlan, quantities m: Int, chunkStats: UnsafeMutablePointer<Double>,
-        sums: [UnsafeMutablePointer<Double>], sampleStride: Int,
+        sums: [UnsafeMutablePointer<Double>], sampleStride: Int, samples: Range<Int>? = nil,
         row: (_ sample: Int, _ offset: Int, _ acc: UnsafeMutablePointer<Float>) -> Void
     ) {
         let c = plan.c
+        let samples = samples ?? 0..<plan.n
+        let chunks = plan.chunks(of: samples)
         let box = UncheckedSendable(chunkStats)
-        Parallel.forEach(chunks: plan.chunks) { k in
+        Parallel.forEach(chunks: chunks.count) { i in
+            let k = chunks.lowerBound &+ i
             let (sample, lo, hi) = plan.rows(k)
             let out = box.value + k &* m &* c
             out.update(repeating: 0, count: m * c)
@@ -269,7 +305,7 @@ enum NormKernels {
                 }
             }
         }
-        for s in 0..<plan.n {
+        for s in samples {
             for q in 0..<m { (sums[q] + s * sampleStride).update(repeating: 0, count: c) }
             for k in s * plan.chunksPerSample..<(s + 1) * plan.chunksPerSample {
                 for q in 0..<m {
@@ -286,10 +322,11 @@ enum NormKernels {
     /// chunkStats `[chunks][2][c]` Double (scratch); sumDy, sumDyXc `[n][c]` Double (out).
     static func gradientSums(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>,
-        chunkStats: UnsafeMutablePointer<Double>, sumDy: UnsafeMutablePointer<Double>, sumDyXc: UnsafeMutablePointer<Double>
+        chunkStats: UnsafeMutablePointer<Double>, sumDy: UnsafeMutablePointer<Double>, sumDyXc: UnsafeMutablePointer<Double>,
+        samples: Range<Int>? = nil
     ) {
         let c = plan.c
-        channelSums(plan, quantities: 2, chunkStats: chunkStats, sums: [sumDy, sumDyXc], sampleStride: c) { sample, offset, acc in
+        channelSums(plan, quantities: 2, chunkStats: chunkStats, sums: [sumDy, sumDyXc], sampleStride: c, samples: samples) { sample, offset, acc in
             let cf = coef + sample &* Coef.rows &* c
             let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
             let xr = x + offset, gr = dy + offset, q = acc + c
@@ -303,14 +340,16 @@ enum NormKernels {
 
     /// dx = k1·dy + k2·(x − mean) + k3, one streaming pass (2 reads + 1 write).
     ///
-    /// Shapes: x, dy, dx `[n, p, c]`; coef `[n][Coef.rows][c]`.
+    /// Shapes: x, dy, dx `[n, p, c]`; coef `[n][Coef.rows][c]`; only `samples` (default all).
     static func gradientInput(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-        _ plan: NormPlan, coef: UnsafePointer<Float>
+        _ plan: NormPlan, coef: UnsafePointer<Float>, samples: Range<Int>? = nil
     ) {
+        let chunks = plan.chunks(of: samples ?? 0..<plan.n)
         let box = UncheckedSendable((x, dy, dx, coef))
-        Parallel.forEach(chunks: plan.chunks) { k in
+        Parallel.forEach(chunks: chunks.count) { i in
             let (x, dy, dx, coef) = box.value
+            let k = chunks.lowerBound &+ i
             let c = plan.c
             let (sample, lo, hi) = plan.rows(k)
             let cf = coef + sample &* Coef.rows &* c
