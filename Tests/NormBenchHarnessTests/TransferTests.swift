@@ -200,4 +200,29 @@ import NormBenchTestSupport
         #expect(!String(decoding: plain.first { $0.path == "smoke.md" }!.contents, as: UTF8.self).contains("Transfer"))
         #expect(!String(decoding: plain.first { $0.path == "cells.csv" }!.contents, as: UTF8.self).contains("init_sha256"))
     }
+
+    /// `--norms` picks the from-scratch cells too: only the methods it names run
+    /// from scratch, and none when it names none of `sweep.scratch`.
+    @Test func normsOverrideFiltersTheScratchCells() throws {
+        let path = Self.repository.appendingPathComponent("Workloads/video-det-transfer.yaml").path
+        let shipped = try WorkloadSpec.load(path: path)
+        #expect(shipped.sweep.scratch == ["bn", "gn"])
+        func cells(_ norms: [String]) throws -> (spec: WorkloadSpec, ids: [String]) {
+            var o = SweepOverrides()
+            o.norms = norms
+            let spec = try o.apply(to: shipped, file: path)
+            return (spec, try spec.cells().map(\.key.id))
+        }
+        let gn = try cells(["gn"])
+        #expect(gn.spec.sweep.scratch == ["gn"])
+        #expect(gn.ids.filter { $0.hasSuffix("_scratch") } == (try shipped.cells()).map(\.key.id).filter { $0.hasPrefix("gn_") && $0.hasSuffix("_scratch") })
+        #expect(gn.ids.allSatisfy { $0.hasPrefix("gn_") }, "\(gn.ids)")
+        #expect(gn.ids.count == 2 * 2 * 3)  // (fine-tuned, scratch) × batches 2, 8 × seeds 0-2
+        let noScratch = try cells(["frozenbn", "syncbn"])
+        #expect(noScratch.spec.sweep.scratch == [])
+        #expect(!noScratch.ids.contains { $0.hasSuffix("_scratch") })
+        #expect(noScratch.ids.count == 2 * 2 * 3)
+        // Without --norms the workload's lists stay as written.
+        #expect(try SweepOverrides().apply(to: shipped, file: path).sweep.scratch == ["bn", "gn"])
+    }
 }
