@@ -225,4 +225,32 @@ import NormBenchTestSupport
         // Without --norms the workload's lists stay as written.
         #expect(try SweepOverrides().apply(to: shipped, file: path).sweep.scratch == ["bn", "gn"])
     }
+
+    /// The transfer section links the pretraining workload's page only when that
+    /// page is published with it; alone, it names the workload and its run.
+    @Test func pretrainedWorkloadIsLinkedOnlyWhenItsPageIsPublished() throws {
+        let ref = StartedFrom(path: "Results/pre/r/models/gn_b16_w1_g8_s0_t2.safetensors", sha256: String(repeating: "cd", count: 32), workload: "pre", run: "Results/pre/r", cell: "gn_b16_w1_g8_s0_t2")
+        var tuned: [ResultRecord] = []
+        for seed in 0..<2 {
+            var r = sampleRecord(norm: "gn", batch: 2, seed: seed)
+            r.cell = CellKey(workload: "ft", norm: "gn", batch: 2, workers: 2, groups: "8", seed: seed, threads: 2)
+            r.startedFrom = ref
+            tuned.append(r)
+        }
+        func page(_ records: [ResultRecord]) throws -> String {
+            String(decoding: try #require(try Publisher.render(records).first { $0.path == "ft.md" }).contents, as: UTF8.self)
+        }
+        let alone = try page(tuned)
+        #expect(alone.contains("Pretrained by `pre` (run `Results/pre/r`, not published here). "), "\(alone)")
+        #expect(!alone.contains("(pre.md)"))
+        var pretrain = sampleRecord(norm: "gn", batch: 16)
+        pretrain.cell.workload = "pre"
+        let files = try Publisher.render(tuned + [pretrain])
+        #expect(files.contains { $0.path == "pre.md" })
+        let both = try page(tuned + [pretrain])
+        #expect(both.contains("Pretrained by [pre](pre.md). "), "\(both)")
+        // A record that does not name its run: the workload's name alone.
+        for i in tuned.indices { tuned[i].startedFrom?.run = nil }
+        #expect(try page(tuned).contains("Pretrained by `pre`. "))
+    }
 }

@@ -171,6 +171,7 @@ public enum Publisher {
             var page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs, longer: longer)
             page.benchmark = benchmarks[workload]
             page.errorFloor = floors[workload]
+            page.publishedWorkloads = Set(byWorkload.keys)
             pages.append(page)
             files.append(File(path: "\(workload).md", contents: Data(page.markdown().utf8)))
             if let paper = page.paperPage() { files.append(File(path: "\(workload)-paper.md", contents: Data(paper.utf8))) }

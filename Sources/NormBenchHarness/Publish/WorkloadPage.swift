@@ -16,6 +16,8 @@ struct WorkloadPage {
     var benchmark: TrainBenchmark?
     /// The top-1 error no model can beat on the workload's data (`Publisher.errorFloors`).
     var errorFloor: Publisher.ErrorFloor?
+    /// The workloads whose pages are published beside this one (links go only to those).
+    var publishedWorkloads: Set<String> = []
 
     init(workload: String, records: [ResultRecord], docs: String = "../docs", longer: (workload: String, records: [ResultRecord])? = nil) {
         grid = WorkloadGrid(workload: workload, records: records)
