@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import NormBenchHarness
 import NormBenchTestSupport
+import NormBenchWorkloads
 
 /// A BN/GN batch study built in memory: BN rises from batch 16 to batch 2 by
 /// 10 points; GN is flat (tight, or noisy with `noisyGN`).
@@ -157,6 +158,48 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(md.contains("Chance level: 91.7 % top-1 error (12 classes, 1 − 1/12). Error floor: 10.0 % top-1 error expected of any model: 20 % of the clips show a target that stands still"), "\(md)")
         #expect(!(try publish([0.2, 0.3])).contains("Error floor"))
         #expect(!(try publish([0])).contains("Error floor"))
+    }
+
+    /// With the whole data description in run.json (as `normbench run` writes it), the
+    /// page also states the floor realized on the evaluation clips the records were
+    /// evaluated on; records evaluated on fewer clips get the expectation only.
+    @Test func realizedErrorFloorCountsTheEvaluationClips() throws {
+        var spec = WorkloadSpec(name: "study")
+        spec.data.synthetic.evalClips = 300
+        spec.data.synthetic.classes = 12
+        spec.data.synthetic.width = 16
+        spec.data.synthetic.height = 16
+        spec.data.synthetic.frames = 4
+        spec.data.synthetic.distractors = 0
+        spec.data.synthetic.stationary = 0.2
+        spec.data.synthetic.seed = 5
+        let s = spec.data.synthetic
+        func renderer(_ p: Double) -> SyntheticRenderer {
+            SyntheticRenderer(width: s.width, height: s.height, frames: s.frames, classes: s.classes, distractors: s.distractors,
+                              noise: s.noise, stationary: p, objects: s.objects, seed: UInt64(s.seed))
+        }
+        // The stationary evaluation clips, counted by the query and by the pixels: a clip
+        // whose target stands still renders differently from the same clip with none still.
+        let still = (0..<300).filter { renderer(0.2).isStationary($0, split: .eval) }.count
+        let rendered = (0..<300).filter { renderer(0.2).classificationClip($0, split: .eval).rgb != renderer(0).classificationClip($0, split: .eval).rgb }.count
+        #expect(still == rendered)
+
+        func publish(evalClips: Int) throws -> String {
+            let run = scratchDirectory("realized-floor"), out = scratchDirectory("realized-floor-out")
+            var records = study()
+            for i in records.indices { records[i].data = DataSummary(description: "synthetic seed 5: 12 classes", trainClips: 256, evalClips: evalClips, digest: "abc") }
+            try RecordStore.encode(RunManifest(workload: spec, cells: records.map(\.cell), created: "2026-01-01T00:00:00Z"))
+                .write(to: URL(fileURLWithPath: run + "/run.json"))
+            for r in records { try RecordStore.write(r, in: run) }
+            try Publisher.publish(runs: [run], out: out)
+            return try String(contentsOfFile: out + "/study.md", encoding: .utf8)
+        }
+        let share = Format.fixed(Double(still) / 300 * 100, 1), floor = Format.fixed(Double(still) / 600 * 100, 1)
+        let md = try publish(evalClips: 300)
+        #expect(md.contains("Error floor: 10.0 % top-1 error expected of any model: 20 % of the clips show a target that stands still, so its direction (half of its class) cannot be seen (`data.synthetic.stationary` in run.json); on these 300 evaluation clips \(still) (\(share) %) stand still: floor \(floor) %."), "\(md)")
+        let fewer = try publish(evalClips: 299)
+        #expect(fewer.contains("cannot be seen (`data.synthetic.stationary` in run.json)."), "\(fewer)")
+        #expect(!fewer.contains("evaluation clips \(still)"))
     }
 
     @Test func recordsWithAndWithoutEvaluationReadBack() throws {

@@ -200,4 +200,57 @@ import NormBenchTestSupport
         #expect(!String(decoding: plain.first { $0.path == "smoke.md" }!.contents, as: UTF8.self).contains("Transfer"))
         #expect(!String(decoding: plain.first { $0.path == "cells.csv" }!.contents, as: UTF8.self).contains("init_sha256"))
     }
+
+    /// `--norms` picks the from-scratch cells too: only the methods it names run
+    /// from scratch, and none when it names none of `sweep.scratch`.
+    @Test func normsOverrideFiltersTheScratchCells() throws {
+        let path = Self.repository.appendingPathComponent("Workloads/video-det-transfer.yaml").path
+        let shipped = try WorkloadSpec.load(path: path)
+        #expect(shipped.sweep.scratch == ["bn", "gn"])
+        func cells(_ norms: [String]) throws -> (spec: WorkloadSpec, ids: [String]) {
+            var o = SweepOverrides()
+            o.norms = norms
+            let spec = try o.apply(to: shipped, file: path)
+            return (spec, try spec.cells().map(\.key.id))
+        }
+        let gn = try cells(["gn"])
+        #expect(gn.spec.sweep.scratch == ["gn"])
+        #expect(gn.ids.filter { $0.hasSuffix("_scratch") } == (try shipped.cells()).map(\.key.id).filter { $0.hasPrefix("gn_") && $0.hasSuffix("_scratch") })
+        #expect(gn.ids.allSatisfy { $0.hasPrefix("gn_") }, "\(gn.ids)")
+        #expect(gn.ids.count == 2 * 2 * 3)  // (fine-tuned, scratch) × batches 2, 8 × seeds 0-2
+        let noScratch = try cells(["frozenbn", "syncbn"])
+        #expect(noScratch.spec.sweep.scratch == [])
+        #expect(!noScratch.ids.contains { $0.hasSuffix("_scratch") })
+        #expect(noScratch.ids.count == 2 * 2 * 3)
+        // Without --norms the workload's lists stay as written.
+        #expect(try SweepOverrides().apply(to: shipped, file: path).sweep.scratch == ["bn", "gn"])
+    }
+
+    /// The transfer section links the pretraining workload's page only when that
+    /// page is published with it; alone, it names the workload and its run.
+    @Test func pretrainedWorkloadIsLinkedOnlyWhenItsPageIsPublished() throws {
+        let ref = StartedFrom(path: "Results/pre/r/models/gn_b16_w1_g8_s0_t2.safetensors", sha256: String(repeating: "cd", count: 32), workload: "pre", run: "Results/pre/r", cell: "gn_b16_w1_g8_s0_t2")
+        var tuned: [ResultRecord] = []
+        for seed in 0..<2 {
+            var r = sampleRecord(norm: "gn", batch: 2, seed: seed)
+            r.cell = CellKey(workload: "ft", norm: "gn", batch: 2, workers: 2, groups: "8", seed: seed, threads: 2)
+            r.startedFrom = ref
+            tuned.append(r)
+        }
+        func page(_ records: [ResultRecord]) throws -> String {
+            String(decoding: try #require(try Publisher.render(records).first { $0.path == "ft.md" }).contents, as: UTF8.self)
+        }
+        let alone = try page(tuned)
+        #expect(alone.contains("Pretrained by `pre` (run `Results/pre/r`, not published here). "), "\(alone)")
+        #expect(!alone.contains("(pre.md)"))
+        var pretrain = sampleRecord(norm: "gn", batch: 16)
+        pretrain.cell.workload = "pre"
+        let files = try Publisher.render(tuned + [pretrain])
+        #expect(files.contains { $0.path == "pre.md" })
+        let both = try page(tuned + [pretrain])
+        #expect(both.contains("Pretrained by [pre](pre.md). "), "\(both)")
+        // A record that does not name its run: the workload's name alone.
+        for i in tuned.indices { tuned[i].startedFrom?.run = nil }
+        #expect(try page(tuned).contains("Pretrained by `pre`. "))
+    }
 }

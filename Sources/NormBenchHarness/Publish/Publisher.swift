@@ -67,24 +67,84 @@ public enum Publisher {
         return records.sorted { $0.record.cell < $1.record.cell }
     }
 
+    /// The top-1 error no model can beat on a classification workload's
+    /// synthetic data: half the share of clips whose target stands still.
+    public struct ErrorFloor: Hashable, Sendable {
+        /// `data.synthetic.stationary` / 2: the floor the settings lead to expect.
+        public var expected: Double
+        /// The clips of the evaluation split that stand still (`SyntheticRenderer.isStationary`)
+        /// and how many there are; nil when the run description does not give the whole data set.
+        public var realized: Realized?
+
+        public struct Realized: Hashable, Sendable {
+            public var stationary: Int
+            public var clips: Int
+
+            public init(stationary: Int, clips: Int) {
+                self.stationary = stationary
+                self.clips = clips
+            }
+
+            /// Half the share of evaluation clips that stand still.
+            public var floor: Double { clips > 0 ? Double(stationary) / Double(clips) / 2 : 0 }
+        }
+
+        public init(expected: Double, realized: Realized? = nil) {
+            self.expected = expected
+            self.realized = realized
+        }
+    }
+
     /// Per classification workload, the top-1 error no model can beat on its
-    /// synthetic data: half the share of clips whose target stands still
-    /// (`data.synthetic.stationary` in the run folders' `run.json`, the folder
-    /// above each record's `cells/`), when every run of the workload gives the same.
-    static func errorFloors(_ read: [(path: String, record: ResultRecord)]) -> [String: Double] {
-        var perRun: [String: Double?] = [:]
-        var byWorkload: [String: Set<Double?>] = [:]
+    /// synthetic data (`data.synthetic` in the run folders' `run.json`, the folder
+    /// above each record's `cells/`): the expected floor when every run of the
+    /// workload gives the same, and the floor realized on the evaluation clips
+    /// when, in addition, every run gives the same data set and every record was
+    /// evaluated on all of its evaluation clips.
+    static func errorFloors(_ read: [(path: String, record: ResultRecord)]) -> [String: ErrorFloor] {
+        var perRun: [String: ErrorFloor?] = [:]
+        var expected: [String: Set<Double?>] = [:]
+        var realized: [String: Set<ErrorFloor.Realized?>] = [:]
         for (path, record) in read where record.task == "classification" {
             let run = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("run.json").path
-            if perRun[run] == nil {
-                let json = (try? Data(contentsOf: URL(fileURLWithPath: run))).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any]
-                let data = (json?["workload"] as? [String: Any])?["data"] as? [String: Any]
-                let synthetic = data?["source"] as? String == "synthetic" ? data?["synthetic"] as? [String: Any] : nil
-                perRun[run] = .some((synthetic?["stationary"] as? Double).map { $0 / 2 })
-            }
-            byWorkload[record.cell.workload, default: []].insert(perRun[run]!)
+            if perRun[run] == nil { perRun[run] = .some(errorFloor(runDescription: run)) }
+            let floor = perRun[run]!
+            expected[record.cell.workload, default: []].insert(floor?.expected)
+            // A record evaluated on fewer clips (some skipped as unreadable) was not evaluated on these.
+            let whole = floor?.realized.flatMap { $0.clips == record.data.evalClips ? $0 : nil }
+            realized[record.cell.workload, default: []].insert(whole)
         }
-        return byWorkload.compactMapValues { $0.count == 1 ? $0.first! : nil }.filter { $0.value > 0 }
+        var out: [String: ErrorFloor] = [:]
+        for (workload, values) in expected {
+            guard values.count == 1, let p = values.first!, p > 0 else { continue }
+            let r = realized[workload]!
+            out[workload] = ErrorFloor(expected: p, realized: r.count == 1 ? r.first! : nil)
+        }
+        return out
+    }
+
+    /// The error floor a run description (`run.json`) gives: nil when it cannot
+    /// be read or its data are not synthetic; without the realized floor when
+    /// its synthetic settings are incomplete.
+    static func errorFloor(runDescription path: String) -> ErrorFloor? {
+        guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path)),
+              let json = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any],
+              let data = (json["workload"] as? [String: Any])?["data"] as? [String: Any],
+              data["source"] as? String == "synthetic",
+              let synthetic = data["synthetic"] as? [String: Any],
+              let p = synthetic["stationary"] as? Double else { return nil }
+        var floor = ErrorFloor(expected: p / 2)
+        // The data set's renderer, made as `SyntheticDataset` makes it.
+        if let raw = try? JSONSerialization.data(withJSONObject: synthetic),
+           let s = try? JSONDecoder().decode(SyntheticSpec.self, from: raw),
+           s.stationary == p, s.evalClips >= 0, s.classes > 0, s.classes <= SyntheticRenderer.maxClassificationClasses {
+            let renderer = SyntheticRenderer(
+                width: s.width, height: s.height, frames: s.frames, classes: s.classes, distractors: s.distractors,
+                noise: s.noise, stationary: p, objects: s.objects, seed: UInt64(s.seed))
+            let still = (0..<s.evalClips).filter { renderer.isStationary($0, split: .eval) }.count
+            floor.realized = .init(stationary: still, clips: s.evalClips)
+        }
+        return floor
     }
 
     /// The repository's docs folder relative to `out`, for the pages' links:
@@ -101,7 +161,7 @@ public enum Publisher {
 
     /// Renders the published files for `records`, sorted by path; `docs` is the
     /// docs folder as the pages link to it.
-    public static func render(_ records: [ResultRecord], docs: String = "../docs", benchmarks: [String: TrainBenchmark] = [:], floors: [String: Double] = [:]) throws -> [File] {
+    public static func render(_ records: [ResultRecord], docs: String = "../docs", benchmarks: [String: TrainBenchmark] = [:], floors: [String: ErrorFloor] = [:]) throws -> [File] {
         let sorted = records.sorted { $0.cell < $1.cell }
         let byWorkload = Dictionary(grouping: sorted, by: \.cell.workload)
         var files = [File(path: "cells.csv", contents: Data(CSVExport.render(sorted).utf8))]
@@ -111,6 +171,7 @@ public enum Publisher {
             var page = WorkloadPage(workload: workload, records: byWorkload[workload]!, docs: docs, longer: longer)
             page.benchmark = benchmarks[workload]
             page.errorFloor = floors[workload]
+            page.publishedWorkloads = Set(byWorkload.keys)
             pages.append(page)
             files.append(File(path: "\(workload).md", contents: Data(page.markdown().utf8)))
             if let paper = page.paperPage() { files.append(File(path: "\(workload)-paper.md", contents: Data(paper.utf8))) }

@@ -128,8 +128,13 @@ extension WorkloadPage {
         if let k = Self.classes(completed), k > 1 {
             var s = "Chance level: \(Format.fixed((1 - 1 / Double(k)) * 100, 1)) % top-1 error (\(k) classes, 1 − 1/\(k))."
             if let floor = errorFloor {
-                s += " Error floor: \(Format.fixed(floor * 100, 1)) % top-1 error expected of any model: \(Format.fixed(floor * 200, 0)) % of the clips show a target that "
-                s += "stands still, so its direction (half of its class) cannot be seen (`data.synthetic.stationary` in run.json)."
+                s += " Error floor: \(Format.fixed(floor.expected * 100, 1)) % top-1 error expected of any model: \(Format.fixed(floor.expected * 200, 0)) % of the clips show a target that "
+                s += "stands still, so its direction (half of its class) cannot be seen (`data.synthetic.stationary` in run.json)"
+                if let r = floor.realized, r.clips > 0 {
+                    s += "; on these \(r.clips) evaluation clips \(r.stationary) (\(Format.fixed(Double(r.stationary) / Double(r.clips) * 100, 1)) %) stand still: "
+                    s += "floor \(Format.fixed(r.floor * 100, 1)) %"
+                }
+                s += "."
             }
             return s
         }

@@ -47,13 +47,23 @@ extension WorkloadPage {
         }.joined(separator: "; ")
     }
 
+    /// A pretraining workload as the transfer section names it: a link to its
+    /// page when that page is published beside this one, else its name and the
+    /// run folders its checkpoints came from (as the records give them).
+    func pretrainedWorkload(_ workload: String) -> String {
+        if publishedWorkloads.contains(workload) { return "[\(workload)](\(workload).md)" }
+        let runs = Set(grid.records.compactMap { r in r.startedFrom?.workload == workload ? r.startedFrom?.run : nil }).sorted()
+        guard !runs.isEmpty else { return "`\(workload)`" }
+        return "`\(workload)` (run\(runs.count == 1 ? "" : "s") " + runs.map { "`\($0)`" }.joined(separator: ", ") + ", not published here)"
+    }
+
     func transferSection() -> String {
         guard isTransfer else { return "" }
         let methods = transferMethods
         let workers = Set(grid.records.map(\.cell.workers)).sorted()
         let pretrained = Set(grid.records.compactMap { $0.startedFrom?.workload }).sorted()
         var md = "## Transfer: fine-tuned from a pretrained model vs from scratch\n\n"
-        md += pretrained.isEmpty ? "" : "Pretrained by " + pretrained.map { "[\($0)](\($0).md)" }.joined(separator: ", ") + ". "
+        md += pretrained.isEmpty ? "" : "Pretrained by " + pretrained.map(pretrainedWorkload).joined(separator: ", ") + ". "
         md += "BN* = BatchNorm frozen at the pretrained statistics and affine; BN = statistics of each worker's batch; "
         md += "SyncBN = statistics over all \(workers.count == 1 ? "W = \(workers[0]) " : "")workers' batches; GN = GroupNorm, pretrained with GN. "
         md += "From-scratch rows train the same model from the seeded random initialization.\n\n"

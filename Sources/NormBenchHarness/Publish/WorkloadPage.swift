@@ -15,7 +15,9 @@ struct WorkloadPage {
     /// A dedicated benchmark run of the workload (`normbench bench train`): the throughput table comes from it.
     var benchmark: TrainBenchmark?
     /// The top-1 error no model can beat on the workload's data (`Publisher.errorFloors`).
-    var errorFloor: Double?
+    var errorFloor: Publisher.ErrorFloor?
+    /// The workloads whose pages are published beside this one (links go only to those).
+    var publishedWorkloads: Set<String> = []
 
     init(workload: String, records: [ResultRecord], docs: String = "../docs", longer: (workload: String, records: [ResultRecord])? = nil) {
         grid = WorkloadGrid(workload: workload, records: records)

@@ -3,6 +3,7 @@ import NormBenchWorkloads
 
 /// Command-line overrides of a workload's sweep and training length.
 public struct SweepOverrides: Sendable, Equatable {
+    /// Replaces `sweep.norms`, and keeps of `sweep.scratch` only the methods it lists.
     public var norms: [String]?
     public var batches: [Int]?
     public var workers: Int?
@@ -17,7 +18,12 @@ public struct SweepOverrides: Sendable, Equatable {
     /// The workload with these overrides applied, validated again.
     public func apply(to spec: WorkloadSpec, file: String) throws -> WorkloadSpec {
         var s = spec
-        if let norms { s.sweep.norms = norms }
+        if let norms {
+            s.sweep.norms = norms
+            // The from-scratch reference cells follow the same choice: only the listed methods run.
+            let listed = Set(norms.map(Self.method))
+            s.sweep.scratch = s.sweep.scratch?.filter { listed.contains(Self.method($0)) }
+        }
         if let batches {
             s.sweep.batches = batches
             s.sweep.batchesByNorm = nil
@@ -34,6 +40,9 @@ public struct SweepOverrides: Sendable, Equatable {
         try s.validate(file: file)
         return s
     }
+
+    /// The method of a norm name: `gn` of `gn:ws`.
+    private static func method(_ name: String) -> String { name.split(separator: ":").first.map(String.init) ?? name }
 }
 
 /// One cell of a sweep: its settings (the one value training reads) and the

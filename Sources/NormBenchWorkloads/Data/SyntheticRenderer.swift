@@ -106,8 +106,7 @@ public struct SyntheticRenderer: Sendable {
         var g = generator(index, split)
         let label = index % classes
         let shape = label / 2
-        var still = generator(index, split, stream: 0x57A7)
-        let moving = stationary == 0 || still.uniform(0, 1) >= stationary
+        let moving = !isStationary(index, split: split)
         let direction: Double = label % 2 == 0 ? 1 : -1
         let minSide = Double(min(width, height))
         let radius = minSide * g.uniform(0.12, 0.2)
@@ -130,6 +129,15 @@ public struct SyntheticRenderer: Sendable {
         // Draw distractors under the target.
         sprites = Array(sprites.dropFirst()) + [sprites[0]]
         return Clip(rgb: render(sprites, &g), label: label, boxes: [])
+    }
+
+    /// Does the target of classification clip `index` of `split` stand still?
+    /// The draw `classificationClip` makes (a generator of its own per clip), without
+    /// rendering: about a `stationary` fraction of the clips, decided clip by clip.
+    public func isStationary(_ index: Int, split: Split) -> Bool {
+        guard stationary > 0 else { return false }
+        var still = generator(index, split, stream: 0x57A7)
+        return still.uniform(0, 1) < stationary
     }
 
     /// Renders detection clip `index` of `split`: `objects` shapes, class = shape.
