@@ -17,7 +17,7 @@ struct Run: ParsableCommand {
         """)
 
     @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
-    @Option(help: "Normalization methods, comma-separated (e.g. bn,gn).") var norms: String?
+    @Option(help: "Normalization methods, comma-separated (e.g. bn,gn); also limits sweep.scratch to them.") var norms: String?
     @Option(help: "Samples per worker, comma-separated (e.g. 2,4,8,16).") var batches: String?
     @Option(name: .customLong("batch"), help: .hidden) var batchDeprecated: String?
     @Option(help: "Simulated data-parallel workers W.") var workers: Int?
