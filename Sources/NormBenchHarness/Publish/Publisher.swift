@@ -134,13 +134,10 @@ public enum Publisher {
               let synthetic = data["synthetic"] as? [String: Any],
               let p = synthetic["stationary"] as? Double else { return nil }
         var floor = ErrorFloor(expected: p / 2)
-        // The data set's renderer, made as `SyntheticDataset` makes it.
         if let raw = try? JSONSerialization.data(withJSONObject: synthetic),
            let s = try? JSONDecoder().decode(SyntheticSpec.self, from: raw),
            s.stationary == p, s.evalClips >= 0, s.classes > 0, s.classes <= SyntheticRenderer.maxClassificationClasses {
-            let renderer = SyntheticRenderer(
-                width: s.width, height: s.height, frames: s.frames, classes: s.classes, distractors: s.distractors,
-                noise: s.noise, stationary: p, objects: s.objects, seed: UInt64(s.seed))
+            let renderer = SyntheticRenderer(spec: s)
             let still = (0..<s.evalClips).filter { renderer.isStationary($0, split: .eval) }.count
             floor.realized = .init(stationary: still, clips: s.evalClips)
         }

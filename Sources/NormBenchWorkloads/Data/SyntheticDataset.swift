@@ -24,9 +24,7 @@ public enum SyntheticDataset {
         let manifestPath = "\(folder)/manifest.json"
         let ext = s.codec.fileExtension
         let wanted = (0..<s.trainClips).map { ("train", $0) } + (0..<s.evalClips).map { ("eval", $0) }
-        let renderer = SyntheticRenderer(
-            width: s.width, height: s.height, frames: s.frames, classes: s.classes, distractors: s.distractors,
-            noise: s.noise, stationary: s.stationary ?? 0, objects: s.objects, seed: UInt64(s.seed))
+        let renderer = SyntheticRenderer(spec: s)
 
         var known: [String: DatasetManifest.Entry] = [:]
         if let data = FileManager.default.contents(atPath: manifestPath) {

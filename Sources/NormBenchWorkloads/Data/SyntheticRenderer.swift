@@ -44,6 +44,13 @@ public struct SyntheticRenderer: Sendable {
         self.seed = seed
     }
 
+    /// The renderer of a workload's synthetic data set (`data.synthetic`).
+    public init(spec s: SyntheticSpec) {
+        self.init(
+            width: s.width, height: s.height, frames: s.frames, classes: s.classes, distractors: s.distractors,
+            noise: s.noise, stationary: s.stationary ?? 0, objects: s.objects, seed: UInt64(s.seed))
+    }
+
     /// Largest class count for classification: every shape in both directions.
     public static var maxClassificationClasses: Int { shapes.count * 2 }
 
