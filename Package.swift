@@ -57,7 +57,8 @@ let package = Package(
         .target(name: "NormBenchVideo", dependencies: ["CFFmpeg"], swiftSettings: speed),
         .target(name: "CFMAPeak"),
         .target(name: "CWeightGradient"),
-        .target(name: "NormBenchEngine", dependencies: ["CDNNL", "CFMAPeak", "CWeightGradient"], swiftSettings: speed),
+        .target(name: "CStreamStore"),
+        .target(name: "NormBenchEngine", dependencies: ["CDNNL", "CFMAPeak", "CWeightGradient", "CStreamStore"], swiftSettings: speed),
         .target(
             name: "NormBenchWorkloads",
             dependencies: ["NormBenchEngine", "NormBenchVideo", .product(name: "Yams", package: "Yams")],

@@ -301,4 +301,27 @@ let normShapes: [[Int]] = [
             expectClose(batch.y, referenceGroupNorm(x.doubles, n: n, p: per / c, c: c, groups: 8, gamma: gamma.doubles, beta: beta.doubles), "GN \(shape) y")
         }
     }
+
+    /// Streaming stores (outputs beyond the last-level cache) compute every
+    /// element with the same operations: GN, BN and IN give the same bits with
+    /// them and without, forward and backward.
+    @Test func streamingStoresGiveTheSameBits() throws {
+        let shape = [3, 4, 8, 8, 32]
+        let count = shape.reduce(1, *)
+        let x = randomValues(count, seed: 81, mean: 2, scale: 3), w = randomValues(count, seed: 82)
+        func runs(_ stream: Bool) throws -> [LayerRun] {
+            try StreamingStores.$forced.withValue(stream) {
+                [runLayer(try GroupNorm(channels: 32, groups: 8), shape: shape, x: x, w: w),
+                 runLayer(BatchNorm(channels: 32), shape: shape, x: x, w: w),
+                 runLayer(GroupNorm.instanceNorm(channels: 32), shape: shape, x: x, w: w)]
+            }
+        }
+        func differing(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.bitPattern != $1.bitPattern }.count }
+        let plain = try runs(false), streamed = try runs(true)
+        for k in 0..<plain.count {
+            #expect(differing(plain[k].y, streamed[k].y) == 0, "layer \(k): forward differs with streaming stores")
+            #expect(differing(plain[k].dx, streamed[k].dx) == 0, "layer \(k): dx differs with streaming stores")
+            #expect(plain[k].paramGrads == streamed[k].paramGrads, "layer \(k): parameter gradients differ")
+        }
+    }
 }

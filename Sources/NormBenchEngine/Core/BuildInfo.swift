@@ -58,6 +58,20 @@ public enum BuildInfo {
         return caches.isEmpty ? "unknown" : caches.joined(separator: " ")
     }
 
+    /// Bytes of the largest data cache Linux reports for CPU 0 (the last level);
+    /// 32 MiB where it reports none.
+    public static let lastLevelCacheBytes: Int = {
+        let root = "/sys/devices/system/cpu/cpu0/cache"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        let sizes = entries.filter { $0.hasPrefix("index") }.compactMap { dir -> Int? in
+            guard let text = try? String(contentsOfFile: "\(root)/\(dir)/size", encoding: .utf8) else { return nil }
+            let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let unit = t.last.flatMap { ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30][String($0)] } ?? 1
+            return Int(unit == 1 ? t : String(t.dropLast())).map { $0 * unit }
+        }
+        return sizes.max() ?? 32 << 20
+    }()
+
     /// The CPU model name from /proc/cpuinfo ("unknown" elsewhere).
     public static var cpuModel: String {
         cpuInfoField("model name") ?? "unknown"

@@ -11,6 +11,9 @@
 // `NormPlan`, whose partition depends only on the shape, and every partial result
 // is merged in chunk order, so results are bitwise identical for any thread count.
 
+import CStreamStore
+import Foundation
+
 /// How an activation is cut into chunks and blocks. Depends only on the shape.
 struct NormPlan: Equatable, Sendable {
     let n: Int
@@ -68,6 +71,26 @@ struct NormPlan: Equatable, Sendable {
         let sample = k / chunksPerSample
         let lo = (k - sample * chunksPerSample) * rowsPerChunk
         return (sample, lo, min(p, lo + rowsPerChunk))
+    }
+}
+
+/// Whether the normalize passes (`NormKernels.apply`, `gradientInput`) write with
+/// streaming stores (CStreamStore): outputs larger than the last-level cache, with
+/// a multiple of 8 channels, on a CPU with AVX2 and FMA. A streaming store skips
+/// the read for ownership that an ordinary store of a line not in cache costs; the
+/// values are the same bits either way. `NORMBENCH_STREAM_STORES=0` turns it off.
+public enum StreamingStores {
+    /// Overrides the choice in a scope (tests and benchmarks): true = whenever the
+    /// channels allow, false = never; nil = by output size.
+    @TaskLocal public static var forced: Bool?
+
+    static let supported = nb_stream_supported() != 0
+    static let enabled = ProcessInfo.processInfo.environment["NORMBENCH_STREAM_STORES"] != "0"
+
+    @inline(__always)
+    static func use(_ plan: NormPlan) -> Bool {
+        guard plan.c % 8 == 0, supported else { return false }
+        return forced ?? (enabled && plan.n * plan.p * plan.c * MemoryLayout<Float>.size > BuildInfo.lastLevelCacheBytes)
     }
 }
 
@@ -239,6 +262,7 @@ enum NormKernels {
         samples: Range<Int>? = nil
     ) {
         let chunks = plan.chunks(of: samples ?? 0..<plan.n)
+        let stream = StreamingStores.use(plan)
         let box = UncheckedSendable((x, y, coef))
         Parallel.forEach(chunks: chunks.count) { i in
             let (x, y, coef) = box.value
@@ -254,6 +278,10 @@ enum NormKernels {
                 let shift = tmp.baseAddress!
                 for j in 0..<c { shift[j] = sh[j] - ml[j] * sc[j] }
                 var offset = (sample &* plan.p &+ lo) &* c
+                if stream && Int(bitPattern: y + offset) % 32 == 0 {
+                    nb_stream_apply(x + offset, y + offset, hi - lo, c, mh, sc, shift)
+                    return
+                }
                 for _ in lo..<hi {
                     let xr = x + offset, yr = y + offset
                     for j in 0..<c { yr[j] = shift[j].addingProduct(xr[j] - mh[j], sc[j]) }
@@ -346,6 +374,7 @@ enum NormKernels {
         _ plan: NormPlan, coef: UnsafePointer<Float>, samples: Range<Int>? = nil
     ) {
         let chunks = plan.chunks(of: samples ?? 0..<plan.n)
+        let stream = StreamingStores.use(plan)
         let box = UncheckedSendable((x, dy, dx, coef))
         Parallel.forEach(chunks: chunks.count) { i in
             let (x, dy, dx, coef) = box.value
@@ -360,6 +389,10 @@ enum NormKernels {
                 let k0 = tmp.baseAddress!
                 for j in 0..<c { k0[j] = k3[j] - k2[j] * ml[j] }
                 var offset = (sample &* plan.p &+ lo) &* c
+                if stream && Int(bitPattern: dx + offset) % 32 == 0 {
+                    nb_stream_gradient_input(x + offset, dy + offset, dx + offset, hi - lo, c, mh, k0, k1, k2)
+                    return
+                }
                 for _ in lo..<hi {
                     let xr = x + offset, gr = dy + offset, outr = dx + offset
                     for j in 0..<c { outr[j] = k0[j].addingProduct(k2[j], xr[j] - mh[j]).addingProduct(k1[j], gr[j]) }
