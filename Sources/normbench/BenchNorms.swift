@@ -77,7 +77,7 @@ struct BenchNorms: ParsableCommand {
 
     func run() throws {
         let shapeList = try parsedShapes(), threadList = try parsedThreads()
-        let llc = 32 << 20
+        let llc = BuildInfo.lastLevelCacheBytes
         let probe = BandwidthProbe(bytes: 256 << 20)
         Report.begin("bench norms", json: json)
         Deprecation.flush()

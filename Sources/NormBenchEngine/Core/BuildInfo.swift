@@ -45,32 +45,33 @@ public enum BuildInfo {
     /// L3 32768K"; "unknown" elsewhere). oneDNN sizes its kernels' blocking by
     /// these, so two CPUs with the same ISA can still sum in another order.
     public static var cacheSizes: String {
-        let root = "/sys/devices/system/cpu/cpu0/cache"
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else { return "unknown" }
-        func field(_ dir: String, _ name: String) -> String? {
-            (try? String(contentsOfFile: "\(root)/\(dir)/\(name)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let caches = entries.filter { $0.hasPrefix("index") }.sorted().compactMap { dir -> String? in
-            guard let level = field(dir, "level"), let type = field(dir, "type"), type != "Instruction",
-                  let size = field(dir, "size") else { return nil }
-            return "L\(level)\(type == "Data" ? "d" : "") \(size)"
-        }
+        let caches = dataCaches.map { "L\($0.level)\($0.unified ? "" : "d") \($0.size)" }
         return caches.isEmpty ? "unknown" : caches.joined(separator: " ")
     }
 
     /// Bytes of the largest data cache Linux reports for CPU 0 (the last level);
     /// 32 MiB where it reports none.
     public static let lastLevelCacheBytes: Int = {
-        let root = "/sys/devices/system/cpu/cpu0/cache"
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        let sizes = entries.filter { $0.hasPrefix("index") }.compactMap { dir -> Int? in
-            guard let text = try? String(contentsOfFile: "\(root)/\(dir)/size", encoding: .utf8) else { return nil }
-            let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            let unit = t.last.flatMap { ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30][String($0)] } ?? 1
-            return Int(unit == 1 ? t : String(t.dropLast())).map { $0 * unit }
+        let bytes = dataCaches.compactMap { cache -> Int? in
+            let unit = cache.size.last.flatMap { ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30][String($0)] } ?? 1
+            return Int(unit == 1 ? cache.size : String(cache.size.dropLast())).map { $0 * unit }
         }
-        return sizes.max() ?? 32 << 20
+        return bytes.max() ?? 32 << 20
     }()
+
+    /// CPU 0's data and unified caches in sysfs order: level, whether unified, size as written ("32768K").
+    private static var dataCaches: [(level: String, unified: Bool, size: String)] {
+        let root = "/sys/devices/system/cpu/cpu0/cache"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
+        func field(_ dir: String, _ name: String) -> String? {
+            (try? String(contentsOfFile: "\(root)/\(dir)/\(name)", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return entries.filter { $0.hasPrefix("index") }.sorted().compactMap { dir in
+            guard let level = field(dir, "level"), let type = field(dir, "type"), type != "Instruction",
+                  let size = field(dir, "size") else { return nil }
+            return (level, type != "Data", size)
+        }
+    }
 
     /// The CPU model name from /proc/cpuinfo ("unknown" elsewhere).
     public static var cpuModel: String {

@@ -48,14 +48,14 @@ struct NormPlan: Equatable, Sendable {
     /// statistics pass and the pass that uses them, with room for the output.
     static let slabBudget = 4 << 20
 
-    /// Consecutive samples cut into slabs of at most `budget` bytes of the
+    /// Consecutive samples cut into slabs of at most `slabBudget` bytes of the
     /// `streams` float tensors a per-sample method reads twice (x forward; x and
     /// dy backward), at least one sample each. Per-sample methods (GroupNorm)
     /// run both passes slab by slab, so the second pass reads from cache, not
     /// memory. The partition into chunks is the same, so the results are too.
-    func slabs(streams: Int, budget: Int = NormPlan.slabBudget) -> [Range<Int>] {
+    func slabs(streams: Int) -> [Range<Int>] {
         let perSample = max(1, streams * p * c * MemoryLayout<Float>.size)
-        let samples = max(1, budget / perSample)
+        let samples = max(1, Self.slabBudget / perSample)
         return stride(from: 0, to: n, by: samples).map { $0..<min(n, $0 + samples) }
     }
 
