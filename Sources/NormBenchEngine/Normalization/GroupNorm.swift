@@ -1,3 +1,5 @@
+import Foundation
+
 /// Per-set statistics a normalization layer computed (biased variance).
 public struct NormStatistics: Equatable, Sendable {
     /// Mean of each statistics set, in the layer's set order.
@@ -23,7 +25,7 @@ public struct NormStatistics: Equatable, Sendable {
 /// per-(sample, channel) coefficients, kept between calls.
 /// Traffic: forward reads x twice and writes y once (3 × 4 bytes per element);
 /// backward reads x and dy twice and writes dx once (5 × 4 bytes). Both run slab
-/// by slab (`NormPlan.slabs`), so the second read comes from cache.
+/// by slab or sample by sample (`eachSlab`), so the second read comes from cache.
 public final class GroupNorm: Layer {
     public let channels: Int
     public let groups: Int
@@ -116,8 +118,30 @@ public final class GroupNorm: Layer {
         NormKernels.foldGroups(plan, groups: groups, mean: m.mean, m2: m.m2, setMean: m.setMean, setVariance: m.setVariance, samples: samples)
     }
 
-    /// Statistics and normalization run slab by slab (`NormPlan.slabs`), so the
-    /// normalizing pass reads a slab the statistics pass just left in cache.
+    /// Runs `body` (both passes of the layer over a range of samples) over every sample once.
+    /// With T > 1 threads and a batch that divides evenly among them, each thread
+    /// takes whole samples: one parallel region for the layer's forward (or
+    /// backward) instead of two per slab, no chunk left over for one thread, and
+    /// each sample's second pass reads what its own thread just read. Otherwise
+    /// slab by slab (`NormPlan.slabs`), each pass parallel over chunks. The chunks
+    /// are the same either way, and so are the bits. `body` may only write memory
+    /// of its samples. `NORMBENCH_SAMPLES_PER_THREAD=0` always takes slabs.
+    private func eachSlab(_ plan: NormPlan, streams: Int, _ body: (Range<Int>) -> Void) {
+        let threads = Parallel.threads
+        if threads > 1 && plan.n % threads == 0 && Self.samplesPerThread {
+            Parallel.forEach(chunks: plan.n, threads: threads) { s in
+                // The kernels inside run on this thread alone.
+                Parallel.withThreads(1) { body(s..<s + 1) }
+            }
+        } else {
+            for slab in plan.slabs(streams: streams) { body(slab) }
+        }
+    }
+    private static let samplesPerThread = ProcessInfo.processInfo.environment["NORMBENCH_SAMPLES_PER_THREAD"] != "0"
+
+    /// Statistics and normalization run slab by slab or sample by sample
+    /// (`eachSlab`), so the normalizing pass reads what the statistics pass just
+    /// left in cache.
     public func forward(_ x: Tensor, mode: Mode) -> Tensor {
         let plan = checkShape(x)
         let c = channels, cpg = channels / groups
@@ -125,7 +149,7 @@ public final class GroupNorm: Layer {
         let stats = Tensor(shape: [plan.n * groups, 3], category: .activations)
         let coef = workspace.floatBuffer(plan.n * Coef.rows * c)
         let y = Tensor(shape: x.shape, category: .activations)
-        for slab in plan.slabs(streams: 1) {
+        eachSlab(plan, streams: 1) { slab in
             setMoments(x, plan, moments, samples: slab)
             for s in slab {
                 for g in 0..<groups {
@@ -174,7 +198,7 @@ public final class GroupNorm: Layer {
         let setSize = Double(plan.p * cpg)
         let dx = Tensor(shape: x.shape, category: .activations)
         // Slab by slab, as in `forward`: the input-gradient pass re-reads x and dy from cache.
-        for slab in plan.slabs(streams: 2) {
+        eachSlab(plan, streams: 2) { slab in
             NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc, samples: slab)
             for s in slab {
                 let row = coef + s * Coef.rows * c
