@@ -197,7 +197,7 @@ public final class GroupNorm: Layer {
         }
         let setSize = Double(plan.p * cpg)
         let dx = Tensor(shape: x.shape, category: .activations)
-        // Slab by slab, as in `forward`: the input-gradient pass re-reads x and dy from cache.
+        // As in `forward` (`eachSlab`): the input-gradient pass re-reads x and dy from cache.
         eachSlab(plan, streams: 2) { slab in
             NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc, samples: slab)
             for s in slab {
