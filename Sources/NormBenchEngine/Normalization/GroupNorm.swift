@@ -129,9 +129,14 @@ public final class GroupNorm: Layer {
     private func eachSlab(_ plan: NormPlan, streams: Int, _ body: (Range<Int>) -> Void) {
         let threads = Parallel.threads
         if threads > 1 && plan.n % threads == 0 && Self.samplesPerThread {
+            // Task-local settings do not follow the work onto the pool's threads:
+            // carry the streaming-store choice over, and run the kernels inside on
+            // each thread alone.
+            let forced = StreamingStores.forced
             Parallel.forEach(chunks: plan.n, threads: threads) { s in
-                // The kernels inside run on this thread alone.
-                Parallel.withThreads(1) { body(s..<s + 1) }
+                StreamingStores.$forced.withValue(forced) {
+                    Parallel.withThreads(1) { body(s..<s + 1) }
+                }
             }
         } else {
             for slab in plan.slabs(streams: streams) { body(slab) }
