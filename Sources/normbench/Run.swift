@@ -230,8 +230,8 @@ struct Plan: ParsableCommand {
                     c.batch = b
                     // `sweep.stepClips`: W follows the batch (at least one worker for batches that do not divide it).
                     c.workers = max(1, spec.sweep.workers(batch: b, training: spec.training))
-                    let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: c)
-                    return (ledger, MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: bank) ?? ledger)
+                    let peak = try MemoryPlanner.predict(spec: spec, cell: c)
+                    return (peak.ledger, MemoryPlanner.predictProcessPeak(allocatorPeak: peak.allocator, dataBank: bank) ?? peak.ledger)
                 }
                 let points = try batches.map { b in
                     let p = try process(b)
@@ -261,7 +261,7 @@ struct Plan: ParsableCommand {
                 if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
             }
             print("ledger = parameters, gradients, optimizer state, activations, workspace, input of one worker's step")
-            print("process = ledger + decoded data bank (\(String(format: "%.1f", Double(bank) / 1_048_576)) MiB) + resident runtime (code, libraries); the budget applies to it")
+            print("process = ledger + freed tensor blocks kept for reuse + decoded data bank (\(String(format: "%.1f", Double(bank) / 1_048_576)) MiB) + resident runtime (code, libraries); the budget applies to it")
         } catch {
             throw CommandFailure(error)
         }

@@ -152,6 +152,28 @@ import NormBenchTestSupport
         }
     }
 
+    /// A detection workload's convergence control (`<name>-long`) compares
+    /// mAP@0.5, where higher is better.
+    @Test func detectionConvergenceControlComparesMAP() throws {
+        var records: [ResultRecord] = []
+        for (workload, epochs, base) in [("ft", 2.0, 0.50), ("ft-long", 4.0, 0.55)] {
+            for seed in 0..<3 {
+                var r = sampleRecord(norm: "frozenbn", batch: 2, seed: seed)
+                r.cell = CellKey(workload: workload, norm: "frozenbn", batch: 2, workers: 2, groups: "-", seed: seed, threads: 2)
+                r.task = "detection"
+                r.accuracy = Accuracy(mAP50: base + 0.02 * Double(seed), mAP: base / 2, evalLoss: 1)
+                r.training?.epochs = epochs
+                records.append(r)
+            }
+        }
+        let files = try Publisher.render(records)
+        let md = String(decoding: try #require(files.first { $0.path == "ft.md" }).contents, as: UTF8.self)
+        #expect(md.contains("## Convergence control: the same cells trained longer ([ft-long](ft-long.md))"), "\(md)")
+        #expect(md.contains("| method | batch | epochs | mAP@0.5 (%) | epochs (longer) | mAP@0.5 (%) (longer) | change, points [95 % CI] |"), "\(md)")
+        #expect(md.contains("| 2 | 2.0 | 52.0 ± 5.0 (n=3) | 4.0 | 57.0 ± 5.0 (n=3) | +5.0 ["), "\(md)")
+        #expect(md.contains("Change = longer minus this workload's mAP@0.5 (positive: longer training helped)"), "\(md)")
+    }
+
     /// Hand-made detection records of a fine-tuning run: the transfer table
     /// shows each row's mean ± CI, the checkpoint it started from, and the differences.
     @Test func transferSectionRendersTheTable() throws {

@@ -13,7 +13,7 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
         #expect(Set(files.map { String($0.dropLast(5)) }) == Set(Self.shipped))
     }
 
-    static let shipped = ["smoke", "video-cls", "video-cls-long", "video-cls-ghost", "video-det", "groups", "video-pretrain", "video-det-transfer"]
+    static let shipped = ["smoke", "video-cls", "video-cls-long", "video-cls-ghost", "video-det", "groups", "video-pretrain", "video-det-transfer", "video-det-transfer-long"]
 
     @Test(arguments: shipped)
     func shippedWorkloadsParse(name: String) throws {

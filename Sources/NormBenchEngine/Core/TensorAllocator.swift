@@ -7,7 +7,8 @@ import Synchronization
 /// again: a training step allocates the same sizes every step, so after the
 /// first step nothing is page-faulted afresh (glibc would return large blocks
 /// to the kernel and fault them in again on every call). The ledger counts
-/// what tensors hold, not what the cache keeps; `cachedBytes` reports that.
+/// what tensors hold, not what the cache keeps; `cachedBytes` reports that, and
+/// `heldPeak` the high-water mark of both together (what the blocks make resident).
 public final class TensorAllocator: Sendable {
     public static let shared = TensorAllocator()
     public static let alignment = 64
@@ -15,6 +16,8 @@ public final class TensorAllocator: Sendable {
     private struct State {
         var free: [Int: [UInt]] = [:]  // size -> addresses (bit patterns: Sendable)
         var cachedBytes = 0
+        var outstandingBytes = 0  // handed out to tensors, not given back
+        var heldPeak = 0          // high-water mark of outstanding + cached
     }
     private let state = Mutex(State())
     private let ledger: MemoryLedger
@@ -26,7 +29,11 @@ public final class TensorAllocator: Sendable {
         precondition(bytes >= 0, "TensorAllocator: negative size \(bytes)")
         let size = max(bytes, 1)
         let reused: UnsafeMutableRawPointer? = state.withLock { s in
-            guard let address = s.free[size]?.popLast() else { return nil }
+            s.outstandingBytes += size
+            guard let address = s.free[size]?.popLast() else {
+                s.heldPeak = max(s.heldPeak, s.outstandingBytes + s.cachedBytes)
+                return nil
+            }
             s.cachedBytes -= size
             return UnsafeMutableRawPointer(bitPattern: address)
         }
@@ -43,12 +50,25 @@ public final class TensorAllocator: Sendable {
         MemoryLedger.scoped?.record(-bytes, category)
         state.withLock { s in
             s.free[size, default: []].append(UInt(bitPattern: pointer))
+            s.outstandingBytes -= size
             s.cachedBytes += size
         }
     }
 
     /// Bytes held in the cache (freed by tensors, not yet returned to the system).
     public var cachedBytes: Int { state.withLock { $0.cachedBytes } }
+
+    /// Bytes in blocks the allocator holds: tensors' blocks and cached ones.
+    public var held: Int { state.withLock { $0.outstandingBytes + $0.cachedBytes } }
+
+    /// The high-water mark of `held` since `resetHeldPeak()`.
+    public var heldPeak: Int { state.withLock { $0.heldPeak } }
+
+    /// Starts a new high-water mark at `held`, or at `earlier` if that is higher
+    /// (to put back a mark saved before a phase that should not count).
+    public func resetHeldPeak(to earlier: Int = 0) {
+        state.withLock { $0.heldPeak = max(earlier, $0.outstandingBytes + $0.cachedBytes) }
+    }
 
     /// Returns every cached block to the system.
     public func releaseCache() {

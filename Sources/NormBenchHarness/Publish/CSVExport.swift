@@ -10,7 +10,7 @@ enum CSVExport {
         "steps", "samples_per_step",
         "train_clips_per_s", "step_s_median", "step_s_p90", "eval_clips_per_s", "decode_frames_per_s",
         "time_share_conv", "time_share_norm", "time_share_other",
-        "ledger_peak_bytes", "process_peak_bytes", "predicted_peak_bytes", "data_bank_bytes", "runtime_bytes", "unattributed_bytes",
+        "ledger_peak_bytes", "process_peak_bytes", "predicted_peak_bytes", "data_bank_bytes", "allocator_cache_bytes", "runtime_bytes", "unattributed_bytes",
         "calibration_conv_gflops", "calibration_bandwidth_gbps",
         "data_digest", "cpu", "git_commit", "date",
     ]
@@ -46,7 +46,8 @@ enum CSVExport {
                 number(r.timeShare?.convolution), number(r.timeShare?.normalization), number(r.timeShare?.other),
                 String(r.memory.ledgerPeakBytes), r.memory.processPeakBytes.map(String.init),
                 r.memory.predictedPeakBytes.map(String.init),
-                r.memory.process.map { String($0.dataBankBytes) }, r.memory.process.map { String($0.runtimeBytes) },
+                r.memory.process.map { String($0.dataBankBytes) }, r.memory.process?.allocatorCacheBytes.map(String.init),
+                r.memory.process.map { String($0.runtimeBytes) },
                 r.memory.process.map { String($0.unattributedBytes) },
                 number(r.calibration?.convGFLOPS), number(r.calibration?.bandwidthGBps),
                 r.data.digest, r.environment.cpuModel, r.environment.gitCommit, r.environment.date,

@@ -346,11 +346,14 @@ extension WorkloadPage {
     // MARK: Convergence control
 
     /// The same (method, batch) trained longer, in `longer` (a workload named
-    /// `<name>-<k>x`): the change of top-1 error with its Welch interval.
+    /// `<name>-long` or `<name>-<k>x`): the change of the headline metric (top-1
+    /// error, or mAP@0.5 for detection) with its Welch interval.
     func convergenceSection(longer: [ResultRecord], workload: String) -> String {
-        guard hasTop1 else { return "" }
+        let metric = hasTop1 ? Self.top1 : DetectionTask.metrics[0]
+        let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
         let other = WorkloadGrid(workload: workload, records: longer)
-        var table = MarkdownTable(header: ["method", "batch", "epochs", "top-1 error (%)", "epochs (longer)", "top-1 error (%) (longer)", "change, points [95 % CI]"], textColumns: 1)
+        let title = "\(metric.title) (%)"
+        var table = MarkdownTable(header: ["method", "batch", "epochs", title, "epochs (longer)", "\(title) (longer)", "change, points [95 % CI]"], textColumns: 1)
         func epochs(_ rs: [ResultRecord]) -> String {
             Set(rs.compactMap { $0.training?.epochs }).sorted().map { Format.fixed($0, 1) }.joined(separator: ", ")
         }
@@ -358,7 +361,7 @@ extension WorkloadPage {
             for b in grid.batches {
                 let here = grid.records(m, batch: b).filter { $0.status == .completed }
                 let there = other.records(m, batch: b).filter { $0.status == .completed }
-                let a = here.compactMap(Self.top1Metric), c = there.compactMap(Self.top1Metric)
+                let a = here.compactMap(value), c = there.compactMap(value)
                 guard let ia = MeanInterval(a), let ic = MeanInterval(c), let d = Difference.welch(c, a) else { continue }
                 let change = d.interval(confidence: StudySettings.confidence).map { "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval($0.lower, $0.upper))" }
                     ?? "\(StudyFormat.signed(d.estimate)) (no interval)"
@@ -368,7 +371,7 @@ extension WorkloadPage {
         guard !table.rows.isEmpty else { return "" }
         var md = "## Convergence control: the same cells trained longer ([\(workload)](\(workload).md))\n\n"
         md += table.render()
-        md += "\nChange = longer minus this workload's top-1 error (negative: longer training helped), Welch 95 % interval. "
+        md += "\nChange = longer minus this workload's \(metric.title) (\(metric.higherIsBetter ? "positive" : "negative"): longer training helped), Welch 95 % interval. "
         md += "An interval excluding zero means the cells here had not converged; a method whose gap to another shrinks with training "
         md += "was limited by the training length, not by its batch.\n\n"
         return md

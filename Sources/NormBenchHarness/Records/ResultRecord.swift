@@ -268,13 +268,17 @@ public struct Memory: Codable, Sendable, Equatable {
     }
 }
 
-/// The process's resident peak during a cell, taken apart: the four parts add up
+/// The process's resident peak during a cell, taken apart: the parts add up
 /// to `Memory.processPeakBytes` exactly.
 public struct ProcessAccount: Codable, Sendable, Equatable {
     /// The decoded clips held in memory for the whole run (train and eval banks).
     public var dataBankBytes: Int
     /// The engine ledger's peak (`Memory.ledgerPeakBytes`).
     public var ledgerBytes: Int
+    /// Blocks that tensors gave back and the tensor allocator keeps for reuse,
+    /// at the allocator's high-water mark: what its blocks made resident beyond
+    /// the ledger's growth. Nil in records written before it was measured.
+    public var allocatorCacheBytes: Int?
     /// Resident when the cell started besides the bank and the ledger: code,
     /// shared libraries, the Swift and OpenMP runtimes, the C heap.
     public var runtimeBytes: Int
@@ -284,16 +288,20 @@ public struct ProcessAccount: Codable, Sendable, Equatable {
     public var unattributedBytes: Int
 
     /// - Parameters: measured at the cell's start (`residentAtStart`, the ledger's
-    ///   live total `ledgerAtStart`) and over it (`peak`, the ledger's `ledgerPeak`).
-    public init(peak: Int, residentAtStart: Int, dataBank: Int, ledgerAtStart: Int, ledgerPeak: Int) {
+    ///   live total `ledgerAtStart`, the allocator's blocks `allocatorAtStart`) and
+    ///   over it (`peak`, the ledger's `ledgerPeak`, the allocator's `allocatorPeak`).
+    public init(peak: Int, residentAtStart: Int, dataBank: Int, ledgerAtStart: Int, ledgerPeak: Int,
+                allocatorAtStart: Int, allocatorPeak: Int) {
         dataBankBytes = dataBank
         ledgerBytes = ledgerPeak
+        let cache = max(0, (allocatorPeak - allocatorAtStart) - (ledgerPeak - ledgerAtStart))
+        allocatorCacheBytes = cache
         runtimeBytes = residentAtStart - dataBank - ledgerAtStart
-        unattributedBytes = peak - residentAtStart - (ledgerPeak - ledgerAtStart)
+        unattributedBytes = peak - residentAtStart - (ledgerPeak - ledgerAtStart) - cache
     }
 
     /// The process peak the parts add up to.
-    public var totalBytes: Int { dataBankBytes + ledgerBytes + runtimeBytes + unattributedBytes }
+    public var totalBytes: Int { dataBankBytes + ledgerBytes + (allocatorCacheBytes ?? 0) + runtimeBytes + unattributedBytes }
     /// Share of the peak no part explains.
     public var unattributedShare: Double { Double(unattributedBytes) / Double(max(totalBytes, 1)) }
 }

@@ -55,7 +55,8 @@ public final class ProgressDisplay: @unchecked Sendable {
         if let t = r.throughput { parts.append(String(format: "%.1f clips/s", t.trainClipsPerSecond)) }
         parts.append("peak \(mib(r.memory.ledgerPeakBytes)) MiB (ledger)")
         if let p = r.memory.process {
-            parts.append("process \(mib(p.totalBytes)) MiB (data bank \(mib(p.dataBankBytes)), runtime \(mib(p.runtimeBytes)), unattributed \(mib(p.unattributedBytes)))")
+            let cache = p.allocatorCacheBytes.map { ", allocator cache \(mib($0))" } ?? ""
+            parts.append("process \(mib(p.totalBytes)) MiB (data bank \(mib(p.dataBankBytes))\(cache), runtime \(mib(p.runtimeBytes)), unattributed \(mib(p.unattributedBytes)))")
         }
         if r.status == .failed { parts.append("FAILED: \(r.note ?? "did not learn")") }
         line("\(label): " + parts.joined(separator: ", "))

@@ -129,8 +129,8 @@ public final class SweepRunner {
         let key = cell.key, threads = cell.settings.threads
         let label = "cell \(k + 1)/\(n) \(key.norm)\(key.isScratch ? " from scratch" : "") b=\(key.batch) W=\(key.workers) G=\(key.groups) seed=\(key.seed) T=\(threads)"
         if let budget = options.memoryBudget {
-            let ledger = try MemoryPlanner.predictPeak(spec: spec, cell: cell.settings)
-            let predicted = MemoryPlanner.predictProcessPeak(ledgerPeak: ledger, dataBank: train.bytes + eval.bytes) ?? ledger
+            let peak = try MemoryPlanner.predict(spec: spec, cell: cell.settings)
+            let predicted = MemoryPlanner.predictProcessPeak(allocatorPeak: peak.allocator, dataBank: train.bytes + eval.bytes) ?? peak.ledger
             if predicted > budget {
                 display.line("\(label): over budget (predicted \(mib(predicted)) MiB > \(mib(budget)) MiB), not run")
                 return ResultRecord(
@@ -187,7 +187,8 @@ public final class SweepRunner {
                 process: m.processPeakBytes.flatMap { peak in
                     m.residentAtStartBytes.map {
                         ProcessAccount(peak: peak, residentAtStart: $0, dataBank: train.bytes + eval.bytes,
-                                       ledgerAtStart: m.ledgerAtStartBytes, ledgerPeak: m.ledger.peakTotal)
+                                       ledgerAtStart: m.ledgerAtStartBytes, ledgerPeak: m.ledger.peakTotal,
+                                       allocatorAtStart: m.allocatorAtStartBytes, allocatorPeak: m.allocatorPeakBytes)
                     }
                 }),
             calibration: calibration.followed(by: calibrationAfter), data: data, environment: environmentNow())

@@ -66,6 +66,10 @@ public struct CellMeasurement: Sendable {
     public var residentAtStartBytes: Int?
     /// The ledger's live total when the cell started (the model's parameters and state).
     public var ledgerAtStartBytes: Int = 0
+    /// Bytes in the tensor allocator's blocks (tensors' and cached, `TensorAllocator.held`)
+    /// when the cell started, and their high-water mark over the cell.
+    public var allocatorAtStartBytes: Int = 0
+    public var allocatorPeakBytes: Int = 0
     /// Data-parallel runs: what the collectives cost.
     public var collective: CollectiveMeasurement? = nil
     /// The trained model's state, when `CellRunOptions.keepFinalState` asked for it.

@@ -11,23 +11,36 @@ import NormBenchVideo
 /// that runs as one micro-batch (SyncBN's simulated worker holds all W·batch
 /// samples) is predicted at W·batch (`CellSettings.samplesPerMicroBatch`).
 public enum MemoryPlanner {
+    /// A step's peak memory: the ledger's (tensors) and the tensor allocator's
+    /// (tensors' blocks plus the freed blocks it keeps for reuse, `TensorAllocator.held`).
+    public struct Peak: Sendable, Equatable {
+        public var ledger: Int
+        public var allocator: Int
+    }
+
     /// Predicted ledger peak in bytes for one cell, on the cell's threads.
+    public static func predictPeak(spec: WorkloadSpec, cell: CellSettings) throws -> Int {
+        try predict(spec: spec, cell: cell).ledger
+    }
+
+    /// Predicted ledger and allocator peaks for one cell, on the cell's threads.
     ///
     /// Small batches (up to twice the thread count) are measured directly. Larger
     /// ones are extrapolated from T and 2T samples (T = threads): oneDNN's scratch
     /// memory depends on how it splits the batch over threads, so batches below T
     /// do not predict larger ones.
-    public static func predictPeak(spec: WorkloadSpec, cell: CellSettings) throws -> Int {
+    public static func predict(spec: WorkloadSpec, cell: CellSettings) throws -> Peak {
         let n = cell.samplesPerMicroBatch, norm = cell.norm
         let t = max(1, cell.threads)
         return try Parallel.withThreads(t) {
             // The first step of a process also fills caches that outlive it (convolution
             // primitives); measure after one warm-up step.
-            _ = try measurePeak(spec: spec, norm: norm, batch: 1)
-            if n <= 2 * t { return try measurePeak(spec: spec, norm: norm, batch: n) }
-            let low = try measurePeak(spec: spec, norm: norm, batch: t)
-            let high = try measurePeak(spec: spec, norm: norm, batch: 2 * t)
-            return high + (high - low) * (n - 2 * t) / t
+            _ = try measure(spec: spec, norm: norm, batch: 1)
+            if n <= 2 * t { return try measure(spec: spec, norm: norm, batch: n) }
+            let low = try measure(spec: spec, norm: norm, batch: t)
+            let high = try measure(spec: spec, norm: norm, batch: 2 * t)
+            func extrapolate(_ lo: Int, _ hi: Int) -> Int { hi + (hi - lo) * (n - 2 * t) / t }
+            return Peak(ledger: extrapolate(low.ledger, high.ledger), allocator: extrapolate(low.allocator, high.allocator))
         }
     }
 
@@ -47,21 +60,32 @@ public enum MemoryPlanner {
         return frames * frameBytes
     }
 
-    /// The process peak of a cell whose ledger peaks at `ledgerPeak`: what this
-    /// process holds now besides the ledger (code, libraries, runtimes; call it
-    /// after a prediction, when oneDNN is loaded and warm), plus the data bank, plus
-    /// the ledger. A run's records show how close this comes (`Memory.process`).
-    public static func predictProcessPeak(ledgerPeak: Int, dataBank: Int) -> Int? {
+    /// The process peak of a cell whose tensor allocator peaks at `allocatorPeak`
+    /// (`Peak.allocator`): what this process holds now besides the ledger (code,
+    /// libraries, runtimes; call it after a prediction, when oneDNN is loaded and
+    /// warm), plus the data bank, plus the allocator's blocks. A run's records
+    /// show how close this comes (`Memory.process`).
+    public static func predictProcessPeak(allocatorPeak: Int, dataBank: Int) -> Int? {
         ProcessMemory.returnFreedMemory()
         guard let resident = ProcessMemory.resident() else { return nil }
-        return resident - MemoryLedger.shared.snapshot().liveTotal + dataBank + ledgerPeak
+        return resident - MemoryLedger.shared.snapshot().liveTotal + dataBank + allocatorPeak
     }
 
     /// The ledger peak of training steps at `batch`, measured on the current threads.
     public static func measurePeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Int {
+        try measure(spec: spec, norm: norm, batch: batch).ledger
+    }
+
+    /// The ledger's and the allocator's peaks of training steps at `batch` (growth
+    /// over the call), measured on the current threads.
+    static func measure(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Peak {
         let c = spec.clip
         MemoryLedger.current.reset()
         let before = MemoryLedger.current.snapshot().liveTotal
+        // Earlier measurements' freed blocks would serve this one's tensors unseen.
+        TensorAllocator.shared.releaseCache()
+        TensorAllocator.shared.resetHeldPeak()
+        let heldBefore = TensorAllocator.shared.held
         let model = try spec.task.implementation.makeModel(spec, norm: norm, seed: 0)
         let optimizer = SGD(parameters: model.parameters)
         let input = Tensor(shape: [batch, c.frames, c.size, c.size, 3], category: .data)
@@ -76,6 +100,7 @@ public enum MemoryPlanner {
             _ = model.backward(grad)
             optimizer.step(learningRate: 0)
         }
-        return MemoryLedger.current.snapshot().peakTotal - before
+        return Peak(ledger: MemoryLedger.current.snapshot().peakTotal - before,
+                    allocator: TensorAllocator.shared.heldPeak - heldBefore)
     }
 }

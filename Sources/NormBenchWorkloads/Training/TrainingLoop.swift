@@ -177,7 +177,9 @@ struct TrainingLoop {
             evalClipsPerSecond: last?.ema.clipsPerSecond ?? 0,
             convolutionSeconds: o.meter.convolution, normalizationSeconds: o.meter.normalization, otherSeconds: o.meter.other,
             ledger: o.meter.ledger, processPeakBytes: o.meter.processPeak,
-            residentAtStartBytes: o.meter.residentAtStart, ledgerAtStartBytes: o.meter.ledgerAtStart, collective: o.collective, finalState: o.finalState)
+            residentAtStartBytes: o.meter.residentAtStart, ledgerAtStartBytes: o.meter.ledgerAtStart,
+            allocatorAtStartBytes: o.meter.allocatorAtStart, allocatorPeakBytes: o.meter.allocatorPeak,
+            collective: o.collective, finalState: o.finalState)
         m.evaluations = runs
         m.precise = !preciseRuns.isEmpty && preciseRuns.count == runs.count ? EvaluationProtocol.headline(preciseRuns) : nil
         if let predictions, predictions.count == labels.count {
@@ -271,10 +273,15 @@ struct CellMeter {
         /// Resident bytes and the ledger's live total when the cell started.
         var residentAtStart: Int?
         var ledgerAtStart: Int
+        /// Bytes in the tensor allocator's blocks (tensors' and cached) when the
+        /// cell started, and their high-water mark over it.
+        var allocatorAtStart: Int
+        var allocatorPeak: Int
     }
 
     private let residentAtStart: Int?
     private let ledgerAtStart: Int
+    private let allocatorAtStart: Int
     /// Profiler seconds measured before the last excluded phase (since `startMeasuring`).
     private var carried: [StepProfiler.Bucket: Double] = [:]
     /// The process high-water mark before the last excluded phase.
@@ -288,6 +295,8 @@ struct CellMeter {
         ProcessMemory.resetHighWaterMark()
         residentAtStart = ProcessMemory.resident()
         ledgerAtStart = MemoryLedger.current.snapshot().liveTotal
+        TensorAllocator.shared.resetHeldPeak()
+        allocatorAtStart = TensorAllocator.shared.held
         StepProfiler.shared.reset()
     }
 
@@ -305,10 +314,12 @@ struct CellMeter {
         for (k, v) in StepProfiler.shared.seconds() { carried[k, default: 0] += v }
         let ledger = MemoryLedger.current.snapshot()
         let peak = ProcessMemory.highWaterMark()
+        let allocatorPeak = TensorAllocator.shared.heldPeak
         defer {
             StepProfiler.shared.reset()
             MemoryLedger.current.restorePeaks(ledger)
             ProcessMemory.returnFreedMemory()
+            TensorAllocator.shared.resetHeldPeak(to: allocatorPeak)
             if let peak { processPeakBefore = max(processPeakBefore ?? 0, peak) }
             ProcessMemory.resetHighWaterMark()
         }
@@ -324,6 +335,7 @@ struct CellMeter {
             normalization: s[.normalization] ?? 0,
             other: (s[.other] ?? 0) + (s[.loss] ?? 0) + (s[.optimizer] ?? 0),
             ledger: MemoryLedger.current.snapshot(), processPeak: processPeak,
-            residentAtStart: residentAtStart, ledgerAtStart: ledgerAtStart)
+            residentAtStart: residentAtStart, ledgerAtStart: ledgerAtStart,
+            allocatorAtStart: allocatorAtStart, allocatorPeak: TensorAllocator.shared.heldPeak)
     }
 }
