@@ -80,8 +80,8 @@ import NormBenchTestSupport
         let norm = try NormalizationSpec(parsing: "bn")
         let cell = CellSettings(norm: norm, batch: batch, workers: 1, seed: 0, threads: 2)
         let (predicted, measured) = try Parallel.withThreads(2) { try MemoryLedger.$scoped.withValue(MemoryLedger()) {
-            (try MemoryPlanner.predictPeak(spec: spec, cell: cell),
-             try MemoryPlanner.measurePeak(spec: spec, norm: norm, batch: batch))
+            (try MemoryPlanner.predict(spec: spec, cell: cell).ledger,
+             try MemoryPlanner.measure(spec: spec, norm: norm, batch: batch).ledger)
         } }
         #expect(abs(Double(predicted - measured)) <= 0.05 * Double(measured), "predicted \(predicted), measured \(measured)")
     }

@@ -18,11 +18,6 @@ public enum MemoryPlanner {
         public var allocator: Int
     }
 
-    /// Predicted ledger peak in bytes for one cell, on the cell's threads.
-    public static func predictPeak(spec: WorkloadSpec, cell: CellSettings) throws -> Int {
-        try predict(spec: spec, cell: cell).ledger
-    }
-
     /// Predicted ledger and allocator peaks for one cell, on the cell's threads.
     ///
     /// Small batches (up to twice the thread count) are measured directly. Larger
@@ -71,14 +66,9 @@ public enum MemoryPlanner {
         return resident - MemoryLedger.shared.snapshot().liveTotal + dataBank + allocatorPeak
     }
 
-    /// The ledger peak of training steps at `batch`, measured on the current threads.
-    public static func measurePeak(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Int {
-        try measure(spec: spec, norm: norm, batch: batch).ledger
-    }
-
     /// The ledger's and the allocator's peaks of training steps at `batch` (growth
     /// over the call), measured on the current threads.
-    static func measure(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Peak {
+    public static func measure(spec: WorkloadSpec, norm: NormalizationSpec, batch: Int) throws -> Peak {
         let c = spec.clip
         MemoryLedger.current.reset()
         let before = MemoryLedger.current.snapshot().liveTotal
