@@ -231,7 +231,7 @@ struct Plan: ParsableCommand {
                     // `sweep.stepClips`: W follows the batch (at least one worker for batches that do not divide it).
                     c.workers = max(1, spec.sweep.workers(batch: b, training: spec.training))
                     let peak = try MemoryPlanner.predict(spec: spec, cell: c)
-                    return (peak.ledger, MemoryPlanner.predictProcessPeak(allocatorPeak: peak.allocator, dataBank: bank) ?? peak.ledger)
+                    return (peak.ledger, MemoryPlanner.predictProcessPeak(peak, dataBank: bank))
                 }
                 let points = try batches.map { b in
                     let p = try process(b)

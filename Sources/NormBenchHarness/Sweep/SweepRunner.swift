@@ -129,8 +129,7 @@ public final class SweepRunner {
         let key = cell.key, threads = cell.settings.threads
         let label = "cell \(k + 1)/\(n) \(key.norm)\(key.isScratch ? " from scratch" : "") b=\(key.batch) W=\(key.workers) G=\(key.groups) seed=\(key.seed) T=\(threads)"
         if let budget = options.memoryBudget {
-            let peak = try MemoryPlanner.predict(spec: spec, cell: cell.settings)
-            let predicted = MemoryPlanner.predictProcessPeak(allocatorPeak: peak.allocator, dataBank: train.bytes + eval.bytes) ?? peak.ledger
+            let predicted = MemoryPlanner.predictProcessPeak(try MemoryPlanner.predict(spec: spec, cell: cell.settings), dataBank: train.bytes + eval.bytes)
             if predicted > budget {
                 display.line("\(label): over budget (predicted \(mib(predicted)) MiB > \(mib(budget)) MiB), not run")
                 return ResultRecord(

@@ -55,15 +55,15 @@ public enum MemoryPlanner {
         return frames * frameBytes
     }
 
-    /// The process peak of a cell whose tensor allocator peaks at `allocatorPeak`
-    /// (`Peak.allocator`): what this process holds now besides the ledger (code,
-    /// libraries, runtimes; call it after a prediction, when oneDNN is loaded and
-    /// warm), plus the data bank, plus the allocator's blocks. A run's records
-    /// show how close this comes (`Memory.process`).
-    public static func predictProcessPeak(allocatorPeak: Int, dataBank: Int) -> Int? {
+    /// The process peak of a cell whose step peaks at `peak` (`predict`): what this
+    /// process holds now besides the ledger (code, libraries, runtimes; call it
+    /// after a prediction, when oneDNN is loaded and warm), plus the data bank, plus
+    /// the tensor allocator's blocks; the ledger's peak where the system does not
+    /// report the resident size. A run's records show how close this comes (`Memory.process`).
+    public static func predictProcessPeak(_ peak: Peak, dataBank: Int) -> Int {
         ProcessMemory.returnFreedMemory()
-        guard let resident = ProcessMemory.resident() else { return nil }
-        return resident - MemoryLedger.shared.snapshot().liveTotal + dataBank + allocatorPeak
+        guard let resident = ProcessMemory.resident() else { return peak.ledger }
+        return resident - MemoryLedger.shared.snapshot().liveTotal + dataBank + peak.allocator
     }
 
     /// The ledger's and the allocator's peaks of training steps at `batch` (growth
