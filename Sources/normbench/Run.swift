@@ -30,6 +30,8 @@ struct Run: ParsableCommand {
     @Flag(help: "Continue the latest run (or --out): cells with a record are kept.") var resume = false
     @Option(help: "Skip cells whose predicted process peak (normbench plan) exceeds this (e.g. 2GiB, 512MiB).") var memoryBudget: String?
     @Flag(help: "Count and skip clips that fail to decode instead of stopping.") var skipBadClips = false
+    @Option(help: "Where to keep the decoded clips: file (an unlinked file in the run folder, read per batch; the default) or memory.")
+    var dataBank: DataBankStorage = .file
     @Option(help: "Folder of workload files.") var workloads = "Workloads"
     @Flag(help: "Train data-parallel over MPI ranks, one worker per rank (W = ranks); start with mpirun. Needs the MPI build.")
     var distributed = false
@@ -119,6 +121,7 @@ struct Run: ParsableCommand {
             options.saveModel = saveModel
             options.resume = resume
             options.skipBadClips = skipBadClips
+            options.dataBank = dataBank
             options.memoryBudget = try memoryBudget.map { try parseBytes($0, option: "--memory-budget") }
         } catch {
             throw UsageError(error)  // under mpirun, rank 0 speaks for all (NormBench.report)
@@ -168,6 +171,8 @@ struct Run: ParsableCommand {
     }
 }
 
+extension DataBankStorage: ExpressibleByArgument {}
+
 /// Why records made here carry no commit (nil when they do).
 func commitNote(_ records: [ResultRecord]) -> String? {
     records.contains { $0.environment.gitCommit == "unknown" } ? Info.commitUnknownReason() : nil
@@ -181,10 +186,12 @@ func absolute(_ path: String) -> String {
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Predict peak memory per normalization method and batch, and the largest batch that fits a budget.",
-        discussion: "Measures the engine's ledger over two training steps per method at small batches (no training) and extrapolates linearly; the process peak adds the decoded data bank and the resident runtime (code, libraries), and the budget applies to it.")
+        discussion: "Measures the engine's ledger over two training steps per method at small batches (no training) and extrapolates linearly; the process peak adds the decoded data bank (with --data-bank memory) and the resident runtime (code, libraries), and the budget applies to it.")
 
     @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
     @Option(help: "Memory budget (e.g. 4GiB).") var memoryBudget = "4GiB"
+    @Option(help: "Where the run keeps the decoded clips (as normbench run --data-bank): file or memory.")
+    var dataBank: DataBankStorage = .file
     @Option(help: "Folder of workload files.") var workloads = "Workloads"
     @Flag(help: "Print the plan as one JSON object on stdout (docs/cli.md) instead of the table.") var json = false
 
@@ -198,7 +205,7 @@ struct Plan: ParsableCommand {
         var norm: String, batches: [Point], largestBatch: Int?
     }
     struct PlanJSON: Encodable {
-        var workload: String, budgetBytes: Int, dataBankBytes: Int, threads: Int, methods: [Prediction]
+        var workload: String, budgetBytes: Int, dataBank: String, dataBankBytes: Int, threads: Int, methods: [Prediction]
     }
 
     func run() throws {
@@ -216,7 +223,8 @@ struct Plan: ParsableCommand {
             let threads = spec.sweep.threads.max() ?? 1
             let sweepCells = try spec.cells()
             let batches = spec.sweep.allBatches
-            let bank = try MemoryPlanner.dataBankBytes(spec: spec)
+            // In a file, the bank is outside the process (page cache).
+            let bank = dataBank == .memory ? try MemoryPlanner.dataBankBytes(spec: spec) : 0
             let header = ["norm"] + batches.map { b in
                 "batch \(b)\(spec.sweep.stepClips == nil ? "" : " (W=\(spec.sweep.workers(batch: b, training: spec.training)))"): ledger / process (MiB)"
             } + ["largest batch ≤ \(memoryBudget)"]
@@ -251,7 +259,7 @@ struct Plan: ParsableCommand {
                 predictions.append(Prediction(norm: name, batches: points, largestBatch: largest == 0 ? nil : largest))
             }
             if json {
-                try printJSON(PlanJSON(workload: spec.name, budgetBytes: budget, dataBankBytes: bank, threads: Parallel.threads, methods: predictions))
+                try printJSON(PlanJSON(workload: spec.name, budgetBytes: budget, dataBank: dataBank.rawValue, dataBankBytes: bank, threads: Parallel.threads, methods: predictions))
                 return
             }
             let table = [header] + rows
@@ -261,7 +269,9 @@ struct Plan: ParsableCommand {
                 if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
             }
             print("ledger = parameters, gradients, optimizer state, activations, workspace, input of one worker's step")
-            print("process = ledger + freed tensor blocks kept for reuse + decoded data bank (\(String(format: "%.1f", Double(bank) / 1_048_576)) MiB) + resident runtime (code, libraries); the budget applies to it")
+            print(dataBank == .memory
+                ? "process = ledger + freed tensor blocks kept for reuse + decoded data bank (\(String(format: "%.1f", Double(bank) / 1_048_576)) MiB) + resident runtime (code, libraries); the budget applies to it"
+                : "process = ledger + freed tensor blocks kept for reuse + resident runtime (code, libraries); the budget applies to it (the decoded data bank is in a file, outside the process; --data-bank memory counts it in)")
         } catch {
             throw CommandFailure(error)
         }

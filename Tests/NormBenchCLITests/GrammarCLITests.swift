@@ -85,6 +85,10 @@ import NormBenchTestSupport
         try RunCLITests.tinyWorkload(cache: "\(folder)/cache").write(toFile: workload, atomically: true, encoding: .utf8)
         let plan = try Self.object(["plan", workload, "--memory-budget", "1GiB"])
         #expect((plan["methods"] as? [[String: Any]])?.count == 2)
+        // The bank is in a file by default (outside the process); in memory it is 12 clips × 6 frames × 16² × 3 bytes.
+        #expect(plan["dataBank"] as? String == "file" && plan["dataBankBytes"] as? Int == 0, "\(plan)")
+        let inMemory = try Self.object(["plan", workload, "--memory-budget", "1GiB", "--data-bank", "memory"])
+        #expect(inMemory["dataBank"] as? String == "memory" && inMemory["dataBankBytes"] as? Int == 12 * 6 * 16 * 16 * 3, "\(inMemory)")
     }
 
     /// Run in a scratch folder outside any git checkout, so the summary says why the commit is unknown.

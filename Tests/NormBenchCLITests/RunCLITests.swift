@@ -52,12 +52,15 @@ import NormBenchTestSupport
             #expect((0...1).contains(top1), "\(name) top1Error \(top1)")
             let mem = rec["memory"] as? [String: Any]
             #expect((mem?["ledgerPeakBytes"] as? Int ?? 0) > 0, "\(name)")
-            // The process peak taken apart: the bank is 12 clips × 6 frames × 16² × 3 bytes,
-            // the parts add up to the kernel's high-water mark, and little is unexplained
-            // (measured: 8.4 MiB in a process's first cell, oneDNN's code for new shapes
-            // and new threads; 0-2.4 MiB in later cells).
+            // The process peak taken apart: the bank (12 clips × 6 frames × 16² × 3 bytes)
+            // is in a file by default, outside the process; the parts add up to the
+            // kernel's high-water mark, and little is unexplained (measured: 8.4 MiB in a
+            // process's first cell, oneDNN's code for new shapes and new threads; 0-2.4
+            // MiB in later cells).
+            let bank = (rec["data"] as? [String: Any])?["bank"] as? [String: Any]
+            #expect(bank?["storage"] as? String == "file" && bank?["bytes"] as? Int == 12 * 6 * 16 * 16 * 3, "\(name) \(String(describing: bank))")
             let process = mem?["process"] as? [String: Int] ?? [:]
-            #expect(process["dataBankBytes"] == 12 * 6 * 16 * 16 * 3, "\(name) \(process)")
+            #expect(process["dataBankBytes"] == 0, "\(name) \(process)")
             #expect(process["ledgerBytes"] == mem?["ledgerPeakBytes"] as? Int)
             #expect(process.values.reduce(0, +) == mem?["processPeakBytes"] as? Int, "\(name) \(process)")
             #expect(abs(process["unattributedBytes"] ?? .max) < 16 << 20, "\(name) \(process)")
@@ -69,8 +72,9 @@ import NormBenchTestSupport
     }
 
     /// kill -9 after the first cell: its record is whole, the second is absent, no
-    /// temporary file is left; --resume keeps the first byte for byte and adds the
-    /// second, with the same deterministic numbers as an uninterrupted run.
+    /// temporary file is left (nor the decoded clips' file); --resume keeps the first
+    /// byte for byte and adds the second, with the same deterministic numbers as an
+    /// uninterrupted run that keeps its clips in memory.
     @Test func resumeAfterKillKeepsFinishedCells() throws {
         let run = "\(folder)/interrupted"
         let p = try BuiltBinary.launch(["run", workload, "--out", run])
@@ -81,13 +85,14 @@ import NormBenchTestSupport
         p.waitUntilExit()
         let firstBytes = try Data(contentsOf: URL(fileURLWithPath: first))
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(run)/cells") == ["bn_b2_w1_g-_s0_t1.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: run).filter { $0.hasPrefix(".normbench-bank") }.isEmpty)
 
         let resumed = try BuiltBinary.run(["run", workload, "--out", run, "--resume"], timeout: 600)
         #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
         #expect(resumed.stdout.contains("done earlier, kept"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: first)) == firstBytes)
 
-        let full = try BuiltBinary.run(["run", workload, "--out", "\(folder)/full"], timeout: 600)
+        let full = try BuiltBinary.run(["run", workload, "--out", "\(folder)/full", "--data-bank", "memory"], timeout: 600)
         #expect(full.status == 0)
         let a = try records(run), b = try records("\(folder)/full")
         #expect(a.keys.sorted() == b.keys.sorted())
@@ -100,6 +105,8 @@ import NormBenchTestSupport
             let ma = (a[key]!["memory"] as! [String: Any])["ledgerPeakBytes"] as! Int
             let mb = (b[key]!["memory"] as! [String: Any])["ledgerPeakBytes"] as! Int
             #expect(ma == mb, "\(key) ledger peak differs")
+            let process = (b[key]!["memory"] as! [String: Any])["process"] as? [String: Int]
+            #expect(process?["dataBankBytes"] == 12 * 6 * 16 * 16 * 3, "\(key) \(String(describing: process))")
         }
     }
 

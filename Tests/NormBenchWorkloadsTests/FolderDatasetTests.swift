@@ -35,6 +35,44 @@ import NormBenchTestSupport
         bank.withClip(1) { #expect($0[2 * 16 * 16 * 3] == 22) }
     }
 
+    /// A bank in a file gives the bytes a bank in memory gives, clip by clip and
+    /// window by window, also with a skipped clip between; the file is unlinked at once.
+    @Test func fileBankReadsWhatMemoryHolds() throws {
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: "\(root)/clips/c3.mkv"))
+        let s = try spec("clips/c0.mkv,0,train\nclips/c3.mkv,1,train\nclips/c1.mkv,1,train\nclips/c2.mkv,0,train\nclips/c1.mkv,1,eval\n")
+        let (folder, manifest) = try FolderDataset.load(s)
+        let fileFolder = "\(root)/bank"
+        try FileManager.default.createDirectory(atPath: fileFolder, withIntermediateDirectories: true)
+        let memory = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 3, skipBad: true)
+        let file = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 3, skipBad: true,
+                                       placement: .file(folder: fileFolder))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fileFolder).isEmpty)
+        #expect(file.storage == "file" && file.residentBytes == 0 && memory.residentBytes == memory.bytes)
+        #expect(file.bytes == 3 * 5 * 16 * 16 * 3 && file.bytes == memory.bytes)
+        #expect(file.skipped == ["clips/c3.mkv"] && file.labels == memory.labels && file.frameCounts == memory.frameCounts)
+        for i in 0..<file.count {
+            let n = file.clipBytes(i)
+            #expect(file.withClip(i) { Array(UnsafeBufferPointer(start: $0, count: n)) } == memory.withClip(i) { Array(UnsafeBufferPointer(start: $0, count: n)) })
+            // Frame 2 of clip c_k is the flat value 20·k + 2 (c0, c1, c2 kept).
+            #expect(file.withFrames(i, first: 2, count: 2) { $0[0] } == UInt8(20 * [0, 1, 2][i] + 2))
+        }
+        let assembler = BatchAssembler(frames: 2, stride: 2, mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3])
+        let samples = [BatchAssembler.Sample(clip: 2, start: 1, flip: true), BatchAssembler.Sample(clip: 0, start: 0)]
+        let a = assembler.assemble(samples, from: file), b = assembler.assemble(samples, from: memory)
+        #expect(Array(UnsafeBufferPointer(start: a.data, count: a.count)) == Array(UnsafeBufferPointer(start: b.data, count: b.count)))
+    }
+
+    @Test func bankFolderThatCannotHoldTheFileIsNamed() throws {
+        let s = try spec("clips/c0.mkv,0,train\nclips/c1.mkv,1,eval\n")
+        let (folder, manifest) = try FolderDataset.load(s)
+        do {
+            _ = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 3, placement: .file(folder: "\(root)/no/such"))
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix("\(root)/no/such: cannot keep the decoded clips in a file there") && "\(error)".contains("--data-bank memory"), "\(error)")
+        }
+    }
+
     @Test(arguments: [
         ("clips/c0.mkv,0,train\nclips/nope.mkv,1,eval\n", "clips.csv:2: clip", "does not exist"),
         ("clips/c0.mkv,0,train\nclips/c1.mkv,7,eval\n", "clips.csv:2: label \"7\" is not in 0..<2", "raise data.folder.classes"),

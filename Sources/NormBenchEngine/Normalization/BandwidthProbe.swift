@@ -5,15 +5,19 @@ public final class BandwidthProbe {
     /// Elements per buffer.
     public let count: Int
     private let source: Tensor
-    private let destination: Tensor
+    /// The copy's target, made (and its pages touched) at the first `copy`: the
+    /// sum alone, which every cell's calibration runs, then holds one buffer, not two.
+    private lazy var destination: Tensor = {
+        let t = Tensor(shape: [count], category: .workspace)
+        t.fill(0)
+        return t
+    }()
 
     /// Buffers of `bytes` bytes each (use several times the last-level cache).
     public init(bytes: Int) {
         count = max(1024, bytes / 4) & ~63
         source = Tensor(shape: [count], category: .workspace)
-        destination = Tensor(shape: [count], category: .workspace)
         for i in 0..<count { source.data[i] = Float(i & 1023) }
-        destination.fill(0)
     }
 
     /// Median GB/s (bytes read + written) of `repeats` copies on `threads` threads.

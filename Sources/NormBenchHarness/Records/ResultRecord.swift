@@ -354,14 +354,26 @@ public struct DataSummary: Codable, Sendable, Equatable {
     /// Windows scored per evaluation clip (`clip.evalViews`), their scores averaged;
     /// absent in records made before the key existed, which scored one (centre) window.
     public var evalViews: Int?
+    /// Where the decoded clips were kept; absent in records made before the choice existed (memory).
+    public var bank: DataBankSummary?
 
-    public init(description: String, trainClips: Int, evalClips: Int, digest: String, evalViews: Int? = nil) {
+    public init(description: String, trainClips: Int, evalClips: Int, digest: String, evalViews: Int? = nil, bank: DataBankSummary? = nil) {
         self.description = description
         self.trainClips = trainClips
         self.evalClips = evalClips
         self.digest = digest
         self.evalViews = evalViews
+        self.bank = bank
     }
+}
+
+/// The decoded data set a run trains and evaluates from (`--data-bank`).
+public struct DataBankSummary: Codable, Sendable, Equatable {
+    /// "memory" (in the process, counted in `memory.process.dataBankBytes`) or
+    /// "file" (an unlinked file read window by window: in the page cache, outside the process).
+    public var storage: String
+    /// Decoded bytes, train + eval: Σ frames × size² × 3.
+    public var bytes: Int
 }
 
 /// Where and with what the cell ran.

@@ -94,7 +94,7 @@ extension SweepRunner {
             if mine { source = try prepareData() }
             comm.barrier()
         }
-        let (train, eval, data, decode) = try decodeData(source!)
+        let (train, eval, data, decode) = try decodeData(source!, runFolder: setup.folder)
 
         // (4) The cells.
         switch d.mode {

@@ -12,6 +12,8 @@ public struct RunOptions: Sendable {
     public var memoryBudget: Int?
     /// Count and skip clips that fail to decode instead of stopping.
     public var skipBadClips = false
+    /// Where the decoded clips are kept: in memory, or in an unlinked file in the run folder.
+    public var dataBank = DataBankStorage.file
     public var resultsRoot = "Results"
     /// Debugging and tests: write each cell's trained state (`ModelState.values`,
     /// little-endian float32) to `<folder>/<cell>.f32`.
@@ -21,6 +23,21 @@ public struct RunOptions: Sendable {
     public var saveModel = false
 
     public init() {}
+}
+
+/// Where `normbench run` keeps the decoded data set (`--data-bank`).
+public enum DataBankStorage: String, Sendable, CaseIterable {
+    case memory, file
+
+    /// The bank's placement for a run whose folder is `runFolder`: the file goes
+    /// there (it is unlinked at once), or to the temporary folder on a host that
+    /// does not see the run folder (other MPI hosts).
+    func placement(runFolder: String) -> ClipBankPlacement {
+        switch self {
+        case .memory: return .memory
+        case .file: return .file(folder: FileManager.default.fileExists(atPath: runFolder) ? runFolder : NSTemporaryDirectory())
+        }
+    }
 }
 
 /// The run folder's description of itself, written first (`run.json`).
@@ -60,7 +77,7 @@ public final class SweepRunner {
         let cells = try spec.cells()
         let setup = try setUpRunFolder(cells) { "\($0) cells" }
         defer { runLock = nil }
-        let (train, eval, data, decode) = try decodeData(try prepareData())
+        let (train, eval, data, decode) = try decodeData(try prepareData(), runFolder: setup.folder)
         for k in setup.pending {
             let record = try runCell(
                 cells[k], index: k, of: cells.count, train: train, eval: eval, data: data, decode: decode,
@@ -104,13 +121,15 @@ public final class SweepRunner {
     /// it: one, so a record's decode speed is that of one decoding thread.
     static let dataThreads = 1
 
-    /// Decodes the data set once into memory for every cell.
-    func decodeData(_ source: (folder: String, manifest: DatasetManifest)) throws
+    /// Decodes the data set once for every cell, into memory or a file (`options.dataBank`).
+    func decodeData(_ source: (folder: String, manifest: DatasetManifest), runFolder: String) throws
         -> (train: ClipBank, eval: ClipBank, data: DataSummary, decode: (framesPerSecond: Double, calibration: Calibration)) {
         let (dataFolder, dataManifest) = source
-        let frames = spec.framesPerClip
-        let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames, threads: Self.dataThreads, skipBad: options.skipBadClips)
-        let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames, threads: Self.dataThreads, skipBad: options.skipBadClips)
+        let frames = spec.framesPerClip, placement = options.dataBank.placement(runFolder: runFolder)
+        let train = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "train", size: spec.clip.size, frames: frames,
+                                        threads: Self.dataThreads, skipBad: options.skipBadClips, placement: placement)
+        let eval = try ClipBank.decode(manifest: dataManifest, folder: dataFolder, split: "eval", size: spec.clip.size, frames: frames,
+                                       threads: Self.dataThreads, skipBad: options.skipBadClips, placement: placement)
         let decodeFPS = Double(train.framesDecoded + eval.framesDecoded) / max(train.decodeSeconds + eval.decodeSeconds, 1e-9)
         // The machine's speed right after the decode, which `normbench check` divides decode speed by.
         let decodeCalibration = Calibration.measure(threads: Self.dataThreads)
@@ -118,7 +137,7 @@ public final class SweepRunner {
                             train.framesDecoded + eval.framesDecoded, decodeFPS,
                             train.skipped.isEmpty && eval.skipped.isEmpty ? "" : "; skipped \(train.skipped + eval.skipped)"))
         let data = DataSummary(description: dataManifest.description, trainClips: train.count, evalClips: eval.count, digest: dataManifest.digest,
-                               evalViews: spec.clip.evalViews)
+                               evalViews: spec.clip.evalViews, bank: DataBankSummary(storage: train.storage, bytes: train.bytes + eval.bytes))
         return (train, eval, data, (decodeFPS, decodeCalibration))
     }
 
@@ -129,7 +148,7 @@ public final class SweepRunner {
         let key = cell.key, threads = cell.settings.threads
         let label = "cell \(k + 1)/\(n) \(key.norm)\(key.isScratch ? " from scratch" : "") b=\(key.batch) W=\(key.workers) G=\(key.groups) seed=\(key.seed) T=\(threads)"
         if let budget = options.memoryBudget {
-            let predicted = MemoryPlanner.predictProcessPeak(try MemoryPlanner.predict(spec: spec, cell: cell.settings), dataBank: train.bytes + eval.bytes)
+            let predicted = MemoryPlanner.predictProcessPeak(try MemoryPlanner.predict(spec: spec, cell: cell.settings), dataBank: train.residentBytes + eval.residentBytes)
             if predicted > budget {
                 display.line("\(label): over budget (predicted \(mib(predicted)) MiB > \(mib(budget)) MiB), not run")
                 return ResultRecord(
@@ -185,7 +204,7 @@ public final class SweepRunner {
                 processPeakBytes: m.processPeakBytes,
                 process: m.processPeakBytes.flatMap { peak in
                     m.residentAtStartBytes.map {
-                        ProcessAccount(peak: peak, residentAtStart: $0, dataBank: train.bytes + eval.bytes,
+                        ProcessAccount(peak: peak, residentAtStart: $0, dataBank: train.residentBytes + eval.residentBytes,
                                        ledgerAtStart: m.ledgerAtStartBytes, ledgerPeak: m.ledger.peakTotal,
                                        allocatorAtStart: m.allocatorAtStartBytes, allocatorPeak: m.allocatorPeakBytes)
                     }

@@ -46,11 +46,9 @@ public struct BatchAssembler: Sendable {
         let frameBytes = size * size * 3
         let (s0, s1, s2) = scale, (b0, b1, b2) = shift
         for (i, sample) in samples.enumerated() {
-            precondition(sample.start >= 0 && sample.start + span <= bank.frames(of: sample.clip),
-                         "BatchAssembler: frames \(sample.start)..<\(sample.start + span) outside clip \(sample.clip)'s \(bank.frames(of: sample.clip))")
-            bank.withClip(sample.clip) { clip in
+            bank.withFrames(sample.clip, first: sample.start, count: span) { window in
                 for t in 0..<frames {
-                    let src = clip + (sample.start + t * stride) * frameBytes
+                    let src = window + t * stride * frameBytes
                     let dst = out.data + (i * frames + t) * frameBytes
                     for y in 0..<size {
                         let row = src + y * size * 3
