@@ -8,10 +8,13 @@ extension Calibration {
     /// Each probe is warmed up first (primitive creation, OpenMP threads waking
     /// from their passive wait, the buffers' first touch: the first cell's probes
     /// read 20-40% low without it) and then timed as the median of many short
-    /// runs; about 0.1 s in all. The probe buffers are given back to the system
-    /// afterwards so they do not count in the next cell's process peak.
-    /// `normbench check` divides throughput by these (`Calibration.index`).
+    /// runs; about 0.1 s in all. Freed memory (the tensor allocator's cached
+    /// blocks, the C heap's free pages) goes back to the system before the probes,
+    /// so that the probe after a cell does not stack on the cell's leftovers, and
+    /// the probe buffers go back afterwards so they do not count in the next
+    /// cell's process peak. `normbench check` divides throughput by these (`Calibration.index`).
     public static func measure(threads: Int) -> Calibration {
+        ProcessMemory.returnFreedMemory()
         let (conv, bandwidth) = Parallel.withThreads(threads) { () -> (Double, Double) in
             let g = ConvolutionGeometry(
                 batch: 2, inChannels: 64, outChannels: 64, input: [4, 16, 16], kernel: [3, 3, 3],
@@ -28,7 +31,7 @@ extension Calibration {
             _ = probe.reduction(threads: threads, repeats: 1)
             return (g.flops / convSeconds / 1e9, probe.reduction(threads: threads, repeats: 9))
         }
-        TensorAllocator.shared.releaseCache()
+        ProcessMemory.returnFreedMemory()
         return Calibration(convGFLOPS: conv, bandwidthGBps: bandwidth)
     }
 }
