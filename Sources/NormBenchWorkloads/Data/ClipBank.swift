@@ -40,8 +40,9 @@ public final class ClipBank: @unchecked Sendable {
     /// "memory" or "file".
     public var storage: String { file == nil ? "memory" : "file" }
     private let clips: [[UInt8]]
-    /// The unlinked file and each clip's byte offset in it.
-    private let file: (descriptor: Int32, offsets: [Int])?
+    /// The unlinked file, and each clip's byte offset in it.
+    private let file: BankFile?
+    private let offsets: [Int]
 
     public var count: Int { labels.count }
     /// Bytes of one stored frame.
@@ -61,14 +62,7 @@ public final class ClipBank: @unchecked Sendable {
         let n = count * frameBytes
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
         defer { buffer.deallocate() }
-        var done = 0
-        while done < n {
-            let r = pread(file.descriptor, buffer + done, n - done, off_t(file.offsets[i] + first * frameBytes + done))
-            if r < 0, errno == EINTR { continue }
-            // The file is the bank's own, written and unlinked by it: a failed read is an I/O failure of the disk.
-            guard r > 0 else { fatalError("ClipBank: reading decoded clip \(i) back from its file failed (\(r < 0 ? String(cString: strerror(errno)) : "end of file")); rerun with --data-bank memory") }
-            done += r
-        }
+        file.read(into: buffer, count: n, at: offsets[i] + first * frameBytes)
         return body(UnsafePointer(buffer))
     }
 
@@ -77,24 +71,22 @@ public final class ClipBank: @unchecked Sendable {
         withFrames(i, first: 0, count: frameCounts[i], body)
     }
 
+    /// A bank of `clips` in memory, or, with `file`, of clips at `offsets` in it, `byteCounts` long.
     init(size: Int, labels: [Int], boxes: [[[SyntheticRenderer.Box]]], skipped: [String], decodeSeconds: Double,
-         clips: [[UInt8]] = [], file: (descriptor: Int32, offsets: [Int], byteCounts: [Int])? = nil) {
+         clips: [[UInt8]] = [], file: BankFile? = nil, offsets: [Int] = [], byteCounts: [Int] = []) {
         self.size = size
         self.labels = labels
         self.boxes = boxes
         self.skipped = skipped
         self.decodeSeconds = decodeSeconds
         self.clips = clips
-        self.file = file.map { ($0.descriptor, $0.offsets) }
+        self.file = file
+        self.offsets = offsets
         let frameBytes = size * size * 3
-        let byteCounts = file?.byteCounts ?? clips.map(\.count)
+        let byteCounts = file == nil ? clips.map(\.count) : byteCounts
         frameCounts = byteCounts.map { $0 / frameBytes }
         framesDecoded = frameCounts.reduce(0, +)
         bytes = byteCounts.reduce(0, +)
-    }
-
-    deinit {
-        if let file { close(file.descriptor) }
     }
 
     /// Decodes the clips of `split` listed in `manifest` (paths relative to `folder`).
@@ -113,81 +105,68 @@ public final class ClipBank: @unchecked Sendable {
     ) throws -> ClipBank {
         let entries = manifest.entries.filter { $0.split == split }
         let frameBytes = size * size * 3
-        let writer = try placement.writer()
-        var clips = [[UInt8]](repeating: [], count: writer == nil ? entries.count : 0)
-        var offsets = [Int](repeating: 0, count: entries.count)
-        var byteCounts = [Int](repeating: 0, count: entries.count)
-        var errors = [String?](repeating: nil, count: entries.count)
-        var scales = [(Double, Double, Double, Double)](repeating: (1, 1, 0, 0), count: entries.count)
+        let file: BankFile?
+        switch placement {
+        case .memory: file = nil
+        case let .file(folder): file = try BankFile(folder: folder)
+        }
+        /// One clip's outcome: its frames (in memory) or their place in the file, or why it failed.
+        struct Decoded {
+            var data: [UInt8] = [], offset = 0, byteCount = 0
+            var error: String?
+            var boxMapping = (sx: 1.0, sy: 1.0, dx: 0.0, dy: 0.0)
+        }
+        var results = [Decoded](repeating: Decoded(), count: entries.count)
         let start = DispatchTime.now().uptimeNanoseconds
-        clips.withUnsafeMutableBufferPointer { out in
-            errors.withUnsafeMutableBufferPointer { errs in
-                scales.withUnsafeMutableBufferPointer { sc in
-                    offsets.withUnsafeMutableBufferPointer { off in
-                        byteCounts.withUnsafeMutableBufferPointer { counts in
-                            let box = UncheckedSendable((out, errs, sc, off, counts))
-                            Parallel.forEach(chunks: entries.count, threads: threads) { i in
-                                let (o, e, s, off, counts) = box.value
-                                let path = "\(folder)/\(entries[i].path)"
-                                let options = DecodeOptions(
-                                    sampling: .all, resize: .shortSide(size), crop: .center(width: size, height: size), threads: 1)
-                                do throws(VideoError) {
-                                    let clip = try ClipDecoder.decode(path, options: options)
-                                    guard clip.frames >= frames else {
-                                        e[i] = "has \(clip.frames) frames but a window spans \(frames) (clip.frames, clip.stride); lower them or leave the clip out"
-                                        return
-                                    }
-                                    if let b = entries[i].boxes, b.count < clip.frames {
-                                        e[i] = "has \(clip.frames) frames but its boxes list \(b.count); give one list per frame (an empty list for none)"
-                                        return
-                                    }
-                                    let n = clip.frames * frameBytes
-                                    counts[i] = n
-                                    clip.data.withUnsafeBufferPointer { src in
-                                        if let writer {
-                                            off[i] = writer.append(src.baseAddress!, count: n)
-                                        } else {
-                                            o[i] = [UInt8](unsafeUninitializedCapacity: n) { dst, count in
-                                                dst.baseAddress!.update(from: src.baseAddress!, count: n)
-                                                count = n
-                                            }
-                                        }
-                                    }
-                                    // Box mapping: scale by the resize, shift by the crop offset.
-                                    let (w, h) = clip.info.displaySize
-                                    let scale = Double(size) / Double(min(w, h))
-                                    s[i] = (scale, scale, (Double(w) * scale - Double(size)) / 2, (Double(h) * scale - Double(size)) / 2)
-                                } catch {
-                                    e[i] = "\(error)"
-                                }
-                            }
+        results.withUnsafeMutableBufferPointer { out in
+            let box = UncheckedSendable(out)
+            Parallel.forEach(chunks: entries.count, threads: threads) { i in
+                var r = Decoded()
+                defer { box.value[i] = r }
+                let options = DecodeOptions(
+                    sampling: .all, resize: .shortSide(size), crop: .center(width: size, height: size), threads: 1)
+                do throws(VideoError) {
+                    let clip = try ClipDecoder.decode("\(folder)/\(entries[i].path)", options: options)
+                    guard clip.frames >= frames else {
+                        r.error = "has \(clip.frames) frames but a window spans \(frames) (clip.frames, clip.stride); lower them or leave the clip out"
+                        return
+                    }
+                    if let b = entries[i].boxes, b.count < clip.frames {
+                        r.error = "has \(clip.frames) frames but its boxes list \(b.count); give one list per frame (an empty list for none)"
+                        return
+                    }
+                    r.byteCount = clip.frames * frameBytes
+                    clip.data.withUnsafeBufferPointer { src in
+                        if let file {
+                            r.offset = file.append(src.baseAddress!, count: r.byteCount)
+                        } else {
+                            r.data = Array(src.prefix(r.byteCount))
                         }
                     }
+                    // Box mapping: scale by the resize, shift by the crop offset.
+                    let (w, h) = clip.info.displaySize
+                    let scale = Double(size) / Double(min(w, h))
+                    r.boxMapping = (scale, scale, (Double(w) * scale - Double(size)) / 2, (Double(h) * scale - Double(size)) / 2)
+                } catch {
+                    r.error = "\(error)"
                 }
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        // Written to the disk now, not by the kernel's flusher ~30 s later, in the middle of the first cell's timed steps.
-        if let writer, let failure = writer.failure ?? (fdatasync(writer.descriptor) == 0 ? nil : "flushing decoded clips failed (\(String(cString: strerror(errno))))") {
-            close(writer.descriptor)
-            throw DatasetError.bankFile(folder: writer.folder, problem: failure)
-        }
+        if let file, let failure = file.finish() { throw DatasetError.bankFile(folder: file.folder, problem: failure) }
         var keep: [Int] = []
         var skipped: [String] = []
-        for i in entries.indices {
-            if let e = errors[i] {
-                guard skipBad else {
-                    if let writer { close(writer.descriptor) }
-                    throw DatasetError.clip(path: "\(folder)/\(entries[i].path)", problem: e)
-                }
+        for (i, r) in results.enumerated() {
+            if let e = r.error {
+                guard skipBad else { throw DatasetError.clip(path: "\(folder)/\(entries[i].path)", problem: e) }
                 skipped.append(entries[i].path)
             } else {
                 keep.append(i)
             }
         }
         let boxes: [[[SyntheticRenderer.Box]]] = keep.map { i in
-            let (sx, sy, dx, dy) = scales[i]
-            return (entries[i].boxes ?? []).prefix(byteCounts[i] / frameBytes).map { frame in
+            let (sx, sy, dx, dy) = results[i].boxMapping
+            return (entries[i].boxes ?? []).prefix(results[i].byteCount / frameBytes).map { frame in
                 frame.map { b in
                     SyntheticRenderer.Box(x0: b.x0 * sx - dx, y0: b.y0 * sy - dy, x1: b.x1 * sx - dx, y1: b.y1 * sy - dy, label: b.label)
                 }
@@ -195,15 +174,16 @@ public final class ClipBank: @unchecked Sendable {
         }
         return ClipBank(
             size: size, labels: keep.map { entries[$0].label }, boxes: boxes, skipped: skipped, decodeSeconds: seconds,
-            clips: writer == nil ? keep.map { clips[$0] } : [],
-            file: writer.map { ($0.descriptor, keep.map { offsets[$0] }, keep.map { byteCounts[$0] }) })
+            clips: file == nil ? keep.map { results[$0].data } : [],
+            file: file, offsets: keep.map { results[$0].offset }, byteCounts: keep.map { results[$0].byteCount })
     }
 }
 
-/// Appends decoded clips to an unlinked file from several decoding threads.
-private final class BankFileWriter: @unchecked Sendable {
+/// An unlinked file of decoded clips: appended to from several decoding threads,
+/// read back by offset, closed with its last reference (the bank's).
+final class BankFile: @unchecked Sendable {
     let folder: String
-    let descriptor: Int32
+    private let descriptor: Int32
     private let lock = NSLock()
     private var end = 0
     private var firstFailure: String?
@@ -218,10 +198,10 @@ private final class BankFileWriter: @unchecked Sendable {
         descriptor = fd
     }
 
-    /// The first write error, if any (later appends are skipped after one).
-    var failure: String? { lock.withLock { firstFailure } }
+    deinit { close(descriptor) }
 
-    /// Writes `count` bytes at the end of the file; returns their offset.
+    /// Writes `count` bytes at the end of the file; returns their offset. After a
+    /// failed write, later appends write nothing (`finish` reports the failure).
     func append(_ bytes: UnsafePointer<UInt8>, count: Int) -> Int {
         let offset: Int? = lock.withLock {
             guard firstFailure == nil else { return nil }
@@ -242,13 +222,24 @@ private final class BankFileWriter: @unchecked Sendable {
         }
         return offset
     }
-}
 
-extension ClipBankPlacement {
-    fileprivate func writer() throws(DatasetError) -> BankFileWriter? {
-        switch self {
-        case .memory: return nil
-        case let .file(folder): return try BankFileWriter(folder: folder)
+    /// Flushes the file to the disk now, not by the kernel's flusher ~30 s later,
+    /// in the middle of the first cell's timed steps. Returns the first write or
+    /// flush failure, nil when every byte is on the disk.
+    func finish() -> String? {
+        if let failure = lock.withLock({ firstFailure }) { return failure }
+        return fdatasync(descriptor) == 0 ? nil : "flushing decoded clips failed (\(String(cString: strerror(errno))))"
+    }
+
+    /// Reads `count` bytes at `offset` into `buffer`.
+    func read(into buffer: UnsafeMutablePointer<UInt8>, count: Int, at offset: Int) {
+        var done = 0
+        while done < count {
+            let r = pread(descriptor, buffer + done, count - done, off_t(offset + done))
+            if r < 0, errno == EINTR { continue }
+            // The file is the bank's own, written and unlinked by it: a failed read is an I/O failure of the disk.
+            guard r > 0 else { fatalError("ClipBank: reading decoded clips back from their file in \(folder) failed (\(r < 0 ? String(cString: strerror(errno)) : "end of file")); rerun with --data-bank memory") }
+            done += r
         }
     }
 }
