@@ -54,7 +54,8 @@ import NormBenchTestSupport
             let n = file.clipBytes(i)
             #expect(file.withClip(i) { Array(UnsafeBufferPointer(start: $0, count: n)) } == memory.withClip(i) { Array(UnsafeBufferPointer(start: $0, count: n)) })
             // Frame 2 of clip c_k is the flat value 20·k + 2 (c0, c1, c2 kept).
-            #expect(file.withFrames(i, first: 2, count: 2) { $0[0] } == UInt8(20 * [0, 1, 2][i] + 2))
+            var scratch = [UInt8](repeating: 0, count: 2 * 16 * 16 * 3)
+            #expect(scratch.withUnsafeMutableBufferPointer { s in file.withFrames(i, first: 2, count: 2, scratch: s.baseAddress!) { $0[0] } } == UInt8(20 * [0, 1, 2][i] + 2))
         }
         let assembler = BatchAssembler(frames: 2, stride: 2, mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3])
         let samples = [BatchAssembler.Sample(clip: 2, start: 1, flip: true), BatchAssembler.Sample(clip: 0, start: 0)]

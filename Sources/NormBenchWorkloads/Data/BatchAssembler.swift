@@ -5,7 +5,8 @@ import NormBenchEngine
 /// A sample is (clip, first frame, flip): `frames` frames `stride` apart from
 /// the first, each pixel normalized as (v/255 − mean[c]) / std[c], optionally
 /// mirrored left-right. Output `[n, frames, size, size, 3]` (NDHWC), ledger: data.
-/// Assembly is a strided copy: ~1 ms for a batch of 8 clips of 8×64×64, well
+/// Assembly is a strided copy (from a bank in a file, after one `pread` of each
+/// sample's window): ~1 ms for a batch of 8 clips of 8×64×64, well
 /// under 1 % of a training step here, so it runs inline (no prefetch thread);
 /// `normbench run` reports its share of step time.
 public struct BatchAssembler: Sendable {
@@ -45,8 +46,11 @@ public struct BatchAssembler: Sendable {
         let out = Tensor(shape: [samples.count, frames, size, size, 3], category: .data)
         let frameBytes = size * size * 3
         let (s0, s1, s2) = scale, (b0, b1, b2) = shift
+        // Where a bank kept in a file reads each sample's window (one buffer for the batch).
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: span * frameBytes)
+        defer { scratch.deallocate() }
         for (i, sample) in samples.enumerated() {
-            bank.withFrames(sample.clip, first: sample.start, count: span) { window in
+            bank.withFrames(sample.clip, first: sample.start, count: span, scratch: scratch) { window in
                 for t in 0..<frames {
                     let src = window + t * stride * frameBytes
                     let dst = out.data + (i * frames + t) * frameBytes

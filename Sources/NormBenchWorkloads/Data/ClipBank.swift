@@ -52,23 +52,23 @@ public final class ClipBank: @unchecked Sendable {
     /// Bytes stored for clip `i`.
     public func clipBytes(_ i: Int) -> Int { frameCounts[i] * frameBytes }
 
-    /// Frames `first..<first + count` of clip `i`, contiguous, valid during `body`.
-    /// From a file they are read into a buffer of their own (one window, freed after).
-    public func withFrames<R>(_ i: Int, first: Int, count: Int, _ body: (UnsafePointer<UInt8>) -> R) -> R {
+    /// Frames `first..<first + count` of clip `i`, contiguous, valid during `body`:
+    /// in place (memory), or read into `scratch`, which must hold `count × frameBytes`
+    /// bytes (file). A caller that reads many windows passes one scratch for all.
+    public func withFrames<R>(_ i: Int, first: Int, count: Int, scratch: UnsafeMutablePointer<UInt8>, _ body: (UnsafePointer<UInt8>) -> R) -> R {
         precondition(first >= 0 && count >= 1 && first + count <= frameCounts[i], "ClipBank: frames \(first)..<\(first + count) outside clip \(i)'s \(frameCounts[i])")
         guard let file else {
             return clips[i].withUnsafeBufferPointer { body($0.baseAddress! + first * frameBytes) }
         }
-        let n = count * frameBytes
-        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: n)
-        defer { buffer.deallocate() }
-        file.read(into: buffer, count: n, at: offsets[i] + first * frameBytes)
-        return body(UnsafePointer(buffer))
+        file.read(into: scratch, count: count * frameBytes, at: offsets[i] + first * frameBytes)
+        return body(UnsafePointer(scratch))
     }
 
-    /// Every frame of clip `i` (see `withFrames`).
+    /// Every frame of clip `i`, valid during `body`.
     public func withClip<R>(_ i: Int, _ body: (UnsafePointer<UInt8>) -> R) -> R {
-        withFrames(i, first: 0, count: frameCounts[i], body)
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: file == nil ? 1 : clipBytes(i))
+        defer { scratch.deallocate() }
+        return withFrames(i, first: 0, count: frameCounts[i], scratch: scratch, body)
     }
 
     /// A bank of `clips` in memory, or, with `file`, of clips at `offsets` in it, `byteCounts` long.
