@@ -13,8 +13,8 @@ import NormBenchEngine
         #expect(ledger.live(.workspace) == before)
     }
 
-    /// Blocks given back stay held (cached) until a request of their exact size
-    /// reuses them; the high-water mark counts them with the tensors' blocks, as
+    /// Blocks given back stay held (cached) until a request of their size (or of
+    /// up to half of it) reuses them; the high-water mark counts them with the tensors' blocks, as
     /// the process's resident size does, while the ledger counts tensors only.
     @Test func allocatorHeldPeakCountsCachedBlocks() {
         let ledger = MemoryLedger()
@@ -34,6 +34,25 @@ import NormBenchEngine
         #expect(a.heldPeak == 7)
         a.resetHeldPeak()
         #expect(a.heldPeak == 0)
+    }
+
+    /// A request that finds no free block of its size takes the smallest free one
+    /// up to twice as large; the block goes back under its own size, and the
+    /// allocator counts what it holds by the blocks' real sizes.
+    @Test func freeBlockUpToTwiceTheSizeIsReused() {
+        let ledger = MemoryLedger()
+        let a = TensorAllocator(ledger: ledger)
+        let big = a.allocate(bytes: 1000, category: .activations), huge = a.allocate(bytes: 5000, category: .activations)
+        a.deallocate(big, bytes: 1000, category: .activations)
+        a.deallocate(huge, bytes: 5000, category: .activations)
+        let p = a.allocate(bytes: 600, category: .workspace)      // takes the 1000-byte block
+        #expect(p == big && a.held == 6000 && a.cachedBytes == 5000 && ledger.snapshot().liveTotal == 600)
+        let q = a.allocate(bytes: 400, category: .workspace)      // 5000 > 2 × 400: a new block
+        #expect(q != huge && a.held == 6400 && a.cachedBytes == 5000)
+        a.deallocate(p, bytes: 600, category: .workspace)         // back as a 1000-byte block
+        #expect(a.cachedBytes == 6000 && a.held == 6400)
+        #expect(a.allocate(bytes: 1000, category: .workspace) == big)
+        #expect(a.heldPeak == 6400 && ledger.snapshot().liveTotal == 1400)
     }
 
     @Test func parallelForCoversEveryChunkOnce() {
