@@ -47,7 +47,7 @@ import NormBenchTestSupport
         let file = try ClipBank.decode(manifest: manifest, folder: folder, split: "train", size: 16, frames: 3, skipBad: true,
                                        placement: .file(folder: fileFolder))
         #expect(try FileManager.default.contentsOfDirectory(atPath: fileFolder).isEmpty)
-        #expect(file.storage == "file" && file.residentBytes == 0 && memory.residentBytes == memory.bytes)
+        #expect(file.residentBytes == 0 && memory.residentBytes == memory.bytes)
         #expect(file.bytes == 3 * 5 * 16 * 16 * 3 && file.bytes == memory.bytes)
         #expect(file.skipped == ["clips/c3.mkv"] && file.labels == memory.labels && file.frameCounts == memory.frameCounts)
         for i in 0..<file.count {

@@ -137,7 +137,7 @@ public final class SweepRunner {
                             train.framesDecoded + eval.framesDecoded, decodeFPS,
                             train.skipped.isEmpty && eval.skipped.isEmpty ? "" : "; skipped \(train.skipped + eval.skipped)"))
         let data = DataSummary(description: dataManifest.description, trainClips: train.count, evalClips: eval.count, digest: dataManifest.digest,
-                               evalViews: spec.clip.evalViews, bank: DataBankSummary(storage: train.storage, bytes: train.bytes + eval.bytes))
+                               evalViews: spec.clip.evalViews, bank: DataBankSummary(storage: options.dataBank.rawValue, bytes: train.bytes + eval.bytes))
         return (train, eval, data, (decodeFPS, decodeCalibration))
     }
 

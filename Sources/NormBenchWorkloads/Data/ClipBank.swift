@@ -3,7 +3,7 @@ import NormBenchEngine
 import NormBenchVideo
 
 /// Where a `ClipBank` keeps its decoded frames.
-public enum ClipBankPlacement: Sendable, Equatable {
+public enum ClipBankPlacement: Sendable {
     /// In the process's memory, one buffer per clip.
     case memory
     /// In a file in `folder` that is unlinked as soon as it is made (nothing is
@@ -37,8 +37,6 @@ public final class ClipBank: @unchecked Sendable {
     public let bytes: Int
     /// Of `bytes`, what the process's memory holds: all of it in memory, none in a file.
     public var residentBytes: Int { file == nil ? bytes : 0 }
-    /// "memory" or "file".
-    public var storage: String { file == nil ? "memory" : "file" }
     private let clips: [[UInt8]]
     /// The unlinked file, and each clip's byte offset in it.
     private let file: BankFile?
