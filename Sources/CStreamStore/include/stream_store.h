@@ -11,12 +11,15 @@
 /// Whether this CPU runs these kernels (AVX2 and FMA).
 int nb_stream_supported(void);
 
-/// y[r][j] = fma(x[r][j] - mh[j], sc[j], shift[j]) for r < rows, j < c.
+/// y[r][j] = fma(x[r][j] - mh[j], sc[j], shift[j]) for r < rows, j < c;
+/// with `relu` non-zero, 0 where that value is below 0.
 void nb_stream_apply(const float *x, float *y, long rows, long c,
-                     const float *mh, const float *sc, const float *shift);
+                     const float *mh, const float *sc, const float *shift, int relu);
 
-/// dx[r][j] = fma(k1[j], dy[r][j], fma(k2[j], x[r][j] - mh[j], k0[j])).
+/// dx[r][j] = fma(k1[j], g, fma(k2[j], x[r][j] - mh[j], k0[j])) with g = dy[r][j],
+/// or, when `mask` (rows like dy) is not NULL, g = +0 where mask[r][j] <= 0.
 void nb_stream_gradient_input(const float *x, const float *dy, float *dx, long rows, long c,
-                              const float *mh, const float *k0, const float *k1, const float *k2);
+                              const float *mh, const float *k0, const float *k1, const float *k2,
+                              const float *mask);
 
 #endif

@@ -47,6 +47,16 @@ public protocol Layer: AnyObject {
     func backward(_ gradOutput: Tensor) -> Tensor
 }
 
+/// A normalization layer that can apply the ReLU that follows it in its own
+/// passes: forward writes max(0, y) in the normalize pass, backward zeroes the
+/// incoming gradient where that output is ≤ 0 while it reads it. The bits are
+/// those of the layer followed by a `ReLULayer`; the step saves ReLU's pass over
+/// the activation in both directions and its output tensor.
+public protocol ReLUFusing: Layer {
+    /// Apply the following ReLU here. Set it before the first forward.
+    var fusedReLU: Bool { get set }
+}
+
 /// Where a normalization layer sits, for options that depend on it.
 public enum NormalizationRole: Sendable {
     /// Any normalization except the one below.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The reference model's hyper-parameters: `ResNet3D-tiny` by default.
 ///
 /// Input clips `[n, frames, height, width, 3]`; stem conv k3, stride (1, 2, 2),
@@ -56,23 +58,28 @@ public enum ResNet3D {
         }
     }
 
+    /// Whether the builders fuse each norm → ReLU pair into the normalization
+    /// layer (`ReLUFusing`: GroupNorm and its LN/IN forms, BatchNorm and its
+    /// SyncBN/BRN forms). `NORMBENCH_FUSE_RELU=0` builds separate ReLU layers
+    /// instead: the same bits, one more pass over each such activation.
+    public static let fusesReLUByDefault = ProcessInfo.processInfo.environment["NORMBENCH_FUSE_RELU"] != "0"
+
     /// The stem (conv k3, stride (1, 2, 2) → norm → ReLU) and the residual stages.
     public static func backbone(
         _ config: ResNet3DConfig, normalization factory: any NormalizationFactory,
-        generator g: inout SeededGenerator, downsampling: Downsampling = .spaceTime
+        generator g: inout SeededGenerator, downsampling: Downsampling = .spaceTime, fuseReLU: Bool = fusesReLUByDefault
     ) throws -> Sequential {
         precondition(!config.widths.isEmpty && config.widths.count == config.depths.count,
                      "ResNet3D: widths \(config.widths) and depths \(config.depths) need the same non-zero length")
-        var layers: [any Layer] = try convNorm(
+        var layers = withReLU(try convNorm(
             "stem", config.inputChannels, config.widths[0], kernel: 3, stride: [1, 2, 2], role: .standard,
-            factory, &g, propagatesGradient: false)
-        layers.append(ReLULayer())
+            factory, &g, propagatesGradient: false), fuse: fuseReLU)
         var channels = config.widths[0]
         for (stage, width) in config.widths.enumerated() {
             for block in 0..<config.depths[stage] {
                 layers.append(try basicBlock("stage\(stage + 1).block\(block + 1)", channels, width,
                                              stride: downsampling.stride(stage: stage, block: block),
-                                             zeroInit: config.zeroInitLastNorm, factory, &g))
+                                             zeroInit: config.zeroInitLastNorm, factory, &g, fuseReLU: fuseReLU))
                 channels = width
             }
         }
@@ -81,10 +88,11 @@ public enum ResNet3D {
 
     /// The classifier: backbone → global average pool → linear to `classes` logits.
     public static func classifier(
-        _ config: ResNet3DConfig, normalization factory: any NormalizationFactory, downsampling: Downsampling = .spaceTime
+        _ config: ResNet3DConfig, normalization factory: any NormalizationFactory, downsampling: Downsampling = .spaceTime,
+        fuseReLU: Bool = fusesReLUByDefault
     ) throws -> Sequential {
         var g = SeededGenerator(seed: config.seed)
-        let net = try backbone(config, normalization: factory, generator: &g, downsampling: downsampling)
+        let net = try backbone(config, normalization: factory, generator: &g, downsampling: downsampling, fuseReLU: fuseReLU)
         net.append(GlobalAveragePoolLayer())
         net.append(LinearLayer(name: "fc", inFeatures: config.widths.last!, outFeatures: config.classes, generator: &g))
         return net
@@ -100,11 +108,12 @@ public enum ResNet3D {
     ///
     /// Shapes: input `[n, t, s, s, 3]` → output `[n, t, s/4, s/4, outputs]`.
     public static func dense(
-        _ config: ResNet3DConfig, outputs: Int, heatmaps: Int, normalization factory: any NormalizationFactory
+        _ config: ResNet3DConfig, outputs: Int, heatmaps: Int, normalization factory: any NormalizationFactory,
+        fuseReLU: Bool = fusesReLUByDefault
     ) throws -> Sequential {
         precondition(config.widths.count >= 2, "ResNet3D.dense: needs at least two stages, got widths \(config.widths)")
         var g = SeededGenerator(seed: config.seed)
-        let net = try backbone(config, normalization: factory, generator: &g, downsampling: .secondStageSpace)
+        let net = try backbone(config, normalization: factory, generator: &g, downsampling: .secondStageSpace, fuseReLU: fuseReLU)
         let w = config.widths.last!
         net.append(Convolution3DLayer(
             name: "head.conv", inChannels: w, outChannels: w, kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1],
@@ -124,10 +133,10 @@ public enum ResNet3D {
     /// One basic residual block: the one implementation every model uses.
     public static func basicBlock(
         _ name: String, _ cIn: Int, _ cOut: Int, stride: [Int], zeroInit: Bool,
-        _ factory: any NormalizationFactory, _ g: inout SeededGenerator
+        _ factory: any NormalizationFactory, _ g: inout SeededGenerator, fuseReLU: Bool = fusesReLUByDefault
     ) throws -> ResidualBlock {
-        var branch = try convNorm("\(name).conv1", cIn, cOut, kernel: 3, stride: stride, role: .standard, factory, &g)
-        branch.append(ReLULayer())
+        var branch = withReLU(try convNorm("\(name).conv1", cIn, cOut, kernel: 3, stride: stride, role: .standard, factory, &g),
+                              fuse: fuseReLU)
         branch += try convNorm("\(name).conv2", cOut, cOut, kernel: 3, stride: [1, 1, 1],
                                role: zeroInit ? .residualLast : .standard, factory, &g)
         var shortcut: Sequential?
@@ -149,5 +158,15 @@ public enum ResNet3D {
             padding: [kernel / 2, kernel / 2, kernel / 2], bias: norm == nil,
             transform: factory.makeWeightTransform(), propagatesGradient: propagatesGradient, generator: &g)
         return norm.map { [conv, $0] } ?? [conv]
+    }
+
+    /// `layers` (a convolution and its normalization) followed by ReLU: fused
+    /// into the normalization when `fuse` is set and the layer can take it.
+    static func withReLU(_ layers: [any Layer], fuse: Bool) -> [any Layer] {
+        if fuse, let norm = layers.last as? any ReLUFusing {
+            norm.fusedReLU = true
+            return layers
+        }
+        return layers + [ReLULayer()]
     }
 }

@@ -62,7 +62,7 @@ public enum PreciseBN {
 /// Shapes: x, y `[n, d, h, w, c]` or `[n, c]`; γ, β, running stats `[c]`.
 /// Memory: training forward keeps a reference to x and saves 20 bytes per channel
 /// (mean hi/lo, rstd, r, d) in `activations`, freed by `backward`.
-public final class BatchNorm: Layer, PreciseStatisticsLayer {
+public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
     public let channels: Int
     public let epsilon: Float
     public let momentum: Float
@@ -103,9 +103,11 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
 
     public var kind: LayerKind { .normalization }
     public var parameters: [Parameter] { affine ? [gamma!, beta!] : [] }
+    public var fusedReLU = false
 
     private let workspace = NormWorkspace()
-    private var saved: (x: Tensor, stats: Tensor, count: Double)?
+    /// x, the per-channel statistics, the set size, and y when the ReLU is fused (its mask).
+    private var saved: (x: Tensor, stats: Tensor, count: Double, y: Tensor?)?
     private var precise: (batches: Int, mean: [Double], variance: [Double])?
 
     public init(channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
@@ -191,7 +193,7 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
                 setForwardCoef(coef, plan, j, hi, lo, scale, shift)
             }
             let y = Tensor(shape: x.shape, category: .activations)
-            NormKernels.apply(x.data, y.data, plan, coef: coef)
+            NormKernels.apply(x.data, y.data, plan, coef: coef, relu: fusedReLU)
             return y
         }
         let (mean, m2, count) = batchMoments(x)
@@ -228,8 +230,8 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
         }
         if precise != nil { precise!.batches += 1 } else { step += 1 }
         let y = Tensor(shape: x.shape, category: .activations)
-        NormKernels.apply(x.data, y.data, plan, coef: coef)
-        saved = (x, stats, count)
+        NormKernels.apply(x.data, y.data, plan, coef: coef, relu: fusedReLU)
+        saved = (x, stats, count, fusedReLU ? y : nil)
         return y
     }
 
@@ -273,7 +275,7 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
     /// BN backward with the batch (or synchronized) sums; BRN's r and d are constants:
     /// dx = γr·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)), dγ += Σ dy·(r·x̂ + d), dβ += Σ dy.
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let (x, stats, count) = saved else {
+        guard let (x, stats, count, y) = saved else {
             preconditionFailure("\(name).backward without a training-mode forward")
         }
         precondition(gradOutput.shape == x.shape, "\(name).backward: gradient \(gradOutput.shape) for input \(x.shape)")
@@ -290,7 +292,8 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
                 row[Coef.meanLo * c + j] = stats.data[5 * j + 1]
             }
         }
-        NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: buffer, sumDy: sumDy, sumDyXc: sumDyXc)
+        NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: buffer, sumDy: sumDy, sumDyXc: sumDyXc,
+                                 mask: y?.data)
         var localDy = [Double](repeating: 0, count: c), localDyXc = [Double](repeating: 0, count: c)
         for s in 0..<plan.n {
             for j in 0..<c {
@@ -340,7 +343,7 @@ public final class BatchNorm: Layer, PreciseStatisticsLayer {
             }
         }
         let dx = Tensor(shape: x.shape, category: .activations)
-        NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef)
+        NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, mask: y?.data)
         return dx
     }
 

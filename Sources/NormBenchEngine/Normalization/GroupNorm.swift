@@ -26,7 +26,7 @@ public struct NormStatistics: Equatable, Sendable {
 /// Traffic: forward reads x twice and writes y once (3 × 4 bytes per element);
 /// backward reads x and dy twice and writes dx once (5 × 4 bytes). Both run slab
 /// by slab or sample by sample (`eachSlab`), so the second read comes from cache.
-public final class GroupNorm: Layer {
+public final class GroupNorm: ReLUFusing {
     public let channels: Int
     public let groups: Int
     public let epsilon: Float
@@ -40,9 +40,11 @@ public final class GroupNorm: Layer {
 
     public var kind: LayerKind { .normalization }
     public var parameters: [Parameter] { affine ? [gamma!, beta!] : [] }
+    public var fusedReLU = false
 
     private let workspace = NormWorkspace()
-    private var saved: (x: Tensor, stats: Tensor)?
+    /// x, the per-set statistics, and y when the ReLU is fused (its mask).
+    private var saved: (x: Tensor, stats: Tensor, y: Tensor?)?
 
     /// - Parameters:
     ///   - channels: channels of the activation (its last dimension).
@@ -173,16 +175,16 @@ public final class GroupNorm: Layer {
                     }
                 }
             }
-            NormKernels.apply(x.data, y.data, plan, coef: coef, samples: slab)
+            NormKernels.apply(x.data, y.data, plan, coef: coef, samples: slab, relu: fusedReLU)
         }
-        saved = mode == .training ? (x, stats) : nil
+        saved = mode == .training ? (x, stats, fusedReLU ? y : nil) : nil
         return y
     }
 
     /// dx_i = rstd·(γ_i dy_i − (1/M) Σ_j γ_j dy_j − x̂_i (1/M) Σ_j γ_j dy_j x̂_j) over the
     /// set's M elements; dγ += Σ dy·x̂, dβ += Σ dy (docs/normalization.md).
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let (x, stats) = saved else {
+        guard let (x, stats, y) = saved else {
             preconditionFailure("\(name).backward without a training-mode forward")
         }
         precondition(gradOutput.shape == x.shape, "\(name).backward: gradient \(gradOutput.shape) for input \(x.shape)")
@@ -204,7 +206,8 @@ public final class GroupNorm: Layer {
         let dx = Tensor(shape: x.shape, category: .activations)
         // As in `forward` (`eachSlab`): the input-gradient pass re-reads x and dy from cache.
         eachSlab(plan, streams: 2) { slab in
-            NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc, samples: slab)
+            NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc,
+                                     samples: slab, mask: y?.data)
             for s in slab {
                 let row = coef + s * Coef.rows * c
                 for g in 0..<groups {
@@ -225,7 +228,7 @@ public final class GroupNorm: Layer {
                     }
                 }
             }
-            NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, samples: slab)
+            NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, samples: slab, mask: y?.data)
         }
         if let gamma, let beta {
             for j in 0..<c {

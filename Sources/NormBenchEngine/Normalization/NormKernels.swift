@@ -254,12 +254,14 @@ enum NormKernels {
         }
     }
 
-    /// y = (x − mean)·scale + shift, one streaming pass (1 read + 1 write).
+    /// y = (x − mean)·scale + shift, one streaming pass (1 read + 1 write); with
+    /// `relu`, followed by ReLU in the same pass (0 where the value is below 0,
+    /// the value otherwise: `Elementwise.reluForward`'s bits).
     ///
     /// Shapes: x, y `[n, p, c]`; coef `[n][Coef.rows][c]`; only `samples` (default all).
     static func apply(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>,
-        samples: Range<Int>? = nil
+        samples: Range<Int>? = nil, relu: Bool = false
     ) {
         let chunks = plan.chunks(of: samples ?? 0..<plan.n)
         let stream = StreamingStores.use(plan)
@@ -279,12 +281,19 @@ enum NormKernels {
                 for j in 0..<c { shift[j] = sh[j] - ml[j] * sc[j] }
                 var offset = (sample &* plan.p &+ lo) &* c
                 if stream && Int(bitPattern: y + offset) % 32 == 0 {
-                    nb_stream_apply(x + offset, y + offset, hi - lo, c, mh, sc, shift)
+                    nb_stream_apply(x + offset, y + offset, hi - lo, c, mh, sc, shift, relu ? 1 : 0)
                     return
                 }
                 for _ in lo..<hi {
                     let xr = x + offset, yr = y + offset
-                    for j in 0..<c { yr[j] = shift[j].addingProduct(xr[j] - mh[j], sc[j]) }
+                    if relu {
+                        for j in 0..<c {
+                            let v = shift[j].addingProduct(xr[j] - mh[j], sc[j])
+                            yr[j] = v < 0 ? 0 : v
+                        }
+                    } else {
+                        for j in 0..<c { yr[j] = shift[j].addingProduct(xr[j] - mh[j], sc[j]) }
+                    }
                     offset &+= c
                 }
             }
@@ -344,16 +353,31 @@ enum NormKernels {
         }
     }
 
-    /// Per-(sample, channel) Σdy and Σdy·(x − mean), merged in chunk order.
+    /// Per-(sample, channel) Σdy and Σdy·(x − mean), merged in chunk order. With a
+    /// `mask` (the output of a normalization with fused ReLU), dy counts as 0
+    /// where the mask is ≤ 0: the gradient `Elementwise.reluBackward` would pass on.
     ///
-    /// Shapes: x, dy `[n, p, c]`; coef `[n][Coef.rows][c]` (rows meanHi, meanLo used);
+    /// Shapes: x, dy, mask `[n, p, c]`; coef `[n][Coef.rows][c]` (rows meanHi, meanLo used);
     /// chunkStats `[chunks][2][c]` Double (scratch); sumDy, sumDyXc `[n][c]` Double (out).
     static func gradientSums(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>,
         chunkStats: UnsafeMutablePointer<Double>, sumDy: UnsafeMutablePointer<Double>, sumDyXc: UnsafeMutablePointer<Double>,
-        samples: Range<Int>? = nil
+        samples: Range<Int>? = nil, mask: UnsafePointer<Float>? = nil
     ) {
         let c = plan.c
+        if let mask {
+            channelSums(plan, quantities: 2, chunkStats: chunkStats, sums: [sumDy, sumDyXc], sampleStride: c, samples: samples) { sample, offset, acc in
+                let cf = coef + sample &* Coef.rows &* c
+                let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
+                let xr = x + offset, gr = dy + offset, mr = mask + offset, q = acc + c
+                for j in 0..<c {
+                    let g: Float = mr[j] <= 0 ? 0 : gr[j]
+                    acc[j] += g
+                    q[j].addProduct(g, (xr[j] - mh[j]) - ml[j])
+                }
+            }
+            return
+        }
         channelSums(plan, quantities: 2, chunkStats: chunkStats, sums: [sumDy, sumDyXc], sampleStride: c, samples: samples) { sample, offset, acc in
             let cf = coef + sample &* Coef.rows &* c
             let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
@@ -366,18 +390,20 @@ enum NormKernels {
         }
     }
 
-    /// dx = k1·dy + k2·(x − mean) + k3, one streaming pass (2 reads + 1 write).
+    /// dx = k1·dy + k2·(x − mean) + k3, one streaming pass (2 reads + 1 write; a
+    /// third read with a `mask`, where dy counts as 0 wherever the mask is ≤ 0, as
+    /// in `gradientSums`).
     ///
-    /// Shapes: x, dy, dx `[n, p, c]`; coef `[n][Coef.rows][c]`; only `samples` (default all).
+    /// Shapes: x, dy, dx, mask `[n, p, c]`; coef `[n][Coef.rows][c]`; only `samples` (default all).
     static func gradientInput(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-        _ plan: NormPlan, coef: UnsafePointer<Float>, samples: Range<Int>? = nil
+        _ plan: NormPlan, coef: UnsafePointer<Float>, samples: Range<Int>? = nil, mask: UnsafePointer<Float>? = nil
     ) {
         let chunks = plan.chunks(of: samples ?? 0..<plan.n)
         let stream = StreamingStores.use(plan)
-        let box = UncheckedSendable((x, dy, dx, coef))
+        let box = UncheckedSendable((x, dy, dx, coef, mask))
         Parallel.forEach(chunks: chunks.count) { i in
-            let (x, dy, dx, coef) = box.value
+            let (x, dy, dx, coef, mask) = box.value
             let k = chunks.lowerBound &+ i
             let c = plan.c
             let (sample, lo, hi) = plan.rows(k)
@@ -390,12 +416,20 @@ enum NormKernels {
                 for j in 0..<c { k0[j] = k3[j] - k2[j] * ml[j] }
                 var offset = (sample &* plan.p &+ lo) &* c
                 if stream && Int(bitPattern: dx + offset) % 32 == 0 {
-                    nb_stream_gradient_input(x + offset, dy + offset, dx + offset, hi - lo, c, mh, k0, k1, k2)
+                    nb_stream_gradient_input(x + offset, dy + offset, dx + offset, hi - lo, c, mh, k0, k1, k2, mask.map { $0 + offset })
                     return
                 }
                 for _ in lo..<hi {
                     let xr = x + offset, gr = dy + offset, outr = dx + offset
-                    for j in 0..<c { outr[j] = k0[j].addingProduct(k2[j], xr[j] - mh[j]).addingProduct(k1[j], gr[j]) }
+                    if let mask {
+                        let mr = mask + offset
+                        for j in 0..<c {
+                            let g: Float = mr[j] <= 0 ? 0 : gr[j]
+                            outr[j] = k0[j].addingProduct(k2[j], xr[j] - mh[j]).addingProduct(k1[j], g)
+                        }
+                    } else {
+                        for j in 0..<c { outr[j] = k0[j].addingProduct(k2[j], xr[j] - mh[j]).addingProduct(k1[j], gr[j]) }
+                    }
                     offset &+= c
                 }
             }
