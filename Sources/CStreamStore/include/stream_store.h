@@ -17,9 +17,9 @@ void nb_stream_apply(const float *x, float *y, long rows, long c,
                      const float *mh, const float *sc, const float *shift, int relu);
 
 /// dx[r][j] = fma(k1[j], g, fma(k2[j], x[r][j] - mh[j], k0[j])) with g = dy[r][j],
-/// or, when `mask` (rows like dy) is not NULL, g = +0 where mask[r][j] <= 0.
+/// or, when `rsc` is not NULL, g = +0 where fma(x[r][j] - mh[j], rsc[j], rsh[j]) <= 0.
 void nb_stream_gradient_input(const float *x, const float *dy, float *dx, long rows, long c,
                               const float *mh, const float *k0, const float *k1, const float *k2,
-                              const float *mask);
+                              const float *rsc, const float *rsh);
 
 #endif

@@ -106,8 +106,9 @@ public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
     public var fusedReLU = false
 
     private let workspace = NormWorkspace()
-    /// x, the per-channel statistics, the set size, and y when the ReLU is fused (its mask).
-    private var saved: (x: Tensor, stats: Tensor, count: Double, y: Tensor?)?
+    /// x, the per-channel statistics, the set size, and with a fused ReLU the
+    /// forward's scale and shift (`ReLUCoef`).
+    private var saved: (x: Tensor, stats: Tensor, count: Double, relu: Tensor?)?
     private var precise: (batches: Int, mean: [Double], variance: [Double])?
 
     public init(channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
@@ -200,6 +201,7 @@ public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
         let limits = renorm?.limits(step: step)
         let stats = Tensor(shape: [c, 5], category: .activations)
         let coef = workspace.floatBuffer(plan.n * Coef.rows * c)
+        let relu = fusedReLU ? Tensor(shape: [plan.n, ReLUCoef.rows, c], category: .activations) : nil
         let deferred = defersRunningUpdates && precise == nil
         if deferred {
             pendingRunningUpdates.append(RunningUpdate(mean: mean, unbiasedVariance: count > 1 ? m2.map { $0 / (count - 1) } : nil))
@@ -226,12 +228,20 @@ public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
             stats.data[5 * j + 2] = Float(rstd)
             stats.data[5 * j + 3] = Float(r)
             stats.data[5 * j + 4] = Float(d)
-            setForwardCoef(coef, plan, j, hi, lo, Float(g * r * rstd), Float(Double(beta?.value.data[j] ?? 0) + g * d))
+            let scale = Float(g * r * rstd), shift = Float(Double(beta?.value.data[j] ?? 0) + g * d)
+            setForwardCoef(coef, plan, j, hi, lo, scale, shift)
+            if let relu {
+                let folded = NormKernels.foldedShift(shift, meanLo: lo, scale: scale)
+                for s in 0..<plan.n {
+                    relu.data[(s * ReLUCoef.rows + ReLUCoef.scale) * c + j] = scale
+                    relu.data[(s * ReLUCoef.rows + ReLUCoef.shift) * c + j] = folded
+                }
+            }
         }
         if precise != nil { precise!.batches += 1 } else { step += 1 }
         let y = Tensor(shape: x.shape, category: .activations)
         NormKernels.apply(x.data, y.data, plan, coef: coef, relu: fusedReLU)
-        saved = (x, stats, count, fusedReLU ? y : nil)
+        saved = (x, stats, count, relu)
         return y
     }
 
@@ -275,7 +285,7 @@ public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
     /// BN backward with the batch (or synchronized) sums; BRN's r and d are constants:
     /// dx = γr·rstd·(dy − mean(dy) − x̂·mean(dy·x̂)), dγ += Σ dy·(r·x̂ + d), dβ += Σ dy.
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let (x, stats, count, y) = saved else {
+        guard let (x, stats, count, relu) = saved else {
             preconditionFailure("\(name).backward without a training-mode forward")
         }
         precondition(gradOutput.shape == x.shape, "\(name).backward: gradient \(gradOutput.shape) for input \(x.shape)")
@@ -293,7 +303,7 @@ public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
             }
         }
         NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: buffer, sumDy: sumDy, sumDyXc: sumDyXc,
-                                 mask: y?.data)
+                                 relu: relu?.data)
         var localDy = [Double](repeating: 0, count: c), localDyXc = [Double](repeating: 0, count: c)
         for s in 0..<plan.n {
             for j in 0..<c {
@@ -343,7 +353,7 @@ public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
             }
         }
         let dx = Tensor(shape: x.shape, category: .activations)
-        NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, mask: y?.data)
+        NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, relu: relu?.data)
         return dx
     }
 

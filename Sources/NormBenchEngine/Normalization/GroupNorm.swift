@@ -43,8 +43,8 @@ public final class GroupNorm: ReLUFusing {
     public var fusedReLU = false
 
     private let workspace = NormWorkspace()
-    /// x, the per-set statistics, and y when the ReLU is fused (its mask).
-    private var saved: (x: Tensor, stats: Tensor, y: Tensor?)?
+    /// x, the per-set statistics, and with a fused ReLU the forward's scale and shift (`ReLUCoef`).
+    private var saved: (x: Tensor, stats: Tensor, relu: Tensor?)?
 
     /// - Parameters:
     ///   - channels: channels of the activation (its last dimension).
@@ -156,6 +156,7 @@ public final class GroupNorm: ReLUFusing {
         let stats = Tensor(shape: [plan.n * groups, 3], category: .activations)
         let coef = workspace.floatBuffer(plan.n * Coef.rows * c)
         let y = Tensor(shape: x.shape, category: .activations)
+        let relu = fusedReLU && mode == .training ? Tensor(shape: [plan.n, ReLUCoef.rows, c], category: .activations) : nil
         eachSlab(plan, streams: 1) { slab in
             setMoments(x, plan, moments, samples: slab)
             for s in slab {
@@ -168,23 +169,29 @@ public final class GroupNorm: ReLUFusing {
                     stats.data[3 * set + 2] = Float(rstd)
                     let row = coef + s * Coef.rows * c
                     for j in g * cpg..<(g + 1) * cpg {
+                        let scale = Float(Double(gamma?.value.data[j] ?? 1) * rstd), shift = beta?.value.data[j] ?? 0
                         row[Coef.meanHi * c + j] = hi
                         row[Coef.meanLo * c + j] = lo
-                        row[Coef.scale * c + j] = Float(Double(gamma?.value.data[j] ?? 1) * rstd)
-                        row[Coef.shift * c + j] = beta?.value.data[j] ?? 0
+                        row[Coef.scale * c + j] = scale
+                        row[Coef.shift * c + j] = shift
+                        if let relu {
+                            let rc = relu.data + s * ReLUCoef.rows * c
+                            rc[ReLUCoef.scale * c + j] = scale
+                            rc[ReLUCoef.shift * c + j] = NormKernels.foldedShift(shift, meanLo: lo, scale: scale)
+                        }
                     }
                 }
             }
             NormKernels.apply(x.data, y.data, plan, coef: coef, samples: slab, relu: fusedReLU)
         }
-        saved = mode == .training ? (x, stats, fusedReLU ? y : nil) : nil
+        saved = mode == .training ? (x, stats, relu) : nil
         return y
     }
 
     /// dx_i = rstd·(γ_i dy_i − (1/M) Σ_j γ_j dy_j − x̂_i (1/M) Σ_j γ_j dy_j x̂_j) over the
     /// set's M elements; dγ += Σ dy·x̂, dβ += Σ dy (docs/normalization.md).
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let (x, stats, y) = saved else {
+        guard let (x, stats, relu) = saved else {
             preconditionFailure("\(name).backward without a training-mode forward")
         }
         precondition(gradOutput.shape == x.shape, "\(name).backward: gradient \(gradOutput.shape) for input \(x.shape)")
@@ -207,7 +214,7 @@ public final class GroupNorm: ReLUFusing {
         // As in `forward` (`eachSlab`): the input-gradient pass re-reads x and dy from cache.
         eachSlab(plan, streams: 2) { slab in
             NormKernels.gradientSums(x.data, gradOutput.data, plan, coef: coef, chunkStats: chunkStats, sumDy: sumDy, sumDyXc: sumDyXc,
-                                     samples: slab, mask: y?.data)
+                                     samples: slab, relu: relu?.data)
             for s in slab {
                 let row = coef + s * Coef.rows * c
                 for g in 0..<groups {
@@ -228,7 +235,7 @@ public final class GroupNorm: ReLUFusing {
                     }
                 }
             }
-            NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, samples: slab, mask: y?.data)
+            NormKernels.gradientInput(x.data, gradOutput.data, dx.data, plan, coef: coef, samples: slab, relu: relu?.data)
         }
         if let gamma, let beta {
             for j in 0..<c {

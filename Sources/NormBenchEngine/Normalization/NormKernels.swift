@@ -108,7 +108,22 @@ enum Coef {
     static let rows = 5
 }
 
+/// What the backward of a normalization with fused ReLU needs to recompute the
+/// sign of its forward's values: per (sample, channel) the forward's scale and its
+/// shift folded with the low half of the mean (`NormKernels.foldedShift`), so
+/// (x − mHi)·scale + shift is the value `apply` computed, bit for bit.
+/// `[n][rows][c]` floats, saved by the layer's training forward.
+enum ReLUCoef {
+    static let scale = 0, shift = 1
+    static let rows = 2
+}
+
 enum NormKernels {
+    /// shift − mLo·scale: the shift `apply` adds to (x − mHi)·scale, and the one
+    /// a fused ReLU's backward recomputes the forward's values with.
+    @inline(__always)
+    static func foldedShift(_ shift: Float, meanLo: Float, scale: Float) -> Float { shift - meanLo * scale }
+
     /// Welford/Chan moments of every (sample, channel) over the spatial rows.
     ///
     /// Each block of rows is reduced in two passes over L1/L2-resident data (sum →
@@ -278,7 +293,7 @@ enum NormKernels {
             // y = (x − mHi)·scale + (shift − mLo·scale); x − mHi is exact near the mean.
             withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { tmp in
                 let shift = tmp.baseAddress!
-                for j in 0..<c { shift[j] = sh[j] - ml[j] * sc[j] }
+                for j in 0..<c { shift[j] = foldedShift(sh[j], meanLo: ml[j], scale: sc[j]) }
                 var offset = (sample &* plan.p &+ lo) &* c
                 if stream && Int(bitPattern: y + offset) % 32 == 0 {
                     nb_stream_apply(x + offset, y + offset, hi - lo, c, mh, sc, shift, relu ? 1 : 0)
@@ -353,27 +368,42 @@ enum NormKernels {
         }
     }
 
-    /// Per-(sample, channel) Σdy and Σdy·(x − mean), merged in chunk order. With a
-    /// `mask` (the output of a normalization with fused ReLU), dy counts as 0
-    /// where the mask is ≤ 0: the gradient `Elementwise.reluBackward` would pass on.
+    /// Per-(sample, channel) Σdy and Σdy·(x − mean), merged in chunk order. With
+    /// `relu` (a normalization whose ReLU is fused; `ReLUCoef`), dy counts as 0
+    /// where the forward's value before the ReLU, recomputed from x, was ≤ 0: the
+    /// gradient `Elementwise.reluBackward` would have passed on.
     ///
-    /// Shapes: x, dy, mask `[n, p, c]`; coef `[n][Coef.rows][c]` (rows meanHi, meanLo used);
-    /// chunkStats `[chunks][2][c]` Double (scratch); sumDy, sumDyXc `[n][c]` Double (out).
+    /// Shapes: x, dy `[n, p, c]`; coef `[n][Coef.rows][c]` (rows meanHi, meanLo used);
+    /// relu `[n][ReLUCoef.rows][c]`; chunkStats `[chunks][2][c]` Double (scratch);
+    /// sumDy, sumDyXc `[n][c]` Double (out).
     static func gradientSums(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ plan: NormPlan, coef: UnsafePointer<Float>,
         chunkStats: UnsafeMutablePointer<Double>, sumDy: UnsafeMutablePointer<Double>, sumDyXc: UnsafeMutablePointer<Double>,
-        samples: Range<Int>? = nil, mask: UnsafePointer<Float>? = nil
+        samples: Range<Int>? = nil, relu: UnsafePointer<Float>? = nil
     ) {
         let c = plan.c
-        if let mask {
+        if let relu {
             channelSums(plan, quantities: 2, chunkStats: chunkStats, sums: [sumDy, sumDyXc], sampleStride: c, samples: samples) { sample, offset, acc in
-                let cf = coef + sample &* Coef.rows &* c
+                let cf = coef + sample &* Coef.rows &* c, rc = relu + sample &* ReLUCoef.rows &* c
                 let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
-                let xr = x + offset, gr = dy + offset, mr = mask + offset, q = acc + c
-                for j in 0..<c {
-                    let g: Float = mr[j] <= 0 ? 0 : gr[j]
+                let sc = rc + ReLUCoef.scale &* c, sh = rc + ReLUCoef.shift &* c
+                let xr = x + offset, gr = dy + offset, q = acc + c
+                // Written in SIMD8: with this many pointers the compiler does not
+                // vectorize the scalar loop (same operations per lane, same bits).
+                var j = 0
+                while j &+ 8 <= c {
+                    let d = load8(xr + j) - load8(mh + j)
+                    let g = load8(gr + j).replacing(with: 0, where: load8(sh + j).addingProduct(d, load8(sc + j)) .<= 0)
+                    store8(load8(acc + j) + g, acc + j)
+                    store8(load8(q + j).addingProduct(g, d - load8(ml + j)), q + j)
+                    j &+= 8
+                }
+                while j < c {
+                    let d = xr[j] - mh[j]
+                    let g: Float = sh[j].addingProduct(d, sc[j]) <= 0 ? 0 : gr[j]
                     acc[j] += g
-                    q[j].addProduct(g, (xr[j] - mh[j]) - ml[j])
+                    q[j].addProduct(g, d - ml[j])
+                    j &+= 1
                 }
             }
             return
@@ -390,42 +420,52 @@ enum NormKernels {
         }
     }
 
-    /// dx = k1·dy + k2·(x − mean) + k3, one streaming pass (2 reads + 1 write; a
-    /// third read with a `mask`, where dy counts as 0 wherever the mask is ≤ 0, as
-    /// in `gradientSums`).
+    /// dx = k1·dy + k2·(x − mean) + k3, one streaming pass (2 reads + 1 write);
+    /// with `relu`, dy counts as 0 where the forward's value was ≤ 0, as in `gradientSums`.
     ///
-    /// Shapes: x, dy, dx, mask `[n, p, c]`; coef `[n][Coef.rows][c]`; only `samples` (default all).
+    /// Shapes: x, dy, dx `[n, p, c]`; coef `[n][Coef.rows][c]`; relu `[n][ReLUCoef.rows][c]`;
+    /// only `samples` (default all).
     static func gradientInput(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-        _ plan: NormPlan, coef: UnsafePointer<Float>, samples: Range<Int>? = nil, mask: UnsafePointer<Float>? = nil
+        _ plan: NormPlan, coef: UnsafePointer<Float>, samples: Range<Int>? = nil, relu: UnsafePointer<Float>? = nil
     ) {
         let chunks = plan.chunks(of: samples ?? 0..<plan.n)
         let stream = StreamingStores.use(plan)
-        let box = UncheckedSendable((x, dy, dx, coef, mask))
+        let box = UncheckedSendable((x, dy, dx, coef, relu))
         Parallel.forEach(chunks: chunks.count) { i in
-            let (x, dy, dx, coef, mask) = box.value
+            let (x, dy, dx, coef, relu) = box.value
             let k = chunks.lowerBound &+ i
             let c = plan.c
             let (sample, lo, hi) = plan.rows(k)
             let cf = coef + sample &* Coef.rows &* c
             let mh = cf + Coef.meanHi &* c, ml = cf + Coef.meanLo &* c
             let k1 = cf + Coef.k1 &* c, k2 = cf + Coef.k2 &* c, k3 = cf + Coef.k3 &* c
+            let rc = relu.map { $0 + sample &* ReLUCoef.rows &* c }
+            let rsc = rc.map { $0 + ReLUCoef.scale &* c }, rsh = rc.map { $0 + ReLUCoef.shift &* c }
             // As in `apply`: k3 − k2·mLo once per chunk, then k1·dy + k2·(x − mHi) + that.
             withUnsafeTemporaryAllocation(of: Float.self, capacity: c) { tmp in
                 let k0 = tmp.baseAddress!
                 for j in 0..<c { k0[j] = k3[j] - k2[j] * ml[j] }
                 var offset = (sample &* plan.p &+ lo) &* c
                 if stream && Int(bitPattern: dx + offset) % 32 == 0 {
-                    nb_stream_gradient_input(x + offset, dy + offset, dx + offset, hi - lo, c, mh, k0, k1, k2, mask.map { $0 + offset })
+                    nb_stream_gradient_input(x + offset, dy + offset, dx + offset, hi - lo, c, mh, k0, k1, k2, rsc, rsh)
                     return
                 }
                 for _ in lo..<hi {
                     let xr = x + offset, gr = dy + offset, outr = dx + offset
-                    if let mask {
-                        let mr = mask + offset
-                        for j in 0..<c {
-                            let g: Float = mr[j] <= 0 ? 0 : gr[j]
-                            outr[j] = k0[j].addingProduct(k2[j], xr[j] - mh[j]).addingProduct(k1[j], g)
+                    if let rsc, let rsh {
+                        var j = 0
+                        while j &+ 8 <= c {  // SIMD8, as in `gradientSums`
+                            let d = load8(xr + j) - load8(mh + j)
+                            let g = load8(gr + j).replacing(with: 0, where: load8(rsh + j).addingProduct(d, load8(rsc + j)) .<= 0)
+                            store8(load8(k0 + j).addingProduct(load8(k2 + j), d).addingProduct(load8(k1 + j), g), outr + j)
+                            j &+= 8
+                        }
+                        while j < c {
+                            let d = xr[j] - mh[j]
+                            let g: Float = rsh[j].addingProduct(d, rsc[j]) <= 0 ? 0 : gr[j]
+                            outr[j] = k0[j].addingProduct(k2[j], d).addingProduct(k1[j], g)
+                            j &+= 1
                         }
                     } else {
                         for j in 0..<c { outr[j] = k0[j].addingProduct(k2[j], xr[j] - mh[j]).addingProduct(k1[j], gr[j]) }
