@@ -48,10 +48,11 @@ public protocol Layer: AnyObject {
 }
 
 /// A normalization layer that can apply the ReLU that follows it in its own
-/// passes: forward writes max(0, y) in the normalize pass, backward zeroes the
-/// incoming gradient where that output is ≤ 0 while it reads it. The bits are
-/// those of the layer followed by a `ReLULayer`; the step saves ReLU's pass over
-/// the activation in both directions and its output tensor.
+/// passes: forward writes max(0, v) for its value v in the normalize pass,
+/// backward zeroes the incoming gradient where v was ≤ 0 (recomputing v from x
+/// in the passes that read x anyway). The bits are those of the layer followed
+/// by a `ReLULayer`; the step saves ReLU's pass over the activation in both
+/// directions and the tensors it allocates.
 public protocol ReLUFusing: Layer {
     /// Apply the following ReLU here. Set it before the first forward.
     var fusedReLU: Bool { get set }

@@ -61,7 +61,8 @@ public enum PreciseBN {
 ///
 /// Shapes: x, y `[n, d, h, w, c]` or `[n, c]`; γ, β, running stats `[c]`.
 /// Memory: training forward keeps a reference to x and saves 20 bytes per channel
-/// (mean hi/lo, rstd, r, d) in `activations`, freed by `backward`.
+/// (mean hi/lo, rstd, r, d) in `activations`, with a fused ReLU 8 bytes more per
+/// sample and channel (`ReLUCoef`), freed by `backward`.
 public final class BatchNorm: ReLUFusing, PreciseStatisticsLayer {
     public let channels: Int
     public let epsilon: Float

@@ -20,7 +20,8 @@ public struct NormStatistics: Equatable, Sendable {
 ///
 /// Memory: training-mode forward keeps a reference to x (no copy; the previous
 /// layer's output is alive anyway) and saves mean (hi, lo) and rstd per set:
-/// 12 bytes × n × groups in the ledger's `activations`, freed by `backward`.
+/// 12 bytes × n × groups in the ledger's `activations` (with a fused ReLU, 8 bytes
+/// × n × c more: `ReLUCoef`), freed by `backward`.
 /// Workspace: 16·c·(chunks + 2n) bytes of Double partials and 20·n·c bytes of
 /// per-(sample, channel) coefficients, kept between calls.
 /// Traffic: forward reads x twice and writes y once (3 × 4 bytes per element);
