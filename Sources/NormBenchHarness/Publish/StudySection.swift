@@ -330,17 +330,38 @@ extension WorkloadPage {
             let title = grid.label(MethodKey(norm: any.norm, groups: any.groups, workers: 1, threads: any.threads, scratch: any.scratch))
                 .replacingOccurrences(of: " W=1", with: "")
             md += "\(title), same step of \(g.step) clips, statistics over b:\n\n"
-            var table = MarkdownTable(header: ["statistics over b", "workers W", "top-1 error (%)"])
             let entries = g.cells.flatMap { m, bs in bs.map { (m, $0) } }.sorted { $0.1 > $1.1 }
+            let (reference, referenceBatch) = entries[0]
+            var table = MarkdownTable(header: ["statistics over b", "workers W", "top-1 error (%)",
+                                               "minus b = \(referenceBatch), paired by seed (points, 95 % CI)"])
             for (m, b) in entries {
-                table.rows.append([String(b), String(m.workers), interval(m, batch: b).map(StudyFormat.cell) ?? "–"])
+                table.rows.append([String(b), String(m.workers), interval(m, batch: b).map(StudyFormat.cell) ?? "–",
+                                   b == referenceBatch ? "–" : pairedBySeed(m, b, minus: reference, referenceBatch)])
             }
             md += table.render() + "\n"
         }
         md += "Each row takes optimizer steps of the same W × b clips with the same learning rate; only the number of clips "
         md += "each normalization sees (b) changes. A change down the table isolates the statistics' batch from the step's size. "
-        md += "Mean ± 95 % CI over seeds; † one seed.\n\n"
+        md += "Mean ± 95 % CI over seeds; † one seed. The last column subtracts, seed by seed, the error with statistics over "
+        md += "the most clips and gives the mean difference with its t interval over the seeds both rows have.\n\n"
         return md
+    }
+
+    /// Top-1 error of (m, b) minus that of (reference, referenceBatch), seed by
+    /// seed over the seeds both completed: "+5.5 [3.0, 8.1] (n=3)".
+    private func pairedBySeed(_ m: MethodKey, _ b: Int, minus reference: MethodKey, _ referenceBatch: Int) -> String {
+        func bySeed(_ m: MethodKey, _ b: Int) -> [Int: Double] {
+            var out: [Int: Double] = [:]
+            for r in grid.records(m, batch: b) where r.status == .completed {
+                if let e = Self.top1Metric(r) { out[r.cell.seed] = e }
+            }
+            return out
+        }
+        let base = bySeed(reference, referenceBatch)
+        let diffs = bySeed(m, b).sorted { $0.key < $1.key }.compactMap { seed, e in base[seed].map { e - $0 } }
+        guard let d = MeanInterval(diffs, confidence: StudySettings.confidence) else { return "–" }
+        guard let lower = d.lower, let upper = d.upper else { return "\(StudyFormat.signed(d.mean)) (n=1) †" }
+        return "\(StudyFormat.signed(d.mean)) \(StudyFormat.interval(lower, upper)) (n=\(d.count))"
     }
 
     // MARK: Convergence control
