@@ -139,6 +139,28 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(csv.contains(",200,1,,,,"))  // GN rows: no evaluation section
     }
 
+    /// Every cell's evaluations are listed seed by seed, and a cell whose error
+    /// fell by more than 2 points over its last three evaluations is named; 2.0
+    /// points as the page shows them (GN seed 0: 32.0 → 30.0) is not "more than".
+    @Test func everyCellListsItsEvaluationsAndNamesTheOnesStillFalling() throws {
+        var records = study()
+        for i in records.indices {
+            let e = records[i].accuracy!.top1Error!
+            let drop = records[i].cell.norm == "bn" && records[i].cell.batch == 2 && records[i].cell.seed == 1 ? 0.021
+                : records[i].cell.norm == "gn" && records[i].cell.seed == 0 ? 0.02 : 0.001
+            let errors = [e + 0.1, e + drop, e + 0.005, e]
+            records[i].evaluation = EvaluationSection(
+                protocol: "median of last 1 of 4 evaluations",
+                runs: errors.enumerated().map { .init(step: $0.offset, epoch: 1.5 + Double($0.offset), metrics: ["top1Error": $0.element]) })
+        }
+        let md = try page(records)
+        #expect(md.contains("| method | batch | seed | top-1 error (headline) | the evaluations (epochs 1.5, 2.5, 3.5, 4.5) |"), "\(md)")
+        #expect(md.contains("| BN | 2 | 1 | 41.0 | 51.0, 43.1, 41.5, 41.0 |"), "\(md)")
+        #expect(md.contains("by more than 2 points in 1 of 12 cells: BN at 2, seed 1: 43.1 → 41.5 → 41.0."), "\(md)")
+        for i in records.indices { records[i].evaluation!.runs = [records[i].evaluation!.runs.last!] }
+        #expect(try !page(records).contains("## Every cell"))
+    }
+
     /// The data set's error floor comes from the run folders' run.json: stated when
     /// every run of the workload gives the same, left out when they disagree.
     @Test func errorFloorFromTheRunsDataIsStatedNextToChance() throws {

@@ -27,6 +27,9 @@ enum Format {
         s.count > 1 ? "\(fixed(s.mean * 100, decimals)) ± \(fixed(s.std * 100, decimals))" : fixed(s.mean * 100, decimals)
     }
 
+    /// Shortest form: 12, 9.75.
+    static func number(_ value: Double) -> String { String(format: "%g", value) }
+
     static func mib(_ bytes: Int) -> String { fixed(Double(bytes) / 1_048_576, 1) }
 
     /// Escapes `|` so a free-text value cannot break a Markdown table.

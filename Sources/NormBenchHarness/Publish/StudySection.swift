@@ -398,6 +398,51 @@ extension WorkloadPage {
         return md
     }
 
+    // MARK: Every cell
+
+    /// How far a cell's top-1 error fell over its last three evaluations before
+    /// the page calls it still falling, in points.
+    static let stillFallingPoints = 2.0
+
+    /// The completed cells' top-1 errors over their evaluations, seed by seed, and
+    /// the cells still falling at the end of training; empty when no record holds
+    /// more than one evaluation.
+    func cellsSection() -> String {
+        let name = Self.top1.name
+        let rows = grid.methods.flatMap { m in grid.batches.flatMap { b in
+            grid.records(m, batch: b).filter { $0.status == .completed && ($0.evaluation?.runs.count ?? 0) > 1 }.map { (m, $0) }
+        } }
+        guard !rows.isEmpty else { return "" }
+        let epochs = Set(rows.compactMap { $0.1.evaluation?.runs.map { Format.number($0.epoch) }.joined(separator: ", ") })
+        var md = "## Every cell: top-1 error (%) at each evaluation\n\n"
+        let precise = rows.contains { $0.1.evaluation?.precise?[name] != nil }
+        var table = MarkdownTable(header: ["method", "batch", "seed", "top-1 error (headline)"] + (precise ? ["with PreciseBN"] : [])
+            + ["the evaluations" + (epochs.count == 1 ? " (epochs \(epochs.first!))" : "")])
+        var falling: [String] = []
+        for (m, r) in rows {
+            let runs = r.evaluation?.runs.compactMap { $0.metrics[name] } ?? []
+            let headline = r.accuracy?[Self.top1].map { StudyFormat.points($0) } ?? "–"
+            let withPrecise = precise ? [r.evaluation?.precise?[name].map { StudyFormat.points($0) } ?? "–"] : []
+            table.rows.append([grid.label(m), String(r.cell.batch), String(r.cell.seed), headline] + withPrecise
+                + [runs.map { StudyFormat.points($0) }.joined(separator: ", ")])
+            let last = runs.suffix(3)
+            // In points at the page's 0.1 resolution, so that the threshold reads as shown.
+            if last.count == 3, ((last.first! - last.last!) * 1000).rounded() / 10 > Self.stillFallingPoints {
+                falling.append("\(grid.label(m)) at \(r.cell.batch), seed \(r.cell.seed): " + last.map { StudyFormat.points($0) }.joined(separator: " → "))
+            }
+        }
+        table.textColumns = 1
+        md += table.render()
+        md += "\nThe headline column is the value the tables above use. " + protocolSentence() + " "
+        if falling.isEmpty {
+            md += "No cell's error fell by more than \(Format.number(Self.stillFallingPoints)) points over its last three evaluations.\n\n"
+        } else {
+            md += "Error lower at the last evaluation than two evaluations before by more than \(Format.number(Self.stillFallingPoints)) points in "
+            md += "\(falling.count) of \(rows.count) cells: " + falling.joined(separator: "; ") + ". These may not have converged (or their evaluations scatter that much).\n\n"
+        }
+        return md
+    }
+
     // MARK: Failed cells
 
     func failedSection() -> String {

@@ -54,6 +54,7 @@ struct WorkloadPage {
         if hasTop1 { md += studySection() }
         if let longer { md += convergenceSection(longer: longer.records, workload: longer.workload) }
         md += failedSection()
+        if hasTop1 { md += cellsSection() }
         if hasTop1 || isGroupAblation { md += "Beside the GN paper's ImageNet numbers: [\(name)-paper.md](\(name)-paper.md).\n\n" }
         if isGroupAblation { md += groupSection() }
         if hasMAP { md += detectionSection() }
