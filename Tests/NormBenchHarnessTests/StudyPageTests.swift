@@ -242,12 +242,13 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
             var longer = r
             longer.cell.workload = longerName
             longer.training?.epochs = 4
-            longer.accuracy?.top1Error = r.accuracy!.top1Error! - (r.cell.norm == "bn" ? 0.05 : 0)
+            // BN: 5 points better, 5.2 for seed 1: paired by seed the change is tight, across seeds it is not.
+            longer.accuracy?.top1Error = r.accuracy!.top1Error! - (r.cell.norm == "bn" ? (r.cell.seed == 1 ? 0.052 : 0.05) : 0)
             records.append(longer)
         }
         let md = try page(records)
         #expect(md.contains("## Convergence control: the same cells trained longer ([\(longerName)](\(longerName).md))"), "\(md)")
-        #expect(md.contains("| BN | 2 | 2.0 | 41.0 ± 2.5 (n=3) | 4.0 | 36.0 ± 2.5 (n=3) | −5.0 [−7.3, −2.7] |"))
+        #expect(md.contains("| BN | 2 | 2.0 | 41.0 ± 2.5 (n=3) | 4.0 | 35.9 ± 2.5 (n=3) | −5.1 [−7.3, −2.8] | −5.1 [−5.4, −4.8] (n=3) |"), "\(md)")
         #expect(!(try page(records, "\(longerName).md")).contains("Convergence control"))
     }
 

@@ -169,7 +169,7 @@ import NormBenchTestSupport
         let files = try Publisher.render(records)
         let md = String(decoding: try #require(files.first { $0.path == "ft.md" }).contents, as: UTF8.self)
         #expect(md.contains("## Convergence control: the same cells trained longer ([ft-long](ft-long.md))"), "\(md)")
-        #expect(md.contains("| method | batch | epochs | mAP@0.5 (%) | epochs (longer) | mAP@0.5 (%) (longer) | change, points [95 % CI] |"), "\(md)")
+        #expect(md.contains("| method | batch | epochs | mAP@0.5 (%) | epochs (longer) | mAP@0.5 (%) (longer) | change, points [95 % CI] | change paired by seed |"), "\(md)")
         #expect(md.contains("| 2 | 2.0 | 52.0 ± 5.0 (n=3) | 4.0 | 57.0 ± 5.0 (n=3) | +5.0 ["), "\(md)")
         #expect(md.contains("Change = longer minus this workload's mAP@0.5 (positive: longer training helped)"), "\(md)")
     }

@@ -350,15 +350,21 @@ extension WorkloadPage {
     /// Top-1 error of (m, b) minus that of (reference, referenceBatch), seed by
     /// seed over the seeds both completed: "+5.5 [3.0, 8.1] (n=3)".
     private func pairedBySeed(_ m: MethodKey, _ b: Int, minus reference: MethodKey, _ referenceBatch: Int) -> String {
-        func bySeed(_ m: MethodKey, _ b: Int) -> [Int: Double] {
+        Self.pairedBySeed(grid.records(m, batch: b), minus: grid.records(reference, batch: referenceBatch), Self.top1Metric)
+    }
+
+    /// A metric of `records` minus that of `reference`, seed by seed over the
+    /// seeds both completed, as a mean with its t interval: "+5.5 [3.0, 8.1] (n=3)".
+    static func pairedBySeed(_ records: [ResultRecord], minus reference: [ResultRecord], _ metric: (ResultRecord) -> Double?) -> String {
+        func bySeed(_ rs: [ResultRecord]) -> [Int: Double] {
             var out: [Int: Double] = [:]
-            for r in grid.records(m, batch: b) where r.status == .completed {
-                if let e = Self.top1Metric(r) { out[r.cell.seed] = e }
+            for r in rs where r.status == .completed {
+                if let e = metric(r) { out[r.cell.seed] = e }
             }
             return out
         }
-        let base = bySeed(reference, referenceBatch)
-        let diffs = bySeed(m, b).sorted { $0.key < $1.key }.compactMap { seed, e in base[seed].map { e - $0 } }
+        let base = bySeed(reference)
+        let diffs = bySeed(records).sorted { $0.key < $1.key }.compactMap { seed, e in base[seed].map { e - $0 } }
         guard let d = MeanInterval(diffs, confidence: StudySettings.confidence) else { return "–" }
         guard let lower = d.lower, let upper = d.upper else { return "\(StudyFormat.signed(d.mean)) (n=1) †" }
         return "\(StudyFormat.signed(d.mean)) \(StudyFormat.interval(lower, upper)) (n=\(d.count))"
@@ -374,7 +380,8 @@ extension WorkloadPage {
         let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
         let other = WorkloadGrid(workload: workload, records: longer)
         let title = "\(metric.title) (%)"
-        var table = MarkdownTable(header: ["method", "batch", "epochs", title, "epochs (longer)", "\(title) (longer)", "change, points [95 % CI]"], textColumns: 1)
+        var table = MarkdownTable(header: ["method", "batch", "epochs", title, "epochs (longer)", "\(title) (longer)", "change, points [95 % CI]",
+                                           "change paired by seed"], textColumns: 1)
         func epochs(_ rs: [ResultRecord]) -> String {
             Set(rs.compactMap { $0.training?.epochs }).sorted().map { Format.fixed($0, 1) }.joined(separator: ", ")
         }
@@ -386,13 +393,15 @@ extension WorkloadPage {
                 guard let ia = MeanInterval(a), let ic = MeanInterval(c), let d = Difference.welch(c, a) else { continue }
                 let change = d.interval(confidence: StudySettings.confidence).map { "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval($0.lower, $0.upper))" }
                     ?? "\(StudyFormat.signed(d.estimate)) (no interval)"
-                table.rows.append([grid.label(m), String(b), epochs(here), StudyFormat.cell(ia), epochs(there), StudyFormat.cell(ic), change])
+                let paired = Self.pairedBySeed(there, minus: here, value)
+                table.rows.append([grid.label(m), String(b), epochs(here), StudyFormat.cell(ia), epochs(there), StudyFormat.cell(ic), change, paired])
             }
         }
         guard !table.rows.isEmpty else { return "" }
         var md = "## Convergence control: the same cells trained longer ([\(workload)](\(workload).md))\n\n"
         md += table.render()
-        md += "\nChange = longer minus this workload's \(metric.title) (\(metric.higherIsBetter ? "positive" : "negative"): longer training helped), Welch 95 % interval. "
+        md += "\nChange = longer minus this workload's \(metric.title) (\(metric.higherIsBetter ? "positive" : "negative"): longer training helped), Welch 95 % interval over all seeds of each; "
+        md += "paired: the same seed's change (same initial weights and data order), mean and t interval over the seeds both have. "
         md += "An interval excluding zero means the cells here had not converged; a method whose gap to another shrinks with training "
         md += "was limited by the training length, not by its batch.\n\n"
         return md
