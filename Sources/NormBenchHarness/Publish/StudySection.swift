@@ -409,13 +409,13 @@ extension WorkloadPage {
 
     // MARK: Every cell
 
-    /// How far a cell's top-1 error fell over its last three evaluations before
-    /// the page calls it still falling, in points.
+    /// How much lower a cell's top-1 error must be at its last evaluation than two
+    /// evaluations before for the page to name it as possibly not converged, in points.
     static let stillFallingPoints = 2.0
 
     /// The completed cells' top-1 errors over their evaluations, seed by seed, and
-    /// the cells still falling at the end of training; empty when no record holds
-    /// more than one evaluation.
+    /// the cells whose error was still falling at the end of training; empty when
+    /// no record holds more than one evaluation.
     func cellsSection() -> String {
         let name = Self.top1.name
         let rows = grid.methods.flatMap { m in grid.batches.flatMap { b in
