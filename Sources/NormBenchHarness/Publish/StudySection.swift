@@ -336,7 +336,7 @@ extension WorkloadPage {
                                                "minus b = \(referenceBatch), paired by seed (points, 95 % CI)"])
             for (m, b) in entries {
                 table.rows.append([String(b), String(m.workers), interval(m, batch: b).map(StudyFormat.cell) ?? "–",
-                                   b == referenceBatch ? "–" : pairedBySeed(m, b, minus: reference, referenceBatch)])
+                                   b == referenceBatch ? "–" : Self.pairedBySeed(grid.records(m, batch: b), minus: grid.records(reference, batch: referenceBatch), Self.top1Metric)])
             }
             md += table.render() + "\n"
         }
@@ -345,12 +345,6 @@ extension WorkloadPage {
         md += "Mean ± 95 % CI over seeds; † one seed. The last column subtracts, seed by seed, the error with statistics over "
         md += "the most clips and gives the mean difference with its t interval over the seeds both rows have.\n\n"
         return md
-    }
-
-    /// Top-1 error of (m, b) minus that of (reference, referenceBatch), seed by
-    /// seed over the seeds both completed: "+5.5 [3.0, 8.1] (n=3)".
-    private func pairedBySeed(_ m: MethodKey, _ b: Int, minus reference: MethodKey, _ referenceBatch: Int) -> String {
-        Self.pairedBySeed(grid.records(m, batch: b), minus: grid.records(reference, batch: referenceBatch), Self.top1Metric)
     }
 
     /// A metric of `records` minus that of `reference`, seed by seed over the
