@@ -40,6 +40,7 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(!md.contains("not shown to be equivalent"))
         #expect(md.contains("BN degrades more than GN (G=4) as the batch shrinks, by 10.0 points"))
         #expect(md.contains("- At batch 2, GN (G=4) is better than BN by 11.0 points"))
+        #expect(!md.contains(", BN vs GN") && !md.contains("BN is worse than GN"))  // BN against GN is said once, GN first
         #expect(md.contains("Chance level: 75.0 % top-1 error (4 classes, 1 − 1/4)."))
         #expect(md.contains("200 evaluation clips per cell (one clip = 0.50 points of error)"))
         #expect(md.contains("Records from commit `abc123` (12 records)."))
@@ -70,6 +71,7 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         records.append(ln)
         let md = try page(records)
         #expect(md.contains("| LN | 50.0 (n=1) † | – |"), "\(md)")
+        #expect(md.contains("- At batch 2, LN vs GN (G=4): +20.0 points, no interval (a side has one seed)."))
         #expect(md.contains("† one seed: no interval"))
     }
 

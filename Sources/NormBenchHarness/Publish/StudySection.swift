@@ -259,6 +259,17 @@ extension WorkloadPage {
                 lines.append(StudyFormat.sentence(d, "At batch \(b), \(name(gn))", name(bn)) + ".")
             }
         }
+        if let gn {
+            // The paper's other comparison: each remaining method against GN where both ran.
+            var seen: Set<String> = ["bn", "gn"]
+            for norm in grid.methods.map(\.norm) where seen.insert(norm).inserted {
+                guard let m = headlineMethod(norm) else { continue }
+                for b in grid.batches {
+                    guard let d = Difference.welch(values(m, batch: b), values(gn, batch: b)) else { continue }
+                    lines.append(StudyFormat.sentence(d, "At batch \(b), \(name(m))", name(gn)) + ".")
+                }
+            }
+        }
         if let bn, let gn { lines += pairedLines(gn: gn, bn: bn) }
         guard !lines.isEmpty else { return "" }
         var md = "## Headline differences (top-1 error, points, 95 % CI)\n\n"
