@@ -28,6 +28,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Only these of the sweep's methods, comma-separated (e.g. bn,gn).") var norms: String?
     @Option(help: "Only these of the sweep's batch sizes, comma-separated (e.g. 2,16).") var batches: String?
     @Option(help: "Thread counts, comma-separated (default: the sweep's).") var threads: String?
+    @Option(help: "Simulated workers W, comma-separated, as in `run --workers` (default: the workload's); every listed W times every selected method (e.g. --workers 1,2).") var workers: String?
     @Option(help: "Timed steps per cell and round.") var steps = 20
     @Option(help: "Untimed warm-up steps before each cell's timed steps, every round.") var warmup = 3
     @Option(help: "Rounds; each visits every cell once.") var repeats = 7
@@ -54,23 +55,34 @@ struct BenchTrain: ParsableCommand {
     }
 
     /// The option lists, each value checked.
-    func options() throws -> (norms: [String]?, batches: [Int]?, threads: [Int]?) {
+    func options() throws -> (norms: [String]?, batches: [Int]?, threads: [Int]?, workers: [Int]?) {
         let n = try norms.map { try list($0, "--norms", expected: "a method of the workload's sweep, e.g. --norms bn,gn") { SafeName.problem($0) == nil ? $0 : nil } }
         let b = try batches.map { try list($0, "--batches", expected: "a batch size in \(Limits.batch), e.g. --batches 2,16") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } } }
-        return (n, b, try threads.map(threadList))
+        let w = try workers.map { try list($0, "--workers", expected: "a worker count in \(Limits.workers), e.g. --workers 1,2") { Int($0).flatMap { Limits.workers.contains($0) ? $0 : nil } } }
+        return (n, b, try threads.map(threadList), w)
     }
 
     func run() throws {
         OpenMPRuntime.preferPassiveWaitPolicy()
         var bench: TrainBenchmarkRun
         do {
-            let (norms, batches, threads) = try options()
+            let (norms, batches, threads, workerCounts) = try options()
             let path = try WorkloadCatalog(directory: workloads).path(for: workload)
-            var overrides = SweepOverrides()
-            overrides.threads = threads
-            let spec = try overrides.apply(to: try WorkloadSpec.load(path: path), file: path)
-            try spec.checkFits(file: path)
-            bench = TrainBenchmarkRun(spec: spec, cells: try TrainBenchmarkRun.cells(of: spec, norms: norms, batches: batches), command: Self.commandLine())
+            let loaded = try WorkloadSpec.load(path: path)
+            if workerCounts != nil, let stepClips = loaded.sweep.stepClips {
+                throw UsageError(message: "--workers: \(path) sets `sweep.stepClips: \(stepClips)`, which gives each batch its own worker count; leave out --workers")
+            }
+            // One spec per worker count; the cells carry their W, so the first spec builds them all.
+            let specs = try (workerCounts.map { $0.map(Optional.some) } ?? [nil]).map { w -> WorkloadSpec in
+                var overrides = SweepOverrides()
+                overrides.threads = threads
+                overrides.workers = w
+                let spec = try overrides.apply(to: loaded, file: path)
+                try spec.checkFits(file: path)
+                return spec
+            }
+            let cells = try specs.flatMap { try TrainBenchmarkRun.cells(of: $0, norms: norms, batches: batches) }
+            bench = TrainBenchmarkRun(spec: specs[0], cells: cells, command: Self.commandLine())
         } catch {
             throw UsageError(error)
         }

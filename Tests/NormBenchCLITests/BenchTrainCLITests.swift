@@ -125,6 +125,19 @@ import NormBenchTestSupport
         #expect(cells(doc).map { ($0["cell"] as? [String: Any])?["norm"] as? String ?? "" } == ["bn", "bn", "syncbn", "syncbn"])
     }
 
+    /// `--workers 1,2`: every selected method at each listed W, as `run --workers` would train it.
+    @Test func workersListTimesEachMethodAtEachCount() throws {
+        let r = try BuiltBinary.run(["bench", "train", "\(folder)/tinybench.yaml", "--norms", "bn", "--batches", "2", "--workers", "1,2",
+                                     "--steps", "1", "--warmup", "0", "--repeats", "1", "--json"], timeout: 300)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let got = cells(doc).map { e -> [Int] in
+            let c = e["cell"] as? [String: Any] ?? [:]
+            return [c["workers"] as? Int ?? 0, e["samplesPerStep"] as? Int ?? 0, e["microBatches"] as? Int ?? 0]
+        }
+        #expect(got == [[1, 2, 1], [2, 4, 2]], "\(got)")
+    }
+
     @Test func misuseIsOneLineExitTwoAndNoFile() throws {
         let out = "\(folder)/bad/bench.json"
         try FileManager.default.createDirectory(atPath: "\(folder)/adir", withIntermediateDirectories: true)
@@ -137,6 +150,8 @@ import NormBenchTestSupport
             (["\(folder)/tinybench.yaml", "--steps", "0"], "--steps"),
             (["\(folder)/tinybench.yaml", "--repeats", "0"], "--repeats"),
             (["\(folder)/tinybench.yaml", "--threads", "0"], "--threads"),
+            (["\(folder)/tinybench.yaml", "--workers", "0"], "--workers"),
+            (["\(folder)/tinyghost.yaml", "--workers", "2"], "leave out --workers"),
         ]
         for (args, mention) in cases {
             let r = try BuiltBinary.run(["bench", "train"] + args + ["--out", out, "--workloads", folder])
