@@ -21,11 +21,11 @@ struct BenchTrain: ParsableCommand {
             the median over rounds of clips/s and of the round's median step time, with min-max and quartiles. \
             Run it on a quiet machine; --out writes the JSON that `normbench publish` reads from \
             Results/<workload>/bench.json (docs/results-format.md). \
-            Exit codes: 0 measured; 1 a cell or the output failed; 2 misuse (bad option, unknown workload, a norm or batch not in the sweep).
+            Exit codes: 0 measured; 1 a cell or the output failed; 2 misuse (bad option, unknown workload or method, a batch not in the sweep).
             """)
 
     @Argument(help: "A workload name (normbench list) or a path to a YAML file.") var workload: String
-    @Option(help: "Only these of the sweep's methods, comma-separated (e.g. bn,gn).") var norms: String?
+    @Option(help: "Normalization methods, comma-separated, in place of the sweep's, as in `run` (e.g. bn,gn).") var norms: String?
     @Option(help: "Only these of the sweep's batch sizes, comma-separated (e.g. 2,16).") var batches: String?
     @Option(help: "Thread counts, comma-separated (default: the sweep's).") var threads: String?
     @Option(help: "Simulated workers W, comma-separated, as in `run --workers` (default: the workload's); every listed W times every selected method (e.g. --workers 1,2).") var workers: String?
@@ -56,7 +56,9 @@ struct BenchTrain: ParsableCommand {
 
     /// The option lists, each value checked.
     func options() throws -> (norms: [String]?, batches: [Int]?, threads: [Int]?, workers: [Int]?) {
-        let n = try norms.map { try list($0, "--norms", expected: "a method of the workload's sweep, e.g. --norms bn,gn") { SafeName.problem($0) == nil ? $0 : nil } }
+        let n = try norms.map {
+            try list($0, "--norms", expected: "one of \(WorkloadSpec.knownNorms.joined(separator: ", ")), e.g. --norms bn,gn") { WorkloadSpec.knownNorms.contains($0) ? $0 : nil }
+        }
         let b = try batches.map { try list($0, "--batches", expected: "a batch size in \(Limits.batch), e.g. --batches 2,16") { Int($0).flatMap { Limits.batch.contains($0) ? $0 : nil } } }
         let w = try workers.map { try list($0, "--workers", expected: "a worker count in \(Limits.workers), e.g. --workers 1,2") { Int($0).flatMap { Limits.workers.contains($0) ? $0 : nil } } }
         return (n, b, try threads.map(threadList), w)
@@ -75,13 +77,14 @@ struct BenchTrain: ParsableCommand {
             // One spec per worker count; the cells carry their W, so the first spec builds them all.
             let specs = try (workerCounts.map { $0.map(Optional.some) } ?? [nil]).map { w -> WorkloadSpec in
                 var overrides = SweepOverrides()
+                overrides.norms = norms
                 overrides.threads = threads
                 overrides.workers = w
                 let spec = try overrides.apply(to: loaded, file: path)
                 try spec.checkFits(file: path)
                 return spec
             }
-            let cells = try specs.flatMap { try TrainBenchmarkRun.cells(of: $0, norms: norms, batches: batches) }
+            let cells = try specs.flatMap { try TrainBenchmarkRun.cells(of: $0, batches: batches) }
             bench = TrainBenchmarkRun(spec: specs[0], cells: cells, command: Self.commandLine())
         } catch {
             throw UsageError(error)

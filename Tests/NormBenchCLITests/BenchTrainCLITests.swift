@@ -125,9 +125,10 @@ import NormBenchTestSupport
         #expect(cells(doc).map { ($0["cell"] as? [String: Any])?["norm"] as? String ?? "" } == ["bn", "bn", "syncbn", "syncbn"])
     }
 
-    /// `--workers 1,2`: every selected method at each listed W, as `run --workers` would train it.
+    /// `--workers 1,2`: every selected method at each listed W, as `run --workers` would train it;
+    /// `--norms` in place of the sweep's, as in `run` (syncbn is not in tinybench's sweep).
     @Test func workersListTimesEachMethodAtEachCount() throws {
-        let r = try BuiltBinary.run(["bench", "train", "\(folder)/tinybench.yaml", "--norms", "bn", "--batches", "2", "--workers", "1,2",
+        let r = try BuiltBinary.run(["bench", "train", "\(folder)/tinybench.yaml", "--norms", "bn,syncbn", "--batches", "2", "--workers", "1,2",
                                      "--steps", "1", "--warmup", "0", "--repeats", "1", "--json"], timeout: 300)
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -135,7 +136,9 @@ import NormBenchTestSupport
             let c = e["cell"] as? [String: Any] ?? [:]
             return [c["workers"] as? Int ?? 0, e["samplesPerStep"] as? Int ?? 0, e["microBatches"] as? Int ?? 0]
         }
-        #expect(got == [[1, 2, 1], [2, 4, 2]], "\(got)")
+        // BN: one micro-batch per worker; SyncBN: one micro-batch of all W × batch clips.
+        #expect(got == [[1, 2, 1], [1, 2, 1], [2, 4, 2], [2, 4, 1]], "\(got)")
+        #expect(cells(doc).map { ($0["cell"] as? [String: Any])?["norm"] as? String ?? "" } == ["bn", "syncbn", "bn", "syncbn"])
     }
 
     @Test func misuseIsOneLineExitTwoAndNoFile() throws {
@@ -145,7 +148,7 @@ import NormBenchTestSupport
             (["nosuchworkload"], "nosuchworkload"),
             (["\(folder)/tinybench.yaml", "--batches", "0"], "--batches: \"0\" is not valid"),
             (["\(folder)/tinybench.yaml", "--batches", "8"], "--batches: 8 is not a batch of the sweep of tinybench (2, 4)"),
-            (["\(folder)/tinybench.yaml", "--norms", "in"], "--norms: in is not in the sweep of tinybench (bn, gn, ln)"),
+            (["\(folder)/tinybench.yaml", "--norms", "foo"], "--norms: \"foo\" is not valid; expected one of bn,"),
             (["\(folder)/tinybench.yaml", "--norms", "ln", "--batches", "4"], "select no cell of tinybench"),
             (["\(folder)/tinybench.yaml", "--steps", "0"], "--steps"),
             (["\(folder)/tinybench.yaml", "--repeats", "0"], "--repeats"),

@@ -26,23 +26,19 @@ public struct TrainBenchmarkRun {
     /// The cells of the benchmark: one per (method, batch, groups, threads) of the
     /// sweep (`WorkloadSpec.cells`, `sweep.batchesByNorm` and the workers of
     /// `sweep.stepClips` included), at the sweep's first seed, in the sweep's
-    /// order; with `norms` or `batches`, only those of the sweep's cells.
-    /// - Throws: `HarnessError.mismatch` for a method or batch the sweep does not
-    ///   have, or a selection that leaves no cell.
-    public static func cells(of spec: WorkloadSpec, norms: [String]? = nil, batches: [Int]? = nil) throws -> [SweepCell] {
+    /// order; with `batches`, only those of the sweep's cells.
+    /// - Throws: `HarnessError.mismatch` for a batch the sweep does not have, or
+    ///   a selection that leaves no cell.
+    public static func cells(of spec: WorkloadSpec, batches: [Int]? = nil) throws -> [SweepCell] {
         let all = try spec.cells()
         guard let seed = spec.sweep.seeds.first else { throw HarnessError.mismatch("\(spec.name): the sweep has no seeds") }
-        let sweepNorms = spec.sweep.norms.joined(separator: ", ")
-        for norm in norms ?? [] where !spec.sweep.norms.contains(norm) {
-            throw HarnessError.mismatch("--norms: \(SafeName.escaped(norm)) is not in the sweep of \(spec.name) (\(sweepNorms)); the benchmark times the sweep's cells, e.g. --norms \(spec.sweep.norms.prefix(2).joined(separator: ","))")
-        }
         let sweepBatches = spec.sweep.allBatches
         for batch in batches ?? [] where !sweepBatches.contains(batch) {
             throw HarnessError.mismatch("--batches: \(batch) is not a batch of the sweep of \(spec.name) (\(sweepBatches.map(String.init).joined(separator: ", "))); the benchmark times the sweep's cells, e.g. --batches \(sweepBatches.prefix(2).map(String.init).joined(separator: ","))")
         }
         // From-scratch cells (`sweep.scratch`) take the same steps as the cells of their method: timed once.
         let selected = all.filter { c in
-            c.settings.seed == seed && !c.settings.scratch && (norms?.contains(c.settings.normName) ?? true) && (batches?.contains(c.settings.batch) ?? true)
+            c.settings.seed == seed && !c.settings.scratch && (batches?.contains(c.settings.batch) ?? true)
         }
         guard !selected.isEmpty else {
             throw HarnessError.mismatch("--norms and --batches select no cell of \(spec.name): \(spec.sweep.norms.map { "\($0) at \(spec.sweep.batches(for: $0).map(String.init).joined(separator: ", "))" }.joined(separator: "; "))")
