@@ -89,7 +89,7 @@ private func page(_ records: [ResultRecord], _ path: String) throws -> String {
         let older = try JSONDecoder().decode(ResultRecord.self, from: Data(without.utf8))
         #expect(older.evaluation != nil && older.evaluation?.bootstrap == nil)
         let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Results/video-det/20261125T181747/cells/bn_b2_w1_g-_s0_t2.json").path
+            .appendingPathComponent("Tests/Fixtures/legacy-records/video-det/20261125T181747/cells/bn_b2_w1_g-_s0_t2.json").path
         let det = try RecordStore.read(path: committed)
         #expect(det.status == .completed && det.evaluation?.bootstrap == nil && det.accuracy?.mAP50 != nil)
     }

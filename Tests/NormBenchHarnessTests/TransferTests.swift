@@ -136,7 +136,7 @@ import NormBenchTestSupport
     /// Records and run descriptions written before these fields existed read
     /// unchanged, keep their ids, and encode to the same bytes.
     @Test func committedRecordsAndRunDescriptionsStillLoad() throws {
-        let folder = Self.repository.appendingPathComponent("Results/video-det/20261125T181747").path
+        let folder = Self.repository.appendingPathComponent("Tests/Fixtures/legacy-records/video-det/20261125T181747").path
         let manifestData = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/run.json"))
         let manifest = try JSONDecoder().decode(RunManifest.self, from: manifestData)
         #expect(manifest.workload.sweep.scratch == nil && manifest.workload.model.initialization == nil)
