@@ -102,6 +102,7 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
     @Test func ghostTableOnlyWithConstantStepCells() throws {
         var records = study()
         #expect(!(try page(records)).contains("Ghost-batch"))
+        #expect(!(try page(records)).contains("one micro-batch"))
         // BN with 2 workers of 8 clips: the same 16-clip step as BN batch 16 on one worker.
         for (seed, e) in [0.33, 0.35, 0.34].enumerated() {
             var r = sampleRecord(norm: "bn", batch: 8, seed: seed, top1Error: e)
@@ -116,6 +117,13 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(md.contains("| 16 | 1 | 31.0 ± 2.5 (n=3) | – |"))
         // Seed by seed 3, 4 and 2 points worse: mean 3.0, t(2) interval ± 4.303 · 1/√3.
         #expect(md.contains("| 8 | 2 | 34.0 ± 2.5 (n=3) | +3.0 [0.5, 5.5] (n=3) |"), "\(md)")
+        #expect(!md.contains("one micro-batch"))  // BN with 2 workers runs one micro-batch per worker
+        // SyncBN's memory in the simulation is explained under the memory table.
+        var sync = sampleRecord(norm: "syncbn", batch: 8, seed: 0, top1Error: 0.3)
+        sync.cell.workload = "study"
+        sync.cell.workers = 2
+        sync.environment.gitCommit = "abc123"
+        #expect(try page(records + [sync]).contains("SyncBN W=2: this single-process simulation runs the step's 2 × batch clips as one micro-batch"))
     }
 
     @Test func evaluationSectionGivesProtocolPreciseBNAndChance() throws {
