@@ -75,7 +75,8 @@ struct BenchTrain: ParsableCommand {
                 throw UsageError(message: "--workers: \(path) sets `sweep.stepClips: \(stepClips)`, which gives each batch its own worker count; leave out --workers")
             }
             // One spec per worker count; the cells carry their W, so the first spec builds them all.
-            let specs = try (workerCounts.map { $0.map(Optional.some) } ?? [nil]).map { w -> WorkloadSpec in
+            let counts: [Int?] = workerCounts ?? [nil]
+            let specs = try counts.map { w -> WorkloadSpec in
                 var overrides = SweepOverrides()
                 overrides.norms = norms
                 overrides.threads = threads

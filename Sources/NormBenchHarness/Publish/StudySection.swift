@@ -315,7 +315,7 @@ extension WorkloadPage {
         var groups: [String: [Int: Set<MethodKey>]] = [:]
         var labels: [String: MethodKey] = [:]
         for r in completed {
-            if NormMethod(rawValue: r.cell.norm)?.sharesStatisticsAcrossWorkers == true { continue }
+            if (try? NormalizationSpec(parsing: r.cell.norm))?.method.sharesStatisticsAcrossWorkers == true { continue }
             let key = "\(r.cell.norm)|\(r.cell.groups)|\(r.cell.threads)|\(r.cell.isScratch)"
             groups[key, default: [:]][r.cell.workers * r.cell.batch, default: []].insert(MethodKey(r.cell))
             labels[key] = labels[key].map { min($0, MethodKey(r.cell)) } ?? MethodKey(r.cell)

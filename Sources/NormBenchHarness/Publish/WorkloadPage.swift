@@ -193,12 +193,12 @@ struct WorkloadPage {
         md += "\nLedger: the engine's own count of tensor memory (deterministic), split by category at the moment of the peak; "
         md += "process: the kernel's resident high-water mark. Largest over seeds. "
         let oneMicroBatch = grid.methods.filter { m in
-            m.workers > 1 && NormMethod(rawValue: String(m.norm.prefix { $0 != ":" }))?.runsAsOneMicroBatch == true
+            m.workers > 1 && (try? NormalizationSpec(parsing: m.norm))?.method.runsAsOneMicroBatch == true
         }
         for m in oneMicroBatch {
             md += "\(grid.label(m)): this single-process simulation runs the step's \(m.workers) × batch clips as one micro-batch "
             md += "(BatchNorm over their concatenation), so its rows hold \(m.workers) workers' activations at once; "
-            md += "a real worker holds its own batch, as BN W=\(m.workers) does here, and exchanges only per-channel sums with the others. "
+            md += "a real worker holds its own batch, as BN with \(m.workers) workers does, and exchanges only per-channel sums with the others. "
         }
         md += Provenance.line(grid.records) + "\n\n"
         md += "![peak memory vs batch](\(name)-memory.svg)\n\n"
