@@ -57,6 +57,35 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(paper.contains("paper (ImageNet, reference), batch 32"))
     }
 
+    /// Detection: mAP is higher-is-better, so BN's fall at batch 2 is its degradation;
+    /// SyncBN is set against BN with the same two workers; lines pair by seed.
+    @Test func detectionHeadlineReadsMAPAsHigherIsBetter() throws {
+        let maps: [(String, Int, Int, [Double])] = [
+            ("bn", 1, 2, [0.80, 0.81, 0.82]), ("bn", 1, 8, [0.90, 0.91, 0.92]),
+            ("gn", 1, 2, [0.900, 0.901, 0.899]), ("gn", 1, 8, [0.900, 0.902, 0.898]),
+            ("bn", 2, 2, [0.78, 0.80, 0.79]), ("syncbn", 2, 2, [0.88, 0.91, 0.90]),
+        ]
+        var records: [ResultRecord] = []
+        for (norm, workers, batch, seeds) in maps {
+            for (seed, ap) in seeds.enumerated() {
+                var r = sampleRecord(norm: norm, batch: batch, seed: seed)
+                r.cell.workload = "det"
+                r.cell.workers = workers
+                r.task = "detection"
+                r.accuracy = Accuracy(mAP50: ap, mAP: ap / 2)
+                records.append(r)
+            }
+        }
+        let md = try page(records, "det.md")
+        #expect(md.contains("## Headline differences (mAP@0.5, points, 95 % CI)"), "\(md)")
+        #expect(md.contains("- BN W=1 at batch 2 is worse than at batch 8 by 10.0 points [7.7, 12.3]."))
+        #expect(md.contains("BN W=1 degrades more than GN (G=4) W=1 as the batch shrinks, by 10.0 points"))
+        #expect(md.contains("- At batch 2, GN (G=4) W=1 is better than BN W=1 by 9.0 points [6.5, 11.5]; paired by seed +9.0 [6.4, 11.6] (n=3)."))
+        #expect(md.contains("- At batch 2, SyncBN W=2 is better than BN W=2 by 10.7 points"))
+        #expect(md.contains("equivalent within ±2 points (TOST"))
+        #expect(!md.contains("Paired over the same evaluation clips"))  // classification only
+    }
+
     @Test func noisyGNIsNotShownEquivalent() throws {
         let md = try page(study(noisyGN: true))
         #expect(md.contains("not shown to be equivalent within ±2 points (TOST, α = 0.05"), "\(md)")

@@ -76,6 +76,10 @@ import Testing
         #expect(StudyFormat.sentence(better, "GN", "BN") == "GN is better than BN by 10.0 points [7.7, 12.3]")
         let none = try #require(Difference.welch([0.30, 0.35, 0.25], [0.30, 0.31, 0.29]))
         #expect(StudyFormat.sentence(none, "GN", "BN").hasPrefix("GN vs BN: no difference resolved: +0.0 [−"))
+        // mAP: higher is better, so the higher side is the better one; the numbers stay mAP points.
+        #expect(StudyFormat.sentence(worse, "GN", "BN", higherIsBetter: true) == "GN is better than BN by 10.0 points [7.7, 12.3]")
+        #expect(StudyFormat.sentence(better, "GN", "BN", higherIsBetter: true) == "GN is worse than BN by 10.0 points [7.7, 12.3]")
+        #expect(StudyFormat.sentence(none, "GN", "BN", higherIsBetter: true).hasPrefix("GN vs BN: no difference resolved: +0.0 [−"))
     }
 }
 

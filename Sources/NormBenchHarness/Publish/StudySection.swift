@@ -35,18 +35,18 @@ enum StudyFormat {
         return "\(points(m.mean)) (n=\(m.count)) †"
     }
 
-    /// A difference of errors A − B phrased by what its interval supports.
+    /// A difference A − B of a metric phrased by what its interval supports.
     /// `a` and `b` name the two sides as the sentence's subject and object,
-    /// e.g. ("BN at batch 2", "at batch 16").
-    static func sentence(_ d: Difference, _ a: String, _ b: String) -> String {
+    /// e.g. ("BN at batch 2", "at batch 16"). With `higherIsBetter` (mAP) a
+    /// negative difference is the worse one; numbers stay in the metric's units.
+    static func sentence(_ d: Difference, _ a: String, _ b: String, higherIsBetter: Bool = false) -> String {
         guard let ci = d.interval(confidence: StudySettings.confidence) else {
             return "\(a) vs \(b): \(signed(d.estimate)) points, no interval (a side has one seed)"
         }
-        if ci.lower > 0 {
-            return "\(a) is worse than \(b) by \(plain(d.estimate)) points \(interval(ci.lower, ci.upper))"
-        }
-        if ci.upper < 0 {
-            return "\(a) is better than \(b) by \(plain(-d.estimate)) points \(interval(-ci.upper, -ci.lower))"
+        let (worse, better) = higherIsBetter ? (ci.upper < 0, ci.lower > 0) : (ci.lower > 0, ci.upper < 0)
+        if worse || better {
+            return "\(a) is \(worse ? "worse" : "better") than \(b) by \(plain(abs(d.estimate))) points "
+                + (d.estimate < 0 ? interval(-ci.upper, -ci.lower) : interval(ci.lower, ci.upper))
         }
         return "\(a) vs \(b): no difference resolved: \(signed(d.estimate)) \(interval(ci.lower, ci.upper))"
     }
@@ -192,41 +192,61 @@ extension WorkloadPage {
 
     /// The row that stands for a norm in the headline: one worker (else the
     /// fewest), G = 32 when there, else the one with the most completed cells.
-    func headlineMethod(_ norm: String) -> MethodKey? {
+    func headlineMethod(_ norm: String, _ metric: @escaping (ResultRecord) -> Double? = WorkloadPage.top1Metric) -> MethodKey? {
         let candidates = grid.methods.filter { $0.norm == norm && !$0.scratch }
         guard let fewest = candidates.map(\.workers).min() else { return nil }
         let pool = candidates.filter { $0.workers == fewest }
         if let g32 = pool.first(where: { $0.groups == "32" }) { return g32 }
         return pool.max { a, b in
-            let ca = grid.batches.filter { !values(a, batch: $0).isEmpty }.count, cb = grid.batches.filter { !values(b, batch: $0).isEmpty }.count
+            let ca = measuredBatches(a, metric).count, cb = measuredBatches(b, metric).count
             return ca != cb ? ca < cb : b < a
         }
     }
 
-    private func measuredBatches(_ m: MethodKey) -> [Int] { grid.batches.filter { !values(m, batch: $0).isEmpty } }
+    private func measuredBatches(_ m: MethodKey, _ metric: @escaping (ResultRecord) -> Double?) -> [Int] {
+        grid.batches.filter { !values(m, batch: $0, metric).isEmpty }
+    }
 
     private func name(_ m: MethodKey) -> String { grid.label(m) }
 
-    func headlineSection() -> String {
-        let bn = headlineMethod("bn"), gn = headlineMethod("gn")
+    /// The headline list: each of BN's and GN's change from the largest batch to
+    /// the smallest, their difference-in-differences, GN's flatness (TOST), GN
+    /// against BN and every other method against GN at each batch, SyncBN
+    /// against BN with the same workers; for classification also GN − BN paired
+    /// over the evaluation clips. `metric`: top-1 error, or mAP@0.5 for detection.
+    func headlineSection(_ metric: Metric = WorkloadPage.top1) -> String {
+        let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
+        let up = metric.higherIsBetter
+        func difference(_ a: MethodKey, _ ba: Int, _ b: MethodKey, _ bb: Int) -> Difference? {
+            Difference.welch(values(a, batch: ba, value), values(b, batch: bb, value))
+        }
+        /// "At batch b, A is better than B by …; paired by seed: …" for two rows at one batch.
+        func atBatch(_ b: Int, _ a: MethodKey, _ other: MethodKey) -> String? {
+            guard let d = difference(a, b, other, b) else { return nil }
+            let paired = Self.pairedBySeed(grid.records(a, batch: b), minus: grid.records(other, batch: b), value)
+            return StudyFormat.sentence(d, "At batch \(b), \(name(a))", name(other), higherIsBetter: up)
+                + (paired.contains("[") ? "; paired by seed \(paired)" : "") + "."
+        }
+        let bn = headlineMethod("bn", value), gn = headlineMethod("gn", value)
         var lines: [String] = []
         var change: [String: Difference] = [:]
         for m in [bn, gn].compactMap({ $0 }) {
-            let bs = measuredBatches(m)
-            guard let lo = bs.first, let hi = bs.last, lo != hi,
-                  let d = Difference.welch(values(m, batch: lo), values(m, batch: hi)) else { continue }
+            let bs = measuredBatches(m, value)
+            guard let lo = bs.first, let hi = bs.last, lo != hi, let d = difference(m, lo, m, hi) else { continue }
             change[m.norm] = d
-            lines.append(StudyFormat.sentence(d, "\(name(m)) at batch \(lo)", "at batch \(hi)") + ".")
+            lines.append(StudyFormat.sentence(d, "\(name(m)) at batch \(lo)", "at batch \(hi)", higherIsBetter: up) + ".")
         }
         if let bn, let gn, let dbn = change["bn"], let dgn = change["gn"] {
-            let same = measuredBatches(bn).first == measuredBatches(gn).first && measuredBatches(bn).last == measuredBatches(gn).last
+            let same = measuredBatches(bn, value).first == measuredBatches(gn, value).first && measuredBatches(bn, value).last == measuredBatches(gn, value).last
             let did = dbn.minus(dgn)
             var s = "Difference-in-differences (\(name(bn))'s change minus \(name(gn))'s): "
             if let ci = did.interval(confidence: StudySettings.confidence) {
-                if ci.lower > 0 {
-                    s += "\(name(bn)) degrades more than \(name(gn)) as the batch shrinks, by \(StudyFormat.plain(did.estimate)) points \(StudyFormat.interval(ci.lower, ci.upper))"
-                } else if ci.upper < 0 {
-                    s += "\(name(gn)) degrades more than \(name(bn)) as the batch shrinks, by \(StudyFormat.plain(-did.estimate)) points \(StudyFormat.interval(-ci.upper, -ci.lower))"
+                // A change is smallest batch minus largest: a degradation is a rise in error, a fall in mAP.
+                let (bnMore, gnMore) = up ? (ci.upper < 0, ci.lower > 0) : (ci.lower > 0, ci.upper < 0)
+                if bnMore || gnMore {
+                    let (first, second) = bnMore ? (bn, gn) : (gn, bn)
+                    let magnitude = did.estimate < 0 ? StudyFormat.interval(-ci.upper, -ci.lower) : StudyFormat.interval(ci.lower, ci.upper)
+                    s += "\(name(first)) degrades more than \(name(second)) as the batch shrinks, by \(StudyFormat.plain(abs(did.estimate))) points \(magnitude)"
                 } else {
                     s += "no difference resolved: \(StudyFormat.signed(did.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
                 }
@@ -238,7 +258,7 @@ extension WorkloadPage {
             lines.append(s + ".")
         }
         if let gn, let d = change["gn"] {
-            let bs = measuredBatches(gn)
+            let bs = measuredBatches(gn, value)
             let margin = StudySettings.equivalenceMarginPoints / 100
             let test = EquivalenceTest(d, margin: margin, alpha: StudySettings.equivalenceAlpha)
             let m = Format.fixed(StudySettings.equivalenceMarginPoints, 0)
@@ -254,30 +274,32 @@ extension WorkloadPage {
             lines.append(s + ".")
         }
         if let bn, let gn {
-            for b in grid.batches {
-                guard let d = Difference.welch(values(gn, batch: b), values(bn, batch: b)) else { continue }
-                lines.append(StudyFormat.sentence(d, "At batch \(b), \(name(gn))", name(bn)) + ".")
-            }
+            lines += grid.batches.compactMap { atBatch($0, gn, bn) }
         }
         if let gn {
             // The paper's other comparison: each remaining method against GN where both ran.
             var seen: Set<String> = ["bn", "gn"]
             for norm in grid.methods.map(\.norm) where seen.insert(norm).inserted {
-                guard let m = headlineMethod(norm) else { continue }
-                for b in grid.batches {
-                    guard let d = Difference.welch(values(m, batch: b), values(gn, batch: b)) else { continue }
-                    lines.append(StudyFormat.sentence(d, "At batch \(b), \(name(m))", name(gn)) + ".")
-                }
+                guard let m = headlineMethod(norm, value) else { continue }
+                lines += grid.batches.compactMap { atBatch($0, m, gn) }
             }
         }
-        if let bn, let gn { lines += pairedLines(gn: gn, bn: bn) }
+        // Statistics shared across workers against each worker's own, at the same W.
+        for sync in grid.methods where sync.workers > 1 && !sync.scratch
+            && (try? NormalizationSpec(parsing: sync.norm))?.method.sharesStatisticsAcrossWorkers == true {
+            guard let own = grid.methods.first(where: { $0.norm == "bn" && $0.workers == sync.workers && $0.threads == sync.threads && !$0.scratch }) else { continue }
+            lines += grid.batches.compactMap { atBatch($0, sync, own) }
+        }
+        if !up, let bn, let gn { lines += pairedLines(gn: gn, bn: bn) }
         guard !lines.isEmpty else { return "" }
-        var md = "## Headline differences (top-1 error, points, 95 % CI)\n\n"
+        var md = "## Headline differences (\(metric.title), points, 95 % CI)\n\n"
         md += lines.map { "- " + $0 }.joined(separator: "\n") + "\n\n"
         md += "Differences of means between independent seeds: Welch t intervals (each cell's s²/n, Welch–Satterthwaite degrees of freedom). "
         md += "A line says a method is worse or better only when the 95 % interval excludes zero; otherwise it says no difference was resolved. "
+        md += "Paired by seed: the mean of the same seed's difference (\(metric.title), first named minus second; the same initial weights and data order) "
+        md += "with its t interval over the seeds both cells have. "
         md += "Equivalence: two one-sided tests with a margin of ±\(Format.fixed(StudySettings.equivalenceMarginPoints, 0)) points "
-        md += "(`StudySettings.equivalenceMarginPoints`), i.e. the 90 % interval inside the margin.\n\n"
+        md += "(`StudySettings.equivalenceMarginPoints`), i.e. the 90 % interval inside the margin. The lines are not corrected for multiplicity.\n\n"
         return md
     }
 
