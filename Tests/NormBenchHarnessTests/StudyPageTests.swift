@@ -73,6 +73,11 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
                 r.cell.workers = workers
                 r.task = "detection"
                 r.accuracy = Accuracy(mAP50: ap, mAP: ap / 2)
+                // GN at 8, seed 2 still rising at the end: +2.1 points over its last three evaluations.
+                let rise = norm == "gn" && batch == 8 && seed == 2 ? 0.021 : 0.005
+                r.evaluation = EvaluationSection(
+                    protocol: "median of last 1 of 3 evaluations",
+                    runs: [ap - rise, ap - 0.001, ap].enumerated().map { .init(step: $0.offset, epoch: Double(10 + $0.offset), metrics: ["mAP50": $0.element]) })
                 records.append(r)
             }
         }
@@ -84,6 +89,8 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(md.contains("- At batch 2, SyncBN W=2 is better than BN W=2 by 10.7 points"))
         #expect(md.contains("equivalent within ±2 points (TOST"))
         #expect(!md.contains("Paired over the same evaluation clips"))  // classification only
+        #expect(md.contains("| method | batch | seed | mAP@0.5 (headline) | the evaluations (epochs 10, 11, 12) |"))
+        #expect(md.contains("mAP@0.5 higher at the last evaluation than two evaluations before by more than 2 points in 1 of 18 cells: GN (G=4) W=1 at 8, seed 2: 87.7 → 89.7 → 89.8."), "\(md)")
     }
 
     @Test func noisyGNIsNotShownEquivalent() throws {

@@ -140,7 +140,7 @@ struct WorkloadPage {
         md += "† one seed, no interval. Failed or diverged cells are excluded (listed above). " + Provenance.line(grid.records) + "\n\n"
         md += "The paper's COCO (Mask R-CNN) numbers are not shown: they were not verified against the paper's text.\n\n"
         md += "![mAP@0.5 vs batch](\(name)-map.svg)\n\n"
-        return md + headlineSection(DetectionTask.metrics[0])
+        return md + headlineSection(DetectionTask.metrics[0]) + cellsSection(DetectionTask.metrics[0])
     }
 
     private func throughputSection() -> String {
