@@ -48,6 +48,22 @@ import NormBenchTestSupport
         #expect(y.shape == [1, 10])
     }
 
+    /// The dense head starts at its biases for every seed: heatmap logits at the
+    /// prior's −2.19, box outputs at 0 (at He's scale they spread by whole units,
+    /// more for some seeds than others, and the first loss with them).
+    @Test func denseHeadStartsAtItsBiasesForEverySeed() throws {
+        for seed in 0..<6 {
+            let config = ResNet3DConfig(frames: 2, height: 16, width: 16, widths: [8, 16], depths: [1, 1], classes: 3, seed: UInt64(seed))
+            let model = try ResNet3D.dense(config, outputs: 3 + 4, heatmaps: 3, normalization: try NormalizationSpec(parsing: "gn:groups=2"))
+            let shape = config.inputShape(batch: 2)
+            let y = model.forward(tensor(shape, randomValues(shape.reduce(1, *), seed: UInt64(40 + seed)), category: .data), mode: .training).array
+            let heat = stride(from: 0, to: y.count, by: 7).flatMap { y[$0..<$0 + 3] }
+            let boxes = stride(from: 3, to: y.count, by: 7).flatMap { y[$0..<$0 + 4] }
+            #expect(heat.allSatisfy { abs($0 + 2.19) < 0.1 } && boxes.allSatisfy { abs($0) < 0.1 },
+                    "seed \(seed): heatmap logits \(heat.min()!)...\(heat.max()!), boxes \(boxes.min()!)...\(boxes.max()!)")
+        }
+    }
+
     /// Two runs with the same seed and data give bitwise identical parameters.
     @Test func trainingIsDeterministic() throws {
         func run() throws -> [[Float]] {

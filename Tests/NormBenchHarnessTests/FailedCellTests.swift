@@ -56,6 +56,14 @@ private func page(_ records: [ResultRecord], _ path: String) throws -> String {
     }
 
     /// One seed: the bootstrap over clips, labelled; two seeds: the t interval over seeds.
+    /// A detection run whose every cell failed still heads its summary with mAP, not top-1 error.
+    @Test func allFailedDetectionSummaryNamesMAP() {
+        var r = detectionRecord(norm: "gn", batch: 8, seed: 0, mAP50: 0, mAP: 0)
+        r.status = .failed
+        let summary = SummaryTable.render([r])
+        #expect(summary.hasPrefix("100 − mAP@0.5 (%), mean ± std over seeds"), "\(summary)")
+    }
+
     @Test func detectionTableShowsBootstrapForOneSeedAndTForSeveral() throws {
         let one = [detectionRecord(norm: "bn", batch: 2, seed: 0, mAP50: 0.51, mAP: 0.22)]
         let md = try page(one, "det.md")

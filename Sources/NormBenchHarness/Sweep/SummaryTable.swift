@@ -10,7 +10,6 @@ public enum SummaryTable {
     }
 
     public static func render(_ records: [ResultRecord]) -> String {
-        let done = records.filter { $0.status == .completed }
         let batches = Array(Set(records.map(\.cell.batch))).sorted()
         var rows: [(String, [String])] = []
         var seen: [String] = []
@@ -36,7 +35,8 @@ public enum SummaryTable {
             }
             rows.append((name, cells))
         }
-        let metricName = (Metric.headlines.last { m in done.contains { $0.accuracy?[m] != nil } } ?? Metric.headlines[0]).asErrorTitle
+        // From every record, failed ones too: a run whose every cell failed still names its task's metric.
+        let metricName = (Metric.headlines.last { m in records.contains { $0.accuracy?[m] != nil } } ?? Metric.headlines[0]).asErrorTitle
         // Workers that differ by batch (`sweep.stepClips`) are shown with the batch.
         let varied = Set(records.map(\.cell.workers)).count > 1
         let header = ["norm"] + batches.map { b in
