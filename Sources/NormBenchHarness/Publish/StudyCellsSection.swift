@@ -44,10 +44,11 @@ extension WorkloadPage {
         md += table.render()
         md += "\nThe headline column is the value the tables above use. " + protocolSentence() + " "
         let threshold = Format.number(Self.stillImprovingPoints)
-        let (moved, direction) = metric.higherIsBetter ? ("rose", "higher") : ("fell", "lower")
-        let subject = metric.higherIsBetter ? metric.title : "Error"
+        // (in a sentence, starting one, moved, at the last evaluation)
+        let (noun, subject, moved, direction) = metric.higherIsBetter
+            ? (metric.title, metric.title, "rose", "higher") : ("error", "Error", "fell", "lower")
         if improving.isEmpty {
-            md += "No cell's \(metric.higherIsBetter ? metric.title : "error") \(moved) by more than \(threshold) points over its last three evaluations.\n\n"
+            md += "No cell's \(noun) \(moved) by more than \(threshold) points over its last three evaluations.\n\n"
         } else {
             md += "\(subject) \(direction) at the last evaluation than two evaluations before by more than \(threshold) points in "
             md += "\(improving.count) of \(rows.count) cells: " + improving.joined(separator: "; ") + ". These may not have converged (or their evaluations scatter that much).\n\n"

@@ -43,12 +43,23 @@ enum StudyFormat {
         guard let ci = d.interval(confidence: StudySettings.confidence) else {
             return "\(a) vs \(b): \(signed(d.estimate)) points, no interval (a side has one seed)"
         }
-        let (worse, better) = higherIsBetter ? (ci.upper < 0, ci.lower > 0) : (ci.lower > 0, ci.upper < 0)
-        if worse || better {
-            return "\(a) is \(worse ? "worse" : "better") than \(b) by \(plain(abs(d.estimate))) points "
-                + (d.estimate < 0 ? interval(-ci.upper, -ci.lower) : interval(ci.lower, ci.upper))
+        if let worse = verdict(ci, higherIsBetter: higherIsBetter) {
+            return "\(a) is \(worse ? "worse" : "better") than \(b) by \(magnitude(d.estimate, ci))"
         }
         return "\(a) vs \(b): no difference resolved: \(signed(d.estimate)) \(interval(ci.lower, ci.upper))"
+    }
+
+    /// Whether an interval of A − B resolves A as worse (true) or better (false)
+    /// than B; nil when it contains zero.
+    static func verdict(_ ci: (lower: Double, upper: Double), higherIsBetter: Bool) -> Bool? {
+        if ci.lower > 0 { return !higherIsBetter }
+        if ci.upper < 0 { return higherIsBetter }
+        return nil
+    }
+
+    /// "10.0 points [7.7, 12.3]": the size of a resolved difference and its interval, sign dropped.
+    static func magnitude(_ estimate: Double, _ ci: (lower: Double, upper: Double)) -> String {
+        "\(plain(abs(estimate))) points " + (estimate < 0 ? interval(-ci.upper, -ci.lower) : interval(ci.lower, ci.upper))
     }
 }
 
@@ -192,7 +203,7 @@ extension WorkloadPage {
 
     /// The row that stands for a norm in the headline: one worker (else the
     /// fewest), G = 32 when there, else the one with the most completed cells.
-    func headlineMethod(_ norm: String, _ metric: @escaping (ResultRecord) -> Double? = WorkloadPage.top1Metric) -> MethodKey? {
+    func headlineMethod(_ norm: String, _ metric: (ResultRecord) -> Double? = WorkloadPage.top1Metric) -> MethodKey? {
         let candidates = grid.methods.filter { $0.norm == norm && !$0.scratch }
         guard let fewest = candidates.map(\.workers).min() else { return nil }
         let pool = candidates.filter { $0.workers == fewest }
@@ -203,7 +214,7 @@ extension WorkloadPage {
         }
     }
 
-    private func measuredBatches(_ m: MethodKey, _ metric: @escaping (ResultRecord) -> Double?) -> [Int] {
+    private func measuredBatches(_ m: MethodKey, _ metric: (ResultRecord) -> Double?) -> [Int] {
         grid.batches.filter { !values(m, batch: $0, metric).isEmpty }
     }
 
@@ -237,16 +248,15 @@ extension WorkloadPage {
             lines.append(StudyFormat.sentence(d, "\(name(m)) at batch \(lo)", "at batch \(hi)", higherIsBetter: up) + ".")
         }
         if let bn, let gn, let dbn = change["bn"], let dgn = change["gn"] {
-            let same = measuredBatches(bn, value).first == measuredBatches(gn, value).first && measuredBatches(bn, value).last == measuredBatches(gn, value).last
+            let (bnBatches, gnBatches) = (measuredBatches(bn, value), measuredBatches(gn, value))
+            let same = bnBatches.first == gnBatches.first && bnBatches.last == gnBatches.last
             let did = dbn.minus(dgn)
             var s = "Difference-in-differences (\(name(bn))'s change minus \(name(gn))'s): "
             if let ci = did.interval(confidence: StudySettings.confidence) {
                 // A change is smallest batch minus largest: a degradation is a rise in error, a fall in mAP.
-                let (bnMore, gnMore) = up ? (ci.upper < 0, ci.lower > 0) : (ci.lower > 0, ci.upper < 0)
-                if bnMore || gnMore {
+                if let bnMore = StudyFormat.verdict(ci, higherIsBetter: up) {
                     let (first, second) = bnMore ? (bn, gn) : (gn, bn)
-                    let magnitude = did.estimate < 0 ? StudyFormat.interval(-ci.upper, -ci.lower) : StudyFormat.interval(ci.lower, ci.upper)
-                    s += "\(name(first)) degrades more than \(name(second)) as the batch shrinks, by \(StudyFormat.plain(abs(did.estimate))) points \(magnitude)"
+                    s += "\(name(first)) degrades more than \(name(second)) as the batch shrinks, by \(StudyFormat.magnitude(did.estimate, ci))"
                 } else {
                     s += "no difference resolved: \(StudyFormat.signed(did.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
                 }
