@@ -140,6 +140,7 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         let page = text(files, "video-det.md")
         #expect(page.contains("| BN | 40.0 (n=1) † |"), "\(page)")
         #expect(page.contains("| GN (G=4) | **50.0 (n=1) †** |"))
+        #expect(page.contains("the pages of the fine-tuning workloads (`video-det-transfer`) set FAIR Detectron's published numbers beside their own"))
         #expect(files.contains { $0.path == "video-det-map.svg" })
         #expect(!files.contains { $0.path == "video-det-error.svg" })
     }

@@ -101,6 +101,7 @@ extension WorkloadPage {
         md += "Batch = clips per worker\(workers.count == 1 ? "; every step sees W = \(workers[0]) workers × batch clips" : "")"
         md += ". Failed or diverged cells are excluded (listed below). " + Provenance.line(grid.records) + "\n\n"
         md += transferDifferences()
+        if transferMetrics == DetectionTask.metrics { md += PaperReference.detectronSentence + "\n\n" }
         let files = Set(grid.records.compactMap(\.startedFrom)).sorted { ($0.path, $0.sha256) < ($1.path, $1.sha256) }
         if !files.isEmpty {
             md += "Pretrained checkpoints (path, SHA-256 of the file when the fine-tuning run started):\n\n"

@@ -138,7 +138,10 @@ struct WorkloadPage {
             md += "evaluation clips of its last evaluation (docs/results-format.md); it covers evaluation noise only, not seed-to-seed training noise. "
         }
         md += "† one seed, no interval. Failed or diverged cells are excluded (listed above). " + Provenance.line(grid.records) + "\n\n"
-        md += "The paper's COCO (Mask R-CNN) numbers are not shown: they were not verified against the paper's text.\n\n"
+        if !isTransfer {
+            md += "The GN paper's COCO (Mask R-CNN) results fine-tune a pretrained backbone; the pages of the fine-tuning "
+            md += "workloads (`video-det-transfer`) set FAIR Detectron's published numbers beside their own.\n\n"
+        }
         md += "![mAP@0.5 vs batch](\(name)-map.svg)\n\n"
         return md + headlineSection(DetectionTask.metrics[0]) + cellsSection(DetectionTask.metrics[0])
     }
