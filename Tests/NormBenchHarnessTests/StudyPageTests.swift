@@ -88,6 +88,9 @@ private func page(_ records: [ResultRecord], _ path: String = "study.md") throws
         #expect(md.contains("- At batch 2, GN (G=4) W=1 is better than BN W=1 by 9.0 points [6.5, 11.5]; paired by seed +9.0 [6.4, 11.6] (n=3)."))
         #expect(md.contains("- At batch 2, SyncBN W=2 is better than BN W=2 by 10.7 points"))
         #expect(md.contains("equivalent within ±2 points (TOST"))
+        // The same list in mAP@0.5:0.95 (here half of mAP@0.5, so every difference halves).
+        #expect(md.contains("## Headline differences (mAP@0.5:0.95, points, 95 % CI)"), "\(md)")
+        #expect(md.contains("- BN W=1 at batch 2 is worse than at batch 8 by 5.0 points"), "\(md)")
         #expect(!md.contains("Paired over the same evaluation clips"))  // classification only
         #expect(md.contains("| method | batch | seed | mAP@0.5 (headline) | the evaluations (epochs 10, 11, 12) |"))
         #expect(md.contains("mAP@0.5 higher at the last evaluation than two evaluations before by more than 2 points in 1 of 18 cells: GN (G=4) W=1 at 8, seed 2: 87.7 → 89.7 → 89.8."), "\(md)")
