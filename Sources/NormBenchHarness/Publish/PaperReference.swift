@@ -8,7 +8,7 @@
 /// both ends (10.6 points apart at batch 2). The other values are transcribed
 /// from Tables 1-3 and were not re-checked against the text. Kinetics (I3D) and
 /// the paper's own COCO (Mask R-CNN) tables are not included: they could not be
-/// checked; `detectron` gives the authors' published COCO models instead.
+/// checked; `detectronBoxAP` gives the authors' published COCO models instead.
 public enum PaperReference {
     /// Where the numbers come from, for captions.
     public static let source = "GN paper (Wu & He 2018, arXiv:1803.08494), ResNet-50 on ImageNet, top-1 error %"
@@ -34,24 +34,22 @@ public enum PaperReference {
 
     /// Mask R-CNN on COCO as FAIR's Detectron (the GN paper's codebase) publishes
     /// it in `projects/GN/README.md` (github.com/facebookresearch/Detectron, checked
-    /// at commit 04155a0): ResNet-50-FPN, 2 images per GPU, box AP (%, IoU 0.5:0.95)
-    /// by how the backbone's normalization was trained and the schedule (2x = 180k
-    /// iterations, 3x = 270k). BN* = BN frozen after ImageNet pretraining.
-    public static let detectron: [(row: String, schedule: String, boxAP: Double)] = [
-        ("BN*", "2x", 38.6), ("GN", "2x", 40.3), ("BN*", "3x", 38.9), ("GN", "3x", 40.8), ("GN from scratch", "3x", 39.5),
-    ]
+    /// at commit 04155a0): ResNet-50-FPN, 2 images per GPU, box AP (%, IoU 0.5:0.95),
+    /// fine-tuned from ImageNet with BN frozen (BN*) or with GN, or GN from scratch,
+    /// with the 2x (180k iterations) or 3x (270k) schedule.
+    public static let detectronBoxAP = (bnFrozen2x: 38.6, gn2x: 40.3, bnFrozen3x: 38.9, gn3x: 40.8, gnScratch3x: 39.5)
 
     /// The reference sentence of a transfer page: Detectron's COCO numbers and the
     /// two directions they show (GN ahead of BN*, fine-tuned GN ahead of GN from scratch).
     static var detectronSentence: String {
-        func ap(_ row: String, _ schedule: String) -> Double { detectron.first { $0.row == row && $0.schedule == schedule }!.boxAP }
-        func points(_ d: Double) -> String { StudyFormat.signed(d / 100) }
+        let d = detectronBoxAP
+        func points(_ a: Double, _ b: Double) -> String { StudyFormat.signed((a - b) / 100) }
         return "For reference, at another scale and in another metric (not a target): Mask R-CNN with a ResNet-50-FPN backbone on COCO, "
             + "2 images per GPU, box AP over IoU 0.5:0.95 as FAIR's Detectron publishes it (`projects/GN/README.md` of "
-            + "github.com/facebookresearch/Detectron): fine-tuned from ImageNet, BN* \(ap("BN*", "2x")) and GN \(ap("GN", "2x")) "
-            + "(GN \(points(ap("GN", "2x") - ap("BN*", "2x")))) with the 2x schedule, BN* \(ap("BN*", "3x")) and GN \(ap("GN", "3x")) "
-            + "(\(points(ap("GN", "3x") - ap("BN*", "3x")))) with 3x; GN trained from scratch \(ap("GN from scratch", "3x")) (3x, "
-            + "\(points(ap("GN from scratch", "3x") - ap("GN", "3x"))) against GN fine-tuned). The directions to compare with the table above: "
+            + "github.com/facebookresearch/Detectron): fine-tuned from ImageNet, BN* \(d.bnFrozen2x) and GN \(d.gn2x) "
+            + "(GN \(points(d.gn2x, d.bnFrozen2x))) with the 2x schedule, BN* \(d.bnFrozen3x) and GN \(d.gn3x) "
+            + "(\(points(d.gn3x, d.bnFrozen3x))) with 3x; GN trained from scratch \(d.gnScratch3x) (3x, "
+            + "\(points(d.gnScratch3x, d.gn3x)) against GN fine-tuned). The directions to compare with the table above: "
             + "GN against BN*, and each method fine-tuned against the same method from scratch."
     }
 }
