@@ -66,7 +66,6 @@ extension WorkloadPage {
         for r in failed.sorted(by: { (MethodKey($0.cell), $0.cell.batch, $0.cell.seed) < (MethodKey($1.cell), $1.cell.batch, $1.cell.seed) }) {
             table.rows.append([grid.label(MethodKey(r.cell)), String(r.cell.batch), String(r.cell.seed), r.status.rawValue, Format.cell(r.note ?? "–")])
         }
-        table.textColumns = 1
         md += table.render() + "\n"
         return md
     }
