@@ -37,9 +37,9 @@ func sampleRecord(norm: String = "gn", batch: Int = 2, seed: Int = 0, top1Error:
         #expect(files.sorted() == ["bn_b8_w1_g-_s0_t2.json", "gn_b2_w1_g4_s0_t2.json"])
     }
 
-    /// Records written before the evaluation section (a fixture from an earlier version) read
-    /// as they are, without it; a record with it writes and reads back in the
-    /// documented shape.
+    /// Records written before the evaluation section (a fixture from an earlier
+    /// version) read as they are, without it; a record with it writes and reads
+    /// back in the documented shape.
     @Test func evaluationSectionIsOptionalAndRoundTrips() throws {
         let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Tests/Fixtures/legacy-records/groups/20261125T175512/cells/gn_b8_w1_g1_s0_t2.json").path
