@@ -71,7 +71,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ] + (mpiBuild ? ["NormBenchMPI"] : []),
-            swiftSettings: speed + mpiDefine),
+            swiftSettings: speed + mpiDefine,
+            plugins: ["BuildStamp"]),
+        // The commit the binary is built from, which every record names (Plugins/BuildStamp).
+        .plugin(name: "BuildStamp", capability: .buildTool()),
         .target(name: "NormBenchTestSupport", path: "Tests/NormBenchTestSupport"),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo", "NormBenchTestSupport"], swiftSettings: speed),
         .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine", "NormBenchTestSupport"], swiftSettings: speed),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NormBenchEngine
+import NormBenchHarness
 
 @main
 struct NormBench: ParsableCommand {
@@ -17,6 +18,7 @@ struct NormBench: ParsableCommand {
     /// block; a `CommandFailure` exits with its code (1 unless documented).
     /// Under mpirun every rank parses the same options: rank 0 speaks for all.
     static func main() {
+        if buildStampCommit != "unknown" { Environment.buildCommit = buildStampCommit }
         do {
             var command = try parseAsRoot()
             try command.run()
