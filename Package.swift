@@ -67,13 +67,13 @@ let package = Package(
         .executableTarget(
             name: "normbench",
             dependencies: [
-                "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads", "NormBenchHarness",
+                "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads", "NormBenchHarness", "NormBenchStamp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ] + (mpiBuild ? ["NormBenchMPI"] : []),
-            swiftSettings: speed + mpiDefine,
-            plugins: ["BuildStamp"]),
-        // The commit the binary is built from, which every record names (Plugins/BuildStamp).
+            swiftSettings: speed + mpiDefine),
+        // The commit the binary is built from, which every record names (docs/build.md).
+        .target(name: "NormBenchStamp", plugins: ["BuildStamp"]),
         .plugin(name: "BuildStamp", capability: .buildTool()),
         .target(name: "NormBenchTestSupport", path: "Tests/NormBenchTestSupport"),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo", "NormBenchTestSupport"], swiftSettings: speed),

@@ -1,7 +1,7 @@
 import Foundation
 import PackagePlugin
 
-/// Writes `BuildStamp.swift` into the target before every build: the commit the
+/// Writes `BuildStampCommit.swift` into the target before every build: the commit the
 /// package's sources are at, so a record names the code that ran rather than
 /// whichever checkout the binary happens to be run from. "+dirty" when
 /// `Sources/`, `Plugins/` or `Package.swift` differ from that commit (changes in
@@ -20,8 +20,8 @@ struct BuildStamp: BuildToolPlugin {
                 c="$c+dirty"
             fi
             mkdir -p "$2"
-            text="let buildStampCommit = \"$c\""
-            [ "$(cat "$2/BuildStamp.swift" 2>/dev/null)" = "$text" ] || printf '%s\n' "$text" > "$2/BuildStamp.swift"
+            text="extension BuildStamp { public static var commit: String { \"$c\" } }"
+            [ "$(cat "$2/BuildStampCommit.swift" 2>/dev/null)" = "$text" ] || printf '%s\n' "$text" > "$2/BuildStampCommit.swift"
             """#
         return [.prebuildCommand(
             displayName: "Stamping normbench with its source commit",
