@@ -111,9 +111,22 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         let files = try Publisher.render(groupSweep())
         #expect(text(files, "groups.md").contains("| 1 (= LN) | 30.0 (n=1) † |"), "\(text(files, "groups.md"))")
         let page = text(files, "groups-paper.md")
-        #expect(page.contains("| 1 (= LN) | 30.0 (n=1) † | 25.6 | – |"), "\(page)")
+        #expect(page.contains("| 1 (= LN) | 30.0 (n=1) † | 25.3 | – |"), "\(page)")
+        #expect(page.contains("The paper's G = 1 is LN (25.3); its one channel per group is IN (28.4)."), "\(page)")
         #expect(page.contains("| 4 | 31.0 (n=1) † | 24.6 | – |"))
         #expect(page.contains("| C (= IN) | 32.0 (n=1) † | – | 28.4 |"))
+    }
+
+    /// The paper reports some models in more than one table: Table 3's G = 1 is
+    /// Table 1's LN, its one channel per group Table 1's IN, its G = 32 and
+    /// Table 2's batch 32 Table 1's GN and BN. The transcriptions must agree.
+    @Test func paperNumbersAgreeAcrossTables() {
+        let t1 = PaperReference.errorAt32
+        #expect(PaperReference.errorByGroups[1] == t1["ln"])
+        #expect(PaperReference.errorByChannelsPerGroup[1] == t1["in"])
+        #expect(PaperReference.errorByGroups[32] == t1["gn"])
+        #expect(PaperReference.errorByBatch["gn"]?[32] == t1["gn"])
+        #expect(PaperReference.errorByBatch["bn"]?[32] == t1["bn"])
     }
 
     @Test func overBudgetCellsAreMarked() throws {

@@ -43,7 +43,8 @@ extension WorkloadPage {
                 table.rows.append(row)
             }
             md += table.render()
-            md += "\n\(PaperReference.source), 32 images per GPU (Table 3). The paper's G = 1 is LN (25.6); its one channel per group is IN (28.4). "
+            md += "\n\(PaperReference.source), 32 images per GPU (Table 3). The paper's G = 1 is LN (\(Format.fixed(PaperReference.errorByGroups[1]!, 1))); "
+            md += "its one channel per group is IN (\(Format.fixed(PaperReference.errorByChannelsPerGroup[1]!, 1))). "
             md += "Its layers have 64-2048 channels, so the same G means more channels per group there than here.\n\n"
         }
         md += Provenance.line(grid.records) + "\n"
