@@ -67,14 +67,11 @@ let package = Package(
         .executableTarget(
             name: "normbench",
             dependencies: [
-                "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads", "NormBenchHarness", "NormBenchStamp",
+                "NormBenchVideo", "NormBenchEngine", "NormBenchWorkloads", "NormBenchHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ] + (mpiBuild ? ["NormBenchMPI"] : []),
             swiftSettings: speed + mpiDefine),
-        // The commit the binary is built from, which every record names (docs/build.md).
-        .target(name: "NormBenchStamp", plugins: ["BuildStamp"]),
-        .plugin(name: "BuildStamp", capability: .buildTool()),
         .target(name: "NormBenchTestSupport", path: "Tests/NormBenchTestSupport"),
         .testTarget(name: "NormBenchVideoTests", dependencies: ["NormBenchVideo", "NormBenchTestSupport"], swiftSettings: speed),
         .testTarget(name: "NormBenchEngineTests", dependencies: ["NormBenchEngine", "NormBenchTestSupport"], swiftSettings: speed),

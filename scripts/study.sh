@@ -10,7 +10,7 @@
 # controls, seeds 0-2), groups, video-det, transfer; default: all, in that order.
 # --out DIR: where the run folders go (default Results, which `normbench publish`
 # renders). NORMBENCH=path runs that binary (default: builds .build/release).
-# The records name the commit the binary was built from: build it from a clean checkout.
+# The records name the commit of the working directory: run from a clean checkout.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out=Results

@@ -45,7 +45,7 @@ struct Info: ParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         let hasGit = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
             .contains { FileManager.default.isExecutableFile(atPath: "\($0)/git") }
-        return hasGit ? "this binary was built outside a git checkout and \(cwd) is not inside one; build from a clone, or run from one, to record the commit"
-                      : "git is not on PATH; install git and rebuild to record the commit"
+        return hasGit ? "\(cwd) is not inside a git checkout; run from the repository to record the commit"
+                      : "git is not on PATH; install git to record the commit"
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import NormBenchEngine
-import NormBenchHarness
-import NormBenchStamp
 
 @main
 struct NormBench: ParsableCommand {
@@ -19,7 +17,6 @@ struct NormBench: ParsableCommand {
     /// block; a `CommandFailure` exits with its code (1 unless documented).
     /// Under mpirun every rank parses the same options: rank 0 speaks for all.
     static func main() {
-        if BuildStamp.commit != "unknown" { Environment.buildCommit = BuildStamp.commit }
         do {
             var command = try parseAsRoot()
             try command.run()

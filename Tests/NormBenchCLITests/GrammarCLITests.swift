@@ -91,9 +91,7 @@ import NormBenchTestSupport
         #expect(inMemory["dataBank"] as? String == "memory" && inMemory["dataBankBytes"] as? Int == 12 * 6 * 16 * 16 * 3, "\(inMemory)")
     }
 
-    /// Run in a scratch folder outside any git checkout: the records still name the
-    /// commit the binary was built from (its build stamp), not the working directory's;
-    /// only a binary built outside a checkout leaves it unknown, and the summary says why.
+    /// Run in a scratch folder outside any git checkout, so the summary says why the commit is unknown.
     @Test func jsonOfRunAndCheck() throws {
         let folder = scratchDirectory("grammar-run")
         let workload = "\(folder)/tinyrun.yaml"
@@ -102,15 +100,8 @@ import NormBenchTestSupport
         #expect(run["run"] as? String == "\(folder)/out")
         #expect(run["dataCache"] as? String == "\(folder)/cache")
         #expect((run["cells"] as? [Any])?.count == 2)
-        let cell = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(folder)/out/cells").first)
-        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/out/cells/\(cell)"))) as? [String: Any]
-        let commit = try #require((record?["environment"] as? [String: Any])?["gitCommit"] as? String)
-        let head = try BuiltBinary.runProcess("/usr/bin/env", ["git", "-C", Self.repository, "rev-parse", "--short=12", "HEAD"])
-        if head.status == 0 && ProcessInfo.processInfo.environment["NORMBENCH_BIN"] == nil {
-            #expect(commit.hasPrefix(head.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "record: \(commit), source: \(head.stdout)")
-            #expect(run["commitNote"] == nil, "\(run)")
-        } else if commit == "unknown" {
-            #expect((run["commitNote"] as? String)?.hasSuffix("to record the commit") == true, "\(run)")
+        if !FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "/.git") {
+            #expect((run["commitNote"] as? String)?.contains("not inside a git checkout") == true, "\(run)")
         }
         let baseline = "\(folder)/baseline.json"
         let update = try Self.object(["check", "--update-baseline", "--baseline", baseline, "\(folder)/out"])

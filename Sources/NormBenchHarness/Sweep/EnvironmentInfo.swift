@@ -3,22 +3,15 @@ import NormBenchEngine
 import NormBenchVideo
 
 extension Environment {
-    /// The commit the running binary was built from, which the normbench executable
-    /// sets from its build stamp (Plugins/BuildStamp) before any command runs:
-    /// "+dirty" when its sources had uncommitted changes, nil when it was not built
-    /// in a git checkout. Library users and unit tests leave it nil.
-    nonisolated(unsafe) public static var buildCommit: String?
-
-    /// The machine, build and libraries this process runs with, and the git commit:
-    /// the binary's (`buildCommit`) when known, else the working directory's
-    /// ("unknown" outside a checkout; "+dirty" when it has uncommitted changes).
+    /// The machine, build and libraries this process runs with, and the git commit
+    /// of the working directory (or "unknown" outside a checkout; "+dirty" when it has changes).
     public static func current(date: Date = Date()) -> Environment {
         Environment(
             cpuModel: BuildInfo.cpuModel, cpuFeatures: BuildInfo.cpuFeatures,
             buildTargetFeatures: BuildInfo.targetFeatures, logicalCPUs: BuildInfo.logicalCPUs,
             normbenchVersion: "\(BuildInfo.version) (\(BuildInfo.configuration))", swiftVersion: swiftCompilerVersion,
             ffmpegVersion: FFmpegLibraries.version, oneDNNVersion: BuildInfo.oneDNNVersion,
-            gitCommit: buildCommit ?? gitCommit(), date: ISO8601DateFormatter().string(from: date))
+            gitCommit: gitCommit(), date: ISO8601DateFormatter().string(from: date))
     }
 
     static var swiftCompilerVersion: String {
