@@ -215,6 +215,13 @@ import NormBenchTestSupport
         // Detectron's published COCO numbers stand beside a detection transfer table, with the differences they show.
         #expect(md.contains("BN* 38.6 and GN 40.3 (GN +1.7) with the 2x schedule, BN* 38.9 and GN 40.8 (+1.9) with 3x; GN trained from scratch 39.5 (3x, −1.3 against GN fine-tuned)"), "\(md)")
         #expect(!md.contains("results fine-tune a pretrained backbone"), "\(md)")
+        // The detection section does not repeat the transfer table's numbers, and every
+        // section names frozen BN as the table does.
+        #expect(md.contains("Every cell's mAP@0.5 and mAP@0.5:0.95: the transfer table above."), "\(md)")
+        #expect(md.components(separatedBy: "32.0 ± 5.0 (n=3)").count == 2, "\(md)")
+        let headlines = try #require(md.range(of: "## Headline differences"))
+        #expect(md[headlines.upperBound...].contains("BN* (frozen)"), "\(md)")
+        #expect(!md.contains("FrozenBN"), "\(md)")
         // The CSV tells scratch cells from fine-tuned ones and names the checkpoint.
         let csv = String(decoding: try #require(files.first { $0.path == "cells.csv" }).contents, as: UTF8.self)
         #expect(csv.split(separator: "\n")[0].hasSuffix(",start,init_workload,init_run,init_cell,init_checkpoint,init_sha256"))

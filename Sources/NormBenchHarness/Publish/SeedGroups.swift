@@ -113,13 +113,14 @@ struct WorkloadGrid {
         return "–"
     }
 
-    /// Row labels: "BN", "GN (G=32)"; workers and threads only when they vary.
+    /// Row labels: "BN", "GN (G=32)", "BN* (frozen)" (the GN paper's name for frozen BN);
+    /// workers and threads only when they vary.
     func label(_ method: MethodKey) -> String { Self.label(method, among: methods) }
 
     /// The label of `method` in a table whose rows are `methods`.
     static func label(_ method: MethodKey, among methods: [MethodKey]) -> String {
         var text = method.norm.uppercased().replacingOccurrences(of: "SYNCBN", with: "SyncBN")
-            .replacingOccurrences(of: "FROZENBN", with: "FrozenBN").replacingOccurrences(of: "EVONORM", with: "EvoNorm")
+            .replacingOccurrences(of: "FROZENBN", with: "BN* (frozen)").replacingOccurrences(of: "EVONORM", with: "EvoNorm")
         if method.groups != "-" { text += " (G=\(method.groups))" }
         if method.scratch { text += " from scratch" }
         if Set(methods.map(\.workers)).count > 1 { text += " W=\(method.workers)" }

@@ -23,10 +23,6 @@ extension WorkloadPage {
         }
     }
 
-    func transferLabel(_ m: MethodKey) -> String {
-        m.norm == "frozenbn" ? grid.label(m).replacingOccurrences(of: "FrozenBN", with: "BN* (frozen)") : grid.label(m)
-    }
-
     /// The metrics of the table: mAP@0.5 and mAP@0.5:0.95 for detection, top-1 error for classification.
     var transferMetrics: [Metric] {
         grid.records.contains { $0.accuracy?[DetectionTask.metrics[0]] != nil } ? DetectionTask.metrics : [Self.top1]
@@ -78,7 +74,7 @@ extension WorkloadPage {
                 best[b] = metric.higherIsBetter ? means.max() : means.min()
             }
             for m in methods {
-                var row = [transferLabel(m), startedFromCell(m)]
+                var row = [grid.label(m), startedFromCell(m)]
                 for b in grid.batches {
                     if let s = interval(m, batch: b, value) {
                         // One seed: the bootstrap over evaluation clips, when the record has it (as the detection table).
@@ -134,7 +130,7 @@ extension WorkloadPage {
                 guard let ci = d.interval(confidence: StudySettings.confidence) else { return "\(StudyFormat.signed(d.estimate)) (no interval)" }
                 return "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
             }
-            if cells.contains(where: { $0 != "–" }) { table.rows.append(["\(transferLabel(a)) − \(transferLabel(b))"] + cells) }
+            if cells.contains(where: { $0 != "–" }) { table.rows.append(["\(grid.label(a)) − \(grid.label(b))"] + cells) }
         }
         guard !table.rows.isEmpty else { return "" }
         var md = "Differences of \(metric.title) (points, Welch 95 % CI over seeds):\n\n" + table.render()
