@@ -184,6 +184,24 @@ private func text(_ files: [Publisher.File], _ path: String) -> String {
         #expect(text(try Publisher.render(sweep()), "video-cls-memory.svg").contains("peak memory (MiB, linear scale)"))
     }
 
+    /// Seeds that scatter give a Student-t interval past 0 %: the bar is cut at 0 with an
+    /// arrowhead, the axis starts at 0, and the legend says so; an uncut chart says nothing.
+    @Test func errorBarsAreCutAtZeroAndHundredPercent() throws {
+        var records = sweep()
+        for (seed, e) in [0.02, 0.60, 0.05].enumerated() {
+            var r = sampleRecord(norm: "ln", batch: 2, seed: seed, top1Error: e)
+            r.cell.workload = "video-cls"
+            records.append(r)
+        }
+        let error = text(try Publisher.render(records), "video-cls-error.svg")
+        // LN at 2: mean 22.3 %, 95 % half-width 81.1: [−58.8, 103.4], cut at both ends.
+        #expect(error.contains(">0</text>") && !error.contains(">-"), "\(error)")
+        #expect(error.contains(">100</text>") && !error.contains(">120</text>"), "\(error)")
+        #expect(error.contains(">interval cut at 0-100</text>"), "\(error)")
+        #expect(error.matches(of: /L\d/).count == 6, "\(error)")  // two arrowheads and the legend's, two strokes each
+        #expect(!text(try Publisher.render(sweep()), "video-cls-error.svg").contains("interval cut"))
+    }
+
     @Test func badRecordIsNamedAndNothingIsWritten() throws {
         let run = scratchDirectory("harness"), out = scratchDirectory("harness") + "/Results"
         for r in sweep() { try RecordStore.write(r, in: run) }

@@ -39,6 +39,10 @@ struct SVGLineChart {
     var xPositions: [Double]? = nil
     /// Horizontal lines drawn dashed grey with their label at the right end.
     var referenceLines: [ReferenceLine] = []
+    /// The values the quantity can take (0-100 for a percentage): error bars are cut
+    /// at its ends, and a cut end is drawn as an arrowhead instead of a cap, so that
+    /// a Student-t interval of a few scattered seeds does not stretch the axis past them.
+    var yLimits: ClosedRange<Double>? = nil
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
@@ -47,7 +51,7 @@ struct SVGLineChart {
 
     func render() -> String {
         let plotW = width - left - right, plotH = height - top - bottom
-        let values = series.flatMap { $0.points.flatMap { [$0.y - $0.error, $0.y + $0.error] } } + referenceLines.map(\.y)
+        let values = series.flatMap { $0.points.flatMap { [clamped($0.y - $0.error), clamped($0.y + $0.error)] } } + referenceLines.map(\.y)
         let ticks = Self.niceTicks(low: yFromZero ? min(0, values.min() ?? 0) : (values.min() ?? 0), high: values.max() ?? 1)
         let yLow = ticks.first!, yHigh = ticks.last!
         func px(_ x: Int) -> Double {
@@ -95,8 +99,14 @@ struct SVGLineChart {
             let strokeWidth = nestCoincidentLines ? 2 + 2.5 * Double(series.count - 1 - k) : 2
             let points = line.points.sorted { $0.x < $1.x }
             for p in points where p.error > 0 {
-                let x = px(p.x), y0 = py(p.y - p.error), y1 = py(p.y + p.error)
-                s += "<path d=\"M\(f(x - 4)) \(f(y0))H\(f(x + 4))M\(f(x)) \(f(y0))V\(f(y1))M\(f(x - 4)) \(f(y1))H\(f(x + 4))\" stroke=\"\(color)\" fill=\"none\"/>\n"
+                let x = px(p.x), low = clamped(p.y - p.error), high = clamped(p.y + p.error)
+                // An end: a cap, or an arrowhead pointing on where the interval was cut.
+                func end(_ v: Double, cut: Bool, up: Bool) -> String {
+                    let y = py(v)
+                    return cut ? "M\(f(x - 4)) \(f(y + (up ? 6 : -6)))L\(f(x)) \(f(y))L\(f(x + 4)) \(f(y + (up ? 6 : -6)))" : "M\(f(x - 4)) \(f(y))H\(f(x + 4))"
+                }
+                let d = end(low, cut: low > p.y - p.error, up: false) + "M\(f(x)) \(f(py(low)))V\(f(py(high)))" + end(high, cut: high < p.y + p.error, up: true)
+                s += "<path d=\"\(d)\" stroke=\"\(color)\" fill=\"none\"/>\n"
             }
             var segment: [Point] = []
             func flush() {
@@ -120,9 +130,18 @@ struct SVGLineChart {
             s += "<circle cx=\"\(f(lx + 12))\" cy=\"\(f(ly))\" r=\"3.5\" fill=\"\(color)\"/>\n"
             s += "<text x=\"\(f(lx + 32))\" y=\"\(f(ly + 4))\">\(Self.escape(line.name))</text>\n"
         }
+        // Under the legend, what an arrowhead means, when a bar has one.
+        if let limits = yLimits, series.contains(where: { $0.points.contains(where: isCut) }) {
+            let ly = top + 12 + Double(series.count) * 22, lx = left + plotW + 18
+            s += "<path d=\"M\(f(lx + 8)) \(f(ly + 3))L\(f(lx + 12)) \(f(ly - 3))L\(f(lx + 16)) \(f(ly + 3))\" stroke=\"#333333\" fill=\"none\"/>\n"
+            s += "<text x=\"\(f(lx + 32))\" y=\"\(f(ly + 4))\" font-size=\"11\">interval cut at \(Format.fixed(limits.lowerBound, 0))-\(Format.fixed(limits.upperBound, 0))</text>\n"
+        }
         s += "</svg>\n"
         return s
     }
+
+    private func clamped(_ v: Double) -> Double { yLimits.map { min(max(v, $0.lowerBound), $0.upperBound) } ?? v }
+    private func isCut(_ p: Point) -> Bool { clamped(p.y - p.error) != p.y - p.error || clamped(p.y + p.error) != p.y + p.error }
 
     /// Round tick values (steps of 1, 2 or 5 × 10^k) covering low...high, 4-8 ticks.
     static func niceTicks(low: Double, high: Double) -> [Double] {

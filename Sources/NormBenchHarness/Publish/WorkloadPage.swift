@@ -267,13 +267,13 @@ struct WorkloadPage {
             out.append(("\(name)-error.svg", SVGLineChart(
                 title: "\(name): top-1 error vs batch per worker", xLabel: xLabel, yLabel: "top-1 error (%)",
                 xTicks: xTicks, series: series(Self.top1Metric, scale: 100, methods: grid.methods), caption: caption,
-                xPositions: xPositions, referenceLines: chance).render()))
+                xPositions: xPositions, referenceLines: chance, yLimits: 0...100).render()))
         }
         if hasMAP {
             out.append(("\(name)-map.svg", SVGLineChart(
                 title: "\(name): mAP@0.5 vs batch per worker", xLabel: xLabel, yLabel: "mAP@0.5 (%)",
                 xTicks: xTicks, series: series({ $0.accuracy?[DetectionTask.metrics[0]] }, scale: 100, methods: grid.methods), caption: caption,
-                xPositions: xPositions).render()))
+                xPositions: xPositions, yLimits: 0...100).render()))
         }
         if let benchmark { out.append(benchmarkChart(benchmark)) } else if hasThroughput {
             out.append(("\(name)-throughput.svg", SVGLineChart(
@@ -313,7 +313,8 @@ struct WorkloadPage {
             out.append(("\(name)-groups.svg", SVGLineChart(
                 title: "\(name): top-1 error vs number of groups", xLabel: "GroupNorm groups G (C = one per channel)",
                 yLabel: "top-1 error (%)", xTicks: methods.map(\.groups), series: all,
-                caption: "normbench \(name) (solid, mean, bars 95 % CI) and GN paper Table 3, ResNet-50 ImageNet (dashed, reference)").render()))
+                caption: "normbench \(name) (solid, mean, bars 95 % CI) and GN paper Table 3, ResNet-50 ImageNet (dashed, reference)",
+                yLimits: 0...100).render()))
         }
         return out
     }
