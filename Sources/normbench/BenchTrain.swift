@@ -96,6 +96,7 @@ struct BenchTrain: ParsableCommand {
         let result: TrainBenchmark
         do {
             printError("normbench bench train: \(bench.cells.count) cells × \(repeats) rounds of \(warmup) + \(steps) steps; load average \(loadAverage())")
+            if let caveat = Environment.commitCaveat() { printError("normbench bench train: note: \(caveat)") }
             result = try bench.run { printError("normbench bench train: \($0)") }
             if let out { try AtomicFile.write(try result.encoded(), to: out) }
         } catch {

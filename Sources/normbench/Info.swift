@@ -23,7 +23,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let env = Environment.current()
-        let note = env.gitCommit == "unknown" ? Self.commitUnknownReason() : nil
+        let note = env.gitCommit == "unknown" ? Self.commitUnknownReason() : Environment.commitCaveat()
         let info = InfoJSON(environment: env, commitNote: note, oneDNNISA: BuildInfo.oneDNNISA, caches: BuildInfo.cacheSizes,
                             resultsFolder: absolute("Results"), dataCache: absolute(".normbench/cache"))
         if json { return try printJSON(info) }

@@ -127,7 +127,7 @@ struct Run: ParsableCommand {
             throw UsageError(error)  // under mpirun, rank 0 speaks for all (NormBench.report)
         }
         Deprecation.flush()
-        if (launch?.rank ?? 0) == 0 { initNotices.forEach { printError("normbench run: note: \($0)") } }
+        if (launch?.rank ?? 0) == 0 { (initNotices + [Environment.commitCaveat()].compactMap { $0 }).forEach { printError("normbench run: note: \($0)") } }
         if spec.training.workers == 1, spec.sweep.stepClips == nil, spec.sweep.norms.contains(where: { $0.split(separator: ":").first == "syncbn" }), (launch?.rank ?? 0) == 0 {
             printError("normbench run: note: with 1 worker, syncbn computes the same statistics as bn (one batch either way); pass --workers 2 or more to see SyncBN's effect")
         }
