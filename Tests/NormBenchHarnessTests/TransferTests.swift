@@ -211,6 +211,10 @@ import NormBenchTestSupport
             """, "\(md)")
         #expect(md.contains("| GN (G=8) − BN* (frozen) | +9.0 [4.8, 13.2] |"), "\(md)")
         #expect(md.contains("| BN − BN from scratch | +10.0 [5.5, 14.5] |"), "\(md)")
+        // The second metric gets its own table of differences (mAP@0.5:0.95 = half of mAP@0.5 here).
+        let strict = try #require(md.range(of: "Differences of mAP@0.5:0.95 (points, Welch 95 % CI over seeds):"))
+        #expect(md[strict.upperBound...].contains("| GN (G=8) − BN* (frozen) | +4.5 [2.4, 6.6] |"), "\(md)")
+        #expect(md.components(separatedBy: "A difference is resolved when").count == 2, "\(md)")
         #expect(md.contains("- `Results/pre/r/models/gn_b16_w1_g8_s0_t2.safetensors`: `\(String(repeating: "cd", count: 32))`"))
         // Detectron's published COCO numbers stand beside a detection transfer table, with the differences they show.
         #expect(md.contains("BN* 38.6 and GN 40.3 (GN +1.7) with the 2x schedule, BN* 38.9 and GN 40.8 (+1.9) with 3x; GN trained from scratch 39.5 (3x, −1.3 against GN fine-tuned)"), "\(md)")

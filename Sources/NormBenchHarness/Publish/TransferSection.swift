@@ -106,11 +106,10 @@ extension WorkloadPage {
         return md
     }
 
-    /// The comparisons of the headline metric at each batch, Welch 95 % intervals:
-    /// GN against each BN variant, and each method fine-tuned against the same method from scratch.
+    /// The comparisons at each batch, one table per metric (mAP@0.5 and
+    /// mAP@0.5:0.95 for detection), Welch 95 % intervals: GN against each BN
+    /// variant, and each method fine-tuned against the same method from scratch.
     private func transferDifferences() -> String {
-        let metric = transferMetrics[0]
-        let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
         let methods = transferMethods
         func row(_ norm: String, scratch: Bool) -> MethodKey? {
             let pool = methods.filter { $0.norm == norm && $0.scratch == scratch }
@@ -123,19 +122,23 @@ extension WorkloadPage {
         for m in methods where m.scratch {
             if let tuned = methods.first(where: { !$0.scratch && $0.norm == m.norm && $0.groups == m.groups && $0.workers == m.workers }) { pairs.append((tuned, m)) }
         }
-        var table = MarkdownTable(header: ["difference"] + grid.batches.map { "batch \($0)" })
-        for (a, b) in pairs {
-            let cells = grid.batches.map { batch -> String in
-                guard let d = Difference.welch(values(a, batch: batch, value), values(b, batch: batch, value)) else { return "–" }
-                guard let ci = d.interval(confidence: StudySettings.confidence) else { return "\(StudyFormat.signed(d.estimate)) (no interval)" }
-                return "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
+        var md = ""
+        for metric in transferMetrics {
+            let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
+            var table = MarkdownTable(header: ["difference"] + grid.batches.map { "batch \($0)" })
+            for (a, b) in pairs {
+                let cells = grid.batches.map { batch -> String in
+                    guard let d = Difference.welch(values(a, batch: batch, value), values(b, batch: batch, value)) else { return "–" }
+                    guard let ci = d.interval(confidence: StudySettings.confidence) else { return "\(StudyFormat.signed(d.estimate)) (no interval)" }
+                    return "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
+                }
+                if cells.contains(where: { $0 != "–" }) { table.rows.append(["\(grid.label(a)) − \(grid.label(b))"] + cells) }
             }
-            if cells.contains(where: { $0 != "–" }) { table.rows.append(["\(grid.label(a)) − \(grid.label(b))"] + cells) }
+            if !table.rows.isEmpty { md += "Differences of \(metric.title) (points, Welch 95 % CI over seeds):\n\n" + table.render() + "\n" }
         }
-        guard !table.rows.isEmpty else { return "" }
-        var md = "Differences of \(metric.title) (points, Welch 95 % CI over seeds):\n\n" + table.render()
-        md += "\nA difference is resolved when its interval excludes zero; "
-        md += metric.higherIsBetter ? "positive means the first method scores higher.\n\n" : "positive means the first method has the higher error.\n\n"
+        guard !md.isEmpty else { return "" }
+        md += "A difference is resolved when its interval excludes zero; "
+        md += transferMetrics[0].higherIsBetter ? "positive means the first method scores higher.\n\n" : "positive means the first method has the higher error.\n\n"
         return md
     }
 }
