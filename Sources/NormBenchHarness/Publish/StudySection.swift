@@ -410,34 +410,38 @@ extension WorkloadPage {
     // MARK: Convergence control
 
     /// The same (method, batch) trained longer, in `longer` (a workload named
-    /// `<name>-long` or `<name>-<k>x`): the change of the headline metric (top-1
-    /// error, or mAP@0.5 for detection) with its Welch interval.
+    /// `<name>-long` or `<name>-<k>x`): the change of each headline metric (top-1
+    /// error; mAP@0.5 and mAP@0.5:0.95 for detection, a table each) with its Welch interval.
     func convergenceSection(longer: [ResultRecord], workload: String) -> String {
-        let metric = hasTop1 ? Self.top1 : DetectionTask.metrics[0]
-        let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
+        let metrics = hasTop1 ? [Self.top1] : DetectionTask.metrics
         let other = WorkloadGrid(workload: workload, records: longer)
-        let title = "\(metric.title) (%)"
-        var table = MarkdownTable(header: ["method", "batch", "epochs", title, "epochs (longer)", "\(title) (longer)", "change, points [95 % CI]",
-                                           "change paired by seed"], textColumns: 1)
         func epochs(_ rs: [ResultRecord]) -> String {
             Set(rs.compactMap { $0.training?.epochs }).sorted().map { Format.fixed($0, 1) }.joined(separator: ", ")
         }
-        for m in grid.methods where other.methods.contains(m) {
-            for b in grid.batches {
-                let here = grid.records(m, batch: b).filter { $0.status == .completed }
-                let there = other.records(m, batch: b).filter { $0.status == .completed }
-                let a = here.compactMap(value), c = there.compactMap(value)
-                guard let ia = MeanInterval(a), let ic = MeanInterval(c), let d = Difference.welch(c, a) else { continue }
-                let change = d.interval(confidence: StudySettings.confidence).map { "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval($0.lower, $0.upper))" }
-                    ?? "\(StudyFormat.signed(d.estimate)) (no interval)"
-                let paired = Self.pairedBySeed(there, minus: here, value)
-                table.rows.append([grid.label(m), String(b), epochs(here), StudyFormat.cell(ia), epochs(there), StudyFormat.cell(ic), change, paired])
+        var tables: [String] = []
+        for metric in metrics {
+            let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
+            let title = "\(metric.title) (%)"
+            var table = MarkdownTable(header: ["method", "batch", "epochs", title, "epochs (longer)", "\(title) (longer)", "change, points [95 % CI]",
+                                               "change paired by seed"], textColumns: 1)
+            for m in grid.methods where other.methods.contains(m) {
+                for b in grid.batches {
+                    let here = grid.records(m, batch: b).filter { $0.status == .completed }
+                    let there = other.records(m, batch: b).filter { $0.status == .completed }
+                    let a = here.compactMap(value), c = there.compactMap(value)
+                    guard let ia = MeanInterval(a), let ic = MeanInterval(c), let d = Difference.welch(c, a) else { continue }
+                    let change = d.interval(confidence: StudySettings.confidence).map { "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval($0.lower, $0.upper))" }
+                        ?? "\(StudyFormat.signed(d.estimate)) (no interval)"
+                    let paired = Self.pairedBySeed(there, minus: here, value)
+                    table.rows.append([grid.label(m), String(b), epochs(here), StudyFormat.cell(ia), epochs(there), StudyFormat.cell(ic), change, paired])
+                }
             }
+            if !table.rows.isEmpty { tables.append(table.render()) }
         }
-        guard !table.rows.isEmpty else { return "" }
+        guard !tables.isEmpty else { return "" }
         var md = "## Convergence control: the same cells trained longer ([\(workload)](\(workload).md))\n\n"
-        md += table.render()
-        md += "\nChange = longer minus this workload's \(metric.title) (\(metric.higherIsBetter ? "positive" : "negative"): longer training helped), Welch 95 % interval over all seeds of each; "
+        md += tables.joined(separator: "\n")
+        md += "\nChange = longer minus this workload's \(metrics.map(\.title).joined(separator: " or ")) (\(metrics[0].higherIsBetter ? "positive" : "negative"): longer training helped), Welch 95 % interval over all seeds of each; "
         md += "paired: the same seed's change (same initial weights and data order), mean and t interval over the seeds both have. "
         md += "An interval excluding zero means the cells here had not converged; a method whose gap to another shrinks with training "
         md += "was limited by the training length, not by its batch.\n\n"
