@@ -7,7 +7,9 @@
 #   scripts/study.sh [--out DIR] [PART ...]
 #
 # PART: video-cls (main arm, seeds 0-4, with its convergence and ghost-batch
-# controls, seeds 0-2), groups, video-det, transfer; default: all, in that order.
+# controls, seeds 0-2), groups, video-det, transfer, transfer-2x (the transfer
+# study with 24 epochs; its 48-epoch control's seed 0 first, which says whether
+# 24 are enough before the 36 cells run); default: all, in that order.
 # --out DIR: where the run folders go (default Results, which `normbench publish`
 # renders). NORMBENCH=path runs that binary (default: builds .build/release).
 # The records name the commit of the working directory: run from a clean checkout.
@@ -18,11 +20,11 @@ parts=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) [ $# -ge 2 ] || { echo "scripts/study.sh: --out needs a folder" >&2; exit 64; }; out="$2"; shift 2 ;;
-        video-cls|groups|video-det|transfer) parts+=("$1"); shift ;;
-        *) echo "scripts/study.sh: unknown argument '$1'; parts are video-cls, groups, video-det, transfer" >&2; exit 64 ;;
+        video-cls|groups|video-det|transfer|transfer-2x) parts+=("$1"); shift ;;
+        *) echo "scripts/study.sh: unknown argument '$1'; parts are video-cls, groups, video-det, transfer, transfer-2x" >&2; exit 64 ;;
     esac
 done
-[ ${#parts[@]} -gt 0 ] || parts=(video-cls groups video-det transfer)
+[ ${#parts[@]} -gt 0 ] || parts=(video-cls groups video-det transfer transfer-2x)
 
 nb="${NORMBENCH:-}"
 if [ -z "$nb" ]; then
@@ -58,12 +60,18 @@ for part in "${parts[@]}"; do
                 step "$out/video-det/workers-1/seed-$seed" video-det --seeds $seed
                 step "$out/video-det/workers-2/seed-$seed" video-det --workers 2 --norms bn,syncbn --seeds $seed
             done ;;
-        transfer)
+        transfer|transfer-2x)
             # The fine-tuning starts from the newest complete run in
             # Results/video-pretrain (its model.init), whatever --out says.
             step "Results/video-pretrain/seed-0" video-pretrain --seeds 0
-            for seed in 0 1 2; do step "$out/video-det-transfer/seed-$seed" video-det-transfer --seeds $seed; done
-            for seed in 0 1; do step "$out/video-det-transfer-long/seed-$seed" video-det-transfer-long --seeds $seed; done ;;
+            if [ "$part" = transfer ]; then
+                for seed in 0 1 2; do step "$out/video-det-transfer/seed-$seed" video-det-transfer --seeds $seed; done
+                for seed in 0 1; do step "$out/video-det-transfer-long/seed-$seed" video-det-transfer-long --seeds $seed; done
+            else
+                step "$out/video-det-transfer-2x-long/seed-0" video-det-transfer-2x-long --seeds 0
+                for seed in 0 1 2; do step "$out/video-det-transfer-2x/seed-$seed" video-det-transfer-2x --seeds $seed; done
+                step "$out/video-det-transfer-2x-long/seed-1" video-det-transfer-2x-long --seeds 1
+            fi ;;
     esac
 done
 if [ ${#failed[@]} -gt 0 ]; then

@@ -50,6 +50,16 @@ import NormBenchTestSupport
             "run video-det-transfer-long --seeds 0 --out out/video-det-transfer-long/seed-0",
             "run video-det-transfer-long --seeds 1 --out out/video-det-transfer-long/seed-1",
         ], "\(first.runs)")
+        let longer = try study(["--out", "out", "transfer-2x"], in: dir)
+        #expect(longer.status == 0, "\(longer.stderr)")
+        #expect(longer.runs == [
+            "run video-pretrain --seeds 0 --out Results/video-pretrain/seed-0 --resume",
+            "run video-det-transfer-2x-long --seeds 0 --out out/video-det-transfer-2x-long/seed-0",
+            "run video-det-transfer-2x --seeds 0 --out out/video-det-transfer-2x/seed-0",
+            "run video-det-transfer-2x --seeds 1 --out out/video-det-transfer-2x/seed-1",
+            "run video-det-transfer-2x --seeds 2 --out out/video-det-transfer-2x/seed-2",
+            "run video-det-transfer-2x-long --seeds 1 --out out/video-det-transfer-2x-long/seed-1",
+        ], "\(longer.runs)")
         let again = try study(["--out", "out", "video-det", "transfer"], in: dir)
         #expect(again.status == 0)
         #expect(again.runs.count == 12 && again.runs.allSatisfy { $0.hasSuffix(" --resume") }, "\(again.runs)")
@@ -73,7 +83,7 @@ import NormBenchTestSupport
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try study(["video-clss"], in: dir)
         #expect(r.status == 64)
-        #expect(r.stderr == "scripts/study.sh: unknown argument 'video-clss'; parts are video-cls, groups, video-det, transfer\n")
+        #expect(r.stderr == "scripts/study.sh: unknown argument 'video-clss'; parts are video-cls, groups, video-det, transfer, transfer-2x\n")
         #expect(r.runs.isEmpty)
     }
 }

@@ -13,7 +13,7 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
         #expect(Set(files.map { String($0.dropLast(5)) }) == Set(Self.shipped))
     }
 
-    static let shipped = ["smoke", "video-cls", "video-cls-long", "video-cls-ghost", "video-det", "groups", "video-pretrain", "video-det-transfer", "video-det-transfer-long"]
+    static let shipped = ["smoke", "video-cls", "video-cls-long", "video-cls-ghost", "video-det", "groups", "video-pretrain", "video-det-transfer", "video-det-transfer-long", "video-det-transfer-2x", "video-det-transfer-2x-long"]
 
     @Test(arguments: shipped)
     func shippedWorkloadsParse(name: String) throws {
@@ -21,6 +21,19 @@ let workloadsDirectory = URL(fileURLWithPath: #filePath)
         #expect(spec.name == name)
         #expect(!spec.description.isEmpty)
         #expect(!spec.sweep.norms.isEmpty)
+    }
+
+    /// A longer variant is its base workload with more epochs and nothing else
+    /// changed, so the pages can compare the two cell by cell.
+    @Test(arguments: [("video-det-transfer-2x", "video-det-transfer", 24), ("video-det-transfer-2x-long", "video-det-transfer-long", 48)])
+    func longerVariantChangesOnlyEpochs(name: String, base: String, epochs: Int) throws {
+        var spec = try WorkloadSpec.load(path: workloadsDirectory.appendingPathComponent("\(name).yaml").path)
+        let reference = try WorkloadSpec.load(path: workloadsDirectory.appendingPathComponent("\(base).yaml").path)
+        #expect(spec.training.epochs == epochs && reference.training.epochs == epochs / 2)
+        spec.name = reference.name
+        spec.description = reference.description
+        spec.training.epochs = reference.training.epochs
+        #expect(spec == reference)
     }
 
     @Test func groupsAblationHasPaperGroups() throws {
