@@ -177,6 +177,28 @@ import NormBenchTestSupport
         #expect(md.contains("Change = longer minus this workload's mAP@0.5 or mAP@0.5:0.95 (positive: longer training helped)"), "\(md)")
     }
 
+    /// A longer cell of one seed shows its bootstrap over evaluation clips, as
+    /// the detection tables do, and the footnote says what that interval covers.
+    @Test func convergenceControlGivesOneSeedItsBootstrap() throws {
+        var records: [ResultRecord] = []
+        for (workload, epochs, seeds) in [("ft", 2.0, 0..<3), ("ft-long", 4.0, 0..<1)] {
+            for seed in seeds {
+                var r = sampleRecord(norm: "frozenbn", batch: 2, seed: seed)
+                r.cell = CellKey(workload: workload, norm: "frozenbn", batch: 2, workers: 2, groups: "-", seed: seed, threads: 2)
+                r.task = "detection"
+                r.accuracy = Accuracy(mAP50: 0.5 + 0.02 * Double(seed) + (epochs - 2) / 20, mAP: 0.25, evalLoss: 1)
+                r.training?.epochs = epochs
+                r.evaluation = EvaluationSection(protocol: "last", bootstrap: .init(resamples: 1000, confidence: 0.95, clips: 256, seed: 7,
+                                                                                   intervals: ["mAP50": [0.58, 0.62], "mAP": [0.23, 0.27]]))
+                records.append(r)
+            }
+        }
+        let md = String(decoding: try #require(try Publisher.render(records).first { $0.path == "ft.md" }).contents, as: UTF8.self)
+        #expect(md.contains("| 2 | 2.0 | 52.0 ± 5.0 (n=3) | 4.0 | 60.0 [58.0, 62.0] (n=1) ‡ | +8.0 (no interval) |"), "\(md)")
+        #expect(md.contains("| 4.0 | 25.0 [23.0, 27.0] (n=1) ‡ |"), "\(md)")
+        #expect(md.contains("longer training helped") && md.contains("not by its batch. ‡ one seed: the cell's value and the 95 % bootstrap interval"), "\(md)")
+    }
+
     /// Hand-made detection records of a fine-tuning run: the transfer table
     /// shows each row's mean ± CI, the checkpoint it started from, and the differences.
     @Test func transferSectionRendersTheTable() throws {

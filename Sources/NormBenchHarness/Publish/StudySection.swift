@@ -419,8 +419,15 @@ extension WorkloadPage {
             Set(rs.compactMap { $0.training?.epochs }).sorted().map { Format.fixed($0, 1) }.joined(separator: ", ")
         }
         var tables: [String] = []
+        var usedBootstrap = false
         for metric in metrics {
             let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
+            // A cell of one seed shows its bootstrap over evaluation clips when the record has one (detection).
+            func cell(_ m: MeanInterval, _ rs: [ResultRecord]) -> String {
+                guard m.count == 1, let r = rs.first(where: { value($0) != nil }), let text = Self.bootstrapCell(m, r, metric) else { return StudyFormat.cell(m) }
+                usedBootstrap = true
+                return text
+            }
             let title = "\(metric.title) (%)"
             var table = MarkdownTable(header: ["method", "batch", "epochs", title, "epochs (longer)", "\(title) (longer)", "change, points [95 % CI]",
                                                "change paired by seed"], textColumns: 1)
@@ -433,7 +440,7 @@ extension WorkloadPage {
                     let change = d.interval(confidence: StudySettings.confidence).map { "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval($0.lower, $0.upper))" }
                         ?? "\(StudyFormat.signed(d.estimate)) (no interval)"
                     let paired = Self.pairedBySeed(there, minus: here, value)
-                    table.rows.append([grid.label(m), String(b), epochs(here), StudyFormat.cell(ia), epochs(there), StudyFormat.cell(ic), change, paired])
+                    table.rows.append([grid.label(m), String(b), epochs(here), cell(ia, here), epochs(there), cell(ic, there), change, paired])
                 }
             }
             if !table.rows.isEmpty { tables.append(table.render()) }
@@ -444,7 +451,8 @@ extension WorkloadPage {
         md += "\nChange = longer minus this workload's \(metrics.map(\.title).joined(separator: " or ")) (\(metrics[0].higherIsBetter ? "positive" : "negative"): longer training helped), Welch 95 % interval over all seeds of each; "
         md += "paired: the same seed's change (same initial weights and data order), mean and t interval over the seeds both have. "
         md += "An interval excluding zero means the cells here had not converged; a method whose gap to another shrinks with training "
-        md += "was limited by the training length, not by its batch.\n\n"
-        return md
+        md += "was limited by the training length, not by its batch."
+        if usedBootstrap { md += " " + Self.bootstrapCellNote }
+        return md + "\n\n"
     }
 }

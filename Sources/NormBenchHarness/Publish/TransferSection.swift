@@ -93,7 +93,7 @@ extension WorkloadPage {
         }
         md += "\n\(transferMetrics[0].higherIsBetter ? "Higher" : "Lower") is better; **bold** = best mean in its column. "
         md += "± is the half-width of the 95 % confidence interval of the mean over n seeds (Student t); † one seed: no interval. "
-        if usedBootstrap { md += "‡ one seed: the cell's value and the 95 % bootstrap interval over its evaluation clips (evaluation noise only, not seed-to-seed training noise). " }
+        if usedBootstrap { md += Self.bootstrapCellNote + " " }
         md += "Batch = clips per worker\(workers.count == 1 ? "; every step sees W = \(workers[0]) workers × batch clips" : "")"
         md += ". Failed or diverged cells are excluded (listed below). " + Provenance.line(grid.records) + "\n\n"
         md += transferDifferences()

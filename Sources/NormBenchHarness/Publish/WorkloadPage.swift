@@ -112,6 +112,9 @@ struct WorkloadPage {
         return md
     }
 
+    /// The footnote for `bootstrapCell`'s ‡.
+    static let bootstrapCellNote = "‡ one seed: the cell's value and the 95 % bootstrap interval over its evaluation clips (evaluation noise only, not seed-to-seed training noise)."
+
     /// A detection cell of one seed with its bootstrap over clips: "51.0 [48.2, 53.9] (n=1) ‡".
     static func bootstrapCell(_ m: MeanInterval, _ r: ResultRecord, _ metric: Metric) -> String? {
         guard let ci = r.evaluation?.bootstrap?[metric.name] else { return nil }
