@@ -7,9 +7,9 @@
 #   scripts/study.sh [--out DIR] [PART ...]
 #
 # PART: video-cls (main arm, seeds 0-4, with its convergence and ghost-batch
-# controls, seeds 0-2), groups, video-det, transfer, transfer-2x (the transfer
-# study with 24 epochs; its 48-epoch control's seed 0 first, which says whether
-# 24 are enough before the 36 cells run); default: all, in that order.
+# controls, seeds 0-2), groups, video-det, transfer, transfer-2x (BN*, SyncBN
+# and GN at batch 2 with 24 and 48 epochs, seed by seed); default: all, in that
+# order.
 # --out DIR: where the run folders go (default Results, which `normbench publish`
 # renders). NORMBENCH=path runs that binary (default: builds .build/release).
 # The records name the commit of the working directory: run from a clean checkout.
@@ -68,9 +68,10 @@ for part in "${parts[@]}"; do
                 for seed in 0 1 2; do step "$out/video-det-transfer/seed-$seed" video-det-transfer --seeds $seed; done
                 for seed in 0 1; do step "$out/video-det-transfer-long/seed-$seed" video-det-transfer-long --seeds $seed; done
             else
-                step "$out/video-det-transfer-2x-long/seed-0" video-det-transfer-2x-long --seeds 0
-                for seed in 0 1 2; do step "$out/video-det-transfer-2x/seed-$seed" video-det-transfer-2x --seeds $seed; done
-                step "$out/video-det-transfer-2x-long/seed-1" video-det-transfer-2x-long --seeds 1
+                for seed in 0 1 2; do
+                    step "$out/video-det-transfer-2x/seed-$seed" video-det-transfer-2x --seeds $seed
+                    step "$out/video-det-transfer-2x-long/seed-$seed" video-det-transfer-2x-long --seeds $seed
+                done
             fi ;;
     esac
 done

@@ -54,11 +54,12 @@ import NormBenchTestSupport
         #expect(longer.status == 0, "\(longer.stderr)")
         #expect(longer.runs == [
             "run video-pretrain --seeds 0 --out Results/video-pretrain/seed-0 --resume",
-            "run video-det-transfer-2x-long --seeds 0 --out out/video-det-transfer-2x-long/seed-0",
             "run video-det-transfer-2x --seeds 0 --out out/video-det-transfer-2x/seed-0",
+            "run video-det-transfer-2x-long --seeds 0 --out out/video-det-transfer-2x-long/seed-0",
             "run video-det-transfer-2x --seeds 1 --out out/video-det-transfer-2x/seed-1",
-            "run video-det-transfer-2x --seeds 2 --out out/video-det-transfer-2x/seed-2",
             "run video-det-transfer-2x-long --seeds 1 --out out/video-det-transfer-2x-long/seed-1",
+            "run video-det-transfer-2x --seeds 2 --out out/video-det-transfer-2x/seed-2",
+            "run video-det-transfer-2x-long --seeds 2 --out out/video-det-transfer-2x-long/seed-2",
         ], "\(longer.runs)")
         let again = try study(["--out", "out", "video-det", "transfer"], in: dir)
         #expect(again.status == 0)
