@@ -66,7 +66,6 @@ for part in "${parts[@]}"; do
             step "Results/video-pretrain/seed-0" video-pretrain --seeds 0
             if [ "$part" = transfer ]; then
                 for seed in 0 1 2; do step "$out/video-det-transfer/seed-$seed" video-det-transfer --seeds $seed; done
-                for seed in 0 1; do step "$out/video-det-transfer-long/seed-$seed" video-det-transfer-long --seeds $seed; done
             else
                 for seed in 0 1 2; do
                     step "$out/video-det-transfer-2x/seed-$seed" video-det-transfer-2x --seeds $seed
