@@ -177,6 +177,39 @@ import NormBenchTestSupport
         #expect(md.contains("Change = longer minus this workload's mAP@0.5 or mAP@0.5:0.95 (positive: longer training helped)"), "\(md)")
     }
 
+    /// How GN's gap to each other method changes with training: the gap at
+    /// each length (Welch), its change (difference-in-differences over the four
+    /// cells) and the same paired by seed; from-scratch rows are not paired
+    /// with fine-tuned ones.
+    @Test func convergenceControlGivesTheChangeOfEachGap() throws {
+        // (norm, scratch, mAP@0.5 of seeds 0-2 at 2 epochs, at 4 epochs)
+        let cells: [(String, Bool, [Double], [Double])] = [
+            ("frozenbn", false, [0.50, 0.52, 0.54], [0.60, 0.62, 0.64]), ("gn", false, [0.40, 0.42, 0.44], [0.58, 0.60, 0.62]),
+            ("bn", true, [0.30, 0.30, 0.30], [0.35, 0.35, 0.35]),
+        ]
+        var records: [ResultRecord] = []
+        for (norm, scratch, short, long) in cells {
+            for (workload, epochs, values) in [("ft", 2.0, short), ("ft-long", 4.0, long)] {
+                for (seed, v) in values.enumerated() {
+                    var r = sampleRecord(norm: norm, batch: 2, seed: seed)
+                    r.cell = CellKey(workload: workload, norm: norm, batch: 2, workers: 2, groups: norm == "gn" ? "8" : "-", seed: seed, threads: 2, scratch: scratch)
+                    r.task = "detection"
+                    r.accuracy = Accuracy(mAP50: v, mAP: v / 2, evalLoss: 1)
+                    r.training?.epochs = epochs
+                    records.append(r)
+                }
+            }
+        }
+        let md = String(decoding: try #require(try Publisher.render(records).first { $0.path == "ft.md" }).contents, as: UTF8.self)
+        #expect(md.contains("| difference | batch | mAP@0.5 gap | gap (longer) | change of the gap [95 % CI] | change paired by seed |"), "\(md)")
+        // Gap −10 then −2: each side's s = 2 points over 3 seeds (Welch, 4 df); the change over four such cells (8 df); every seed's change is +8.
+        #expect(md.contains("| GN (G=8) − BN* (frozen) | 2 | −10.0 [−14.5, −5.5] | −2.0 [−6.5, 2.5] | +8.0 [2.7, 13.3] | +8.0 [8.0, 8.0] (n=3) |"), "\(md)")
+        #expect(md.contains("| GN (G=8) − BN* (frozen) | 2 | −5.0 [−7.3, −2.7] | −1.0 [−3.3, 1.3] | +4.0 [1.3, 6.7] | +4.0 [4.0, 4.0] (n=3) |"), "\(md)")
+        let gapRows = md.split(separator: "\n").filter { $0.hasPrefix("| GN (G=8) − ") && $0.contains(" | 2 | ") }
+        #expect(gapRows.count == 2, "\(gapRows)") // none against BN from scratch
+        #expect(md.contains("Gap = GN minus the other method at each length (positive: GN scores higher)"), "\(md)")
+    }
+
     /// A longer cell of one seed shows its bootstrap over evaluation clips, as
     /// the detection tables do, and the footnote says what that interval covers.
     @Test func convergenceControlGivesOneSeedItsBootstrap() throws {

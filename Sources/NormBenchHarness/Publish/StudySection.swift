@@ -29,6 +29,12 @@ enum StudyFormat {
 
     static func interval(_ lower: Double, _ upper: Double) -> String { "[\(plain(lower)), \(plain(upper))]" }
 
+    /// "+2.5 [0.3, 4.7]" at the study's confidence, or "+2.5 (no interval)".
+    static func difference(_ d: Difference) -> String {
+        guard let ci = d.interval(confidence: StudySettings.confidence) else { return "\(signed(d.estimate)) (no interval)" }
+        return "\(signed(d.estimate)) \(interval(ci.lower, ci.upper))"
+    }
+
     /// "61.2 ± 3.9 (n=3)" (95 % CI half-width), or "71.1 (n=1) †" for one seed.
     static func cell(_ m: MeanInterval) -> String {
         if let h = m.halfWidth { return "\(points(m.mean)) ± \(points(h)) (n=\(m.count))" }
@@ -393,15 +399,26 @@ extension WorkloadPage {
     /// A metric of `records` minus that of `reference`, seed by seed over the
     /// seeds both completed, as a mean with its t interval: "+5.5 [3.0, 8.1] (n=3)".
     static func pairedBySeed(_ records: [ResultRecord], minus reference: [ResultRecord], _ metric: (ResultRecord) -> Double?) -> String {
-        func bySeed(_ rs: [ResultRecord]) -> [Int: Double] {
-            var out: [Int: Double] = [:]
-            for r in rs where r.status == .completed {
-                if let e = metric(r) { out[r.cell.seed] = e }
-            }
-            return out
+        pairedText(pairedDifferences(bySeed(records, metric), minus: bySeed(reference, metric)))
+    }
+
+    /// A metric of the completed records, by seed.
+    static func bySeed(_ records: [ResultRecord], _ metric: (ResultRecord) -> Double?) -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        for r in records where r.status == .completed {
+            if let e = metric(r) { out[r.cell.seed] = e }
         }
-        let base = bySeed(reference)
-        let diffs = bySeed(records).sorted { $0.key < $1.key }.compactMap { seed, e in base[seed].map { e - $0 } }
+        return out
+    }
+
+    /// `a[seed] − b[seed]` for the seeds both have.
+    static func pairedDifferences(_ a: [Int: Double], minus b: [Int: Double]) -> [Int: Double] {
+        a.reduce(into: [:]) { out, e in if let v = b[e.key] { out[e.key] = e.value - v } }
+    }
+
+    /// Per-seed differences as a mean with its t interval: "+5.5 [3.0, 8.1] (n=3)".
+    static func pairedText(_ bySeed: [Int: Double]) -> String {
+        let diffs = bySeed.sorted { $0.key < $1.key }.map(\.value)
         guard let d = MeanInterval(diffs, confidence: StudySettings.confidence) else { return "–" }
         guard let lower = d.lower, let upper = d.upper else { return "\(StudyFormat.signed(d.mean)) (n=1) †" }
         return "\(StudyFormat.signed(d.mean)) \(StudyFormat.interval(lower, upper)) (n=\(d.count))"
@@ -418,7 +435,7 @@ extension WorkloadPage {
         func epochs(_ rs: [ResultRecord]) -> String {
             Set(rs.compactMap { $0.training?.epochs }).sorted().map { Format.fixed($0, 1) }.joined(separator: ", ")
         }
-        var tables: [String] = []
+        var tables: [String] = [], gapTables: [String] = []
         var usedBootstrap = false
         for metric in metrics {
             let value: (ResultRecord) -> Double? = { $0.accuracy?[metric] }
@@ -437,13 +454,12 @@ extension WorkloadPage {
                     let there = other.records(m, batch: b).filter { $0.status == .completed }
                     let a = here.compactMap(value), c = there.compactMap(value)
                     guard let ia = MeanInterval(a), let ic = MeanInterval(c), let d = Difference.welch(c, a) else { continue }
-                    let change = d.interval(confidence: StudySettings.confidence).map { "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval($0.lower, $0.upper))" }
-                        ?? "\(StudyFormat.signed(d.estimate)) (no interval)"
                     let paired = Self.pairedBySeed(there, minus: here, value)
-                    table.rows.append([grid.label(m), String(b), epochs(here), cell(ia, here), epochs(there), cell(ic, there), change, paired])
+                    table.rows.append([grid.label(m), String(b), epochs(here), cell(ia, here), epochs(there), cell(ic, there), StudyFormat.difference(d), paired])
                 }
             }
             if !table.rows.isEmpty { tables.append(table.render()) }
+            if let gaps = gapChanges(other, value, metric.title) { gapTables.append(gaps) }
         }
         guard !tables.isEmpty else { return "" }
         var md = "## Convergence control: the same cells trained longer ([\(workload)](\(workload).md))\n\n"
@@ -453,6 +469,37 @@ extension WorkloadPage {
         md += "An interval excluding zero means the cells here had not converged; a method whose gap to another shrinks with training "
         md += "was limited by the training length, not by its batch."
         if usedBootstrap { md += " " + Self.bootstrapCellNote }
-        return md + "\n\n"
+        md += "\n\n"
+        if !gapTables.isEmpty {
+            md += "How the differences change with training length:\n\n" + gapTables.joined(separator: "\n")
+            md += "\nGap = GN minus the other method at each length (positive: GN \(metrics[0].higherIsBetter ? "scores higher" : "has the higher error")), "
+            md += "Welch 95 % interval over seeds; change = the longer workload's gap "
+            md += "minus this one's (a difference-in-differences: standard error over the four cells, Welch–Satterthwaite degrees of freedom); "
+            md += "paired: the same per seed, mean and t interval over the seeds all four cells have. A change whose interval excludes zero "
+            md += "means the comparison here was still moving with training length.\n\n"
+        }
+        return md
+    }
+
+    /// GN against each other method that both workloads ran (fine-tuned or
+    /// trained from scratch alike, never mixed): the gap at each length and
+    /// how it changed. Nil when there is no such pair.
+    private func gapChanges(_ other: WorkloadGrid, _ value: (ResultRecord) -> Double?, _ title: String) -> String? {
+        let common = grid.methods.filter { other.methods.contains($0) }
+        var table = MarkdownTable(header: ["difference", "batch", "\(title) gap", "gap (longer)", "change of the gap [95 % CI]", "change paired by seed"], textColumns: 1)
+        for gn in common where gn.norm == "gn" {
+            for m in common where m.norm != "gn" && m.scratch == gn.scratch {
+                for b in grid.batches {
+                    func seeds(_ g: WorkloadGrid, _ k: MethodKey) -> [Int: Double] { Self.bySeed(g.records(k, batch: b), value) }
+                    let (gs, ms, gl, ml) = (seeds(grid, gn), seeds(grid, m), seeds(other, gn), seeds(other, m))
+                    func values(_ d: [Int: Double]) -> [Double] { d.sorted { $0.key < $1.key }.map(\.value) }
+                    guard let short = Difference.welch(values(gs), values(ms)), let long = Difference.welch(values(gl), values(ml)) else { continue }
+                    let paired = Self.pairedDifferences(Self.pairedDifferences(gl, minus: ml), minus: Self.pairedDifferences(gs, minus: ms))
+                    table.rows.append(["\(grid.label(gn)) − \(grid.label(m))", String(b), StudyFormat.difference(short), StudyFormat.difference(long),
+                                       StudyFormat.difference(long.minus(short)), Self.pairedText(paired)])
+                }
+            }
+        }
+        return table.rows.isEmpty ? nil : table.render()
     }
 }

@@ -128,9 +128,7 @@ extension WorkloadPage {
             var table = MarkdownTable(header: ["difference"] + grid.batches.map { "batch \($0)" })
             for (a, b) in pairs {
                 let cells = grid.batches.map { batch -> String in
-                    guard let d = Difference.welch(values(a, batch: batch, value), values(b, batch: batch, value)) else { return "–" }
-                    guard let ci = d.interval(confidence: StudySettings.confidence) else { return "\(StudyFormat.signed(d.estimate)) (no interval)" }
-                    return "\(StudyFormat.signed(d.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
+                    Difference.welch(values(a, batch: batch, value), values(b, batch: batch, value)).map(StudyFormat.difference) ?? "–"
                 }
                 if cells.contains(where: { $0 != "–" }) { table.rows.append(["\(grid.label(a)) − \(grid.label(b))"] + cells) }
             }
