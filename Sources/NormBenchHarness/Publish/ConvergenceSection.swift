@@ -65,12 +65,12 @@ extension WorkloadPage {
     private func gapChanges(_ other: WorkloadGrid, _ value: (ResultRecord) -> Double?, _ title: String) -> String? {
         let common = grid.methods.filter { other.methods.contains($0) }
         var table = MarkdownTable(header: ["difference", "batch", "\(title) gap", "gap (longer)", "change of the gap [95 % CI]", "change paired by seed"], textColumns: 1)
+        let values = Self.inSeedOrder
         for gn in common where gn.norm == "gn" {
             for m in common where m.norm != "gn" && m.scratch == gn.scratch {
                 for b in grid.batches {
                     func seeds(_ g: WorkloadGrid, _ k: MethodKey) -> [Int: Double] { Self.bySeed(g.records(k, batch: b), value) }
                     let (gs, ms, gl, ml) = (seeds(grid, gn), seeds(grid, m), seeds(other, gn), seeds(other, m))
-                    func values(_ d: [Int: Double]) -> [Double] { d.sorted { $0.key < $1.key }.map(\.value) }
                     guard let short = Difference.welch(values(gs), values(ms)), let long = Difference.welch(values(gl), values(ml)) else { continue }
                     let paired = Self.pairedDifferences(Self.pairedDifferences(gl, minus: ml), minus: Self.pairedDifferences(gs, minus: ms))
                     table.rows.append(["\(grid.label(gn)) − \(grid.label(m))", String(b), StudyFormat.difference(short), StudyFormat.difference(long),

@@ -52,7 +52,7 @@ enum StudyFormat {
         if let worse = verdict(ci, higherIsBetter: higherIsBetter) {
             return "\(a) is \(worse ? "worse" : "better") than \(b) by \(magnitude(d.estimate, ci))"
         }
-        return "\(a) vs \(b): no difference resolved: \(signed(d.estimate)) \(interval(ci.lower, ci.upper))"
+        return "\(a) vs \(b): no difference resolved: \(difference(d))"
     }
 
     /// Whether an interval of A − B resolves A as worse (true) or better (false)
@@ -264,7 +264,7 @@ extension WorkloadPage {
                     let (first, second) = bnMore ? (bn, gn) : (gn, bn)
                     s += "\(name(first)) degrades more than \(name(second)) as the batch shrinks, by \(StudyFormat.magnitude(did.estimate, ci))"
                 } else {
-                    s += "no difference resolved: \(StudyFormat.signed(did.estimate)) \(StudyFormat.interval(ci.lower, ci.upper))"
+                    s += "no difference resolved: \(StudyFormat.difference(did))"
                 }
                 s += " (standard error combined over the four cells, Welch–Satterthwaite \(Format.fixed(did.degreesOfFreedom ?? 0, 1)) degrees of freedom)"
             } else {
@@ -416,10 +416,12 @@ extension WorkloadPage {
         a.reduce(into: [:]) { out, e in if let v = b[e.key] { out[e.key] = e.value - v } }
     }
 
+    /// The values in seed order, so that sums (and the numbers on a page) do not depend on hashing.
+    static func inSeedOrder(_ bySeed: [Int: Double]) -> [Double] { bySeed.sorted { $0.key < $1.key }.map(\.value) }
+
     /// Per-seed differences as a mean with its t interval: "+5.5 [3.0, 8.1] (n=3)".
     static func pairedText(_ bySeed: [Int: Double]) -> String {
-        let diffs = bySeed.sorted { $0.key < $1.key }.map(\.value)
-        guard let d = MeanInterval(diffs, confidence: StudySettings.confidence) else { return "–" }
+        guard let d = MeanInterval(inSeedOrder(bySeed), confidence: StudySettings.confidence) else { return "–" }
         guard let lower = d.lower, let upper = d.upper else { return "\(StudyFormat.signed(d.mean)) (n=1) †" }
         return "\(StudyFormat.signed(d.mean)) \(StudyFormat.interval(lower, upper)) (n=\(d.count))"
     }
